@@ -1,0 +1,307 @@
+"""Approval: one strict ActionSpec per tool call, the default policy, and nonce-bound approval records.
+
+The same ActionSpec feeds the policy, the cost estimate, the approval card and the executor. Anything the
+policy does not recognise needs approval (fail closed); anything malformed in an answer is a denial.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+ApproveMode = Literal["ask", "auto", "deny"]
+APPROVE_MODES: tuple[str, ...] = ("ask", "auto", "deny")
+DEFAULT_EXPIRY = timedelta(minutes=30)
+FEEDBACK_LIMIT = 2_000
+
+READ_ONLY_TOOLS = frozenset({
+    "hf_inspect_dataset", "hf_papers", "explore_hf_docs", "fetch_hf_docs", "github_find_examples",
+    "github_list_repos", "github_read_file", "web_search", "research", "plan_tool", "read", "write", "edit",
+    "notebook_insert_cell", "notebook_read", "kernel_history", "kernel_inspect",
+})  # fmt: skip
+# hf_jobs operations that only read.
+JOB_READS = frozenset({"ps", "logs", "inspect", "hardware", "cancel", "scheduled ps", "scheduled inspect"})
+JOB_LAUNCHES = frozenset({"run", "uv", "scheduled run", "scheduled uv", "scheduled resume"})
+REPO_FILE_READS = frozenset({"list", "read", "info"})
+REPO_GIT_READS = frozenset({"list_refs", "list_branches", "list_tags", "list_prs", "info", "list"})
+# Never covered by `auto`: a person decides these even when the budget would allow them.
+NEVER_AUTO_MARKERS = ("scheduled", "delete", "visibility", "settings", "merge")
+
+
+def normalize(value: Any) -> str:
+    """Canonical form of an operation or flavour: lower case, single spaces, `_`/`-` kept."""
+    return re.sub(r"\s+", " ", str(value if value is not None else "")).strip().lower()
+
+
+class ActionSpec(BaseModel):
+    """What a tool call will do, parsed once; unknown fields are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tool: str
+    operation: str = ""
+    runtime: str = ""
+    hardware_flavor: str = ""
+    timeout_s: int | None = None
+    namespace: str = ""
+    image: str = ""
+    target: str = ""
+    command: tuple[str, ...] = ()
+    script: str | None = None
+    # The remaining validated arguments, canonical JSON, so the hash binds everything the executor gets.
+    arguments_json: str = "{}"
+
+    def sha256(self) -> str:
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def display(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(mode="json").items() if v not in ("", None, (), [], "{}")}
+
+
+def _duration_s(value: Any) -> int | None:
+    """`timeout` as seconds: ints, "30m", "2h", "90s"; None when absent or unreadable (fail closed later)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value) if value > 0 else None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(value).lower())
+    if not match:
+        return None
+    scale = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    seconds = int(float(match.group(1)) * scale)
+    return seconds if seconds > 0 else None
+
+
+def classify(tool: str, arguments: dict[str, Any]) -> ActionSpec:
+    """One canonical, strict parse of a validated tool call."""
+    args = dict(arguments)
+    command = args.get("command")
+    if isinstance(command, str):
+        command_tuple: tuple[str, ...] = (command,)
+    elif isinstance(command, list | tuple):
+        command_tuple = tuple(str(c) for c in command)
+    else:
+        command_tuple = ()
+    target = args.get("repo_id") or args.get("path") or args.get("url") or args.get("job_id") or ""
+    return ActionSpec(
+        tool=tool,
+        operation=normalize(args.get("operation") or args.get("action") or ""),
+        runtime=normalize(args.get("runtime") or ""),
+        hardware_flavor=normalize(args.get("hardware_flavor") or args.get("flavor") or ""),
+        timeout_s=_duration_s(args.get("timeout")),
+        namespace=str(args.get("namespace") or ""),
+        image=str(args.get("image") or ""),
+        target=str(target),
+        command=command_tuple,
+        script=args.get("script") if isinstance(args.get("script"), str) else None,
+        arguments_json=json.dumps(args, sort_keys=True, default=str, separators=(",", ":")),
+    )
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    needs_approval: bool
+    reason: str
+    # False for what `auto` must never decide alone: scheduled jobs, deletions, visibility changes.
+    auto_allowed: bool = True
+    # Spends compute money (reserved against the budget before launch).
+    spends: bool = False
+
+
+@dataclass
+class PolicyConfig:
+    confirm_cpu_jobs: bool = True
+    # Programs whose bash commands run without asking (the person's allow-list).
+    bash_allow: set[str] = field(default_factory=set)
+    read_only_mcp_servers: set[str] = field(default_factory=set)
+    # Tools the session registered as read-only beyond the built-in list (e.g. notebook helpers).
+    extra_read_only: set[str] = field(default_factory=set)
+
+
+def _is_cpu(flavor: str) -> bool:
+    return flavor.startswith("cpu")
+
+
+def _never_auto(spec: ActionSpec) -> bool:
+    text = f"{spec.operation} {spec.arguments_json}".lower()
+    return any(marker in spec.operation for marker in NEVER_AUTO_MARKERS) or '"private":false' in text.replace(" ", "")
+
+
+def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_read_only: bool = False) -> PolicyDecision:
+    """The default policy of DESIGN section 5; every branch that is not sure asks.
+
+    `declared_read_only` is the registry's flag for a tool the session itself registered as read-only; it never
+    overrides the rules for the built-in tools that spend money or write to the Hub.
+    """
+    config = config or PolicyConfig()
+    op = spec.operation
+    match spec.tool:
+        case "hf_jobs":
+            if op in JOB_READS:
+                return PolicyDecision(False, f"hf_jobs {op} only reads")
+            if op not in JOB_LAUNCHES and not op.startswith("scheduled"):
+                return PolicyDecision(True, f"unknown hf_jobs operation {op!r}", auto_allowed=False)
+            if op.startswith("scheduled"):
+                return PolicyDecision(True, f"scheduled job operation {op!r}", auto_allowed=False, spends=True)
+            if spec.runtime == "local":
+                return PolicyDecision(True, "runs code as a local job", spends=False)
+            flavor = spec.hardware_flavor
+            if not flavor:
+                return PolicyDecision(True, "no hardware flavour given", spends=True)
+            if _is_cpu(flavor) and not config.confirm_cpu_jobs:
+                return PolicyDecision(False, f"CPU job on {flavor} (confirm_cpu_jobs is off)", spends=True)
+            return PolicyDecision(True, f"runs a job on HF compute ({flavor})", spends=True)
+        case "hf_repo_files":
+            if op in REPO_FILE_READS:
+                return PolicyDecision(False, f"hf_repo_files {op} only reads")
+            return PolicyDecision(True, f"writes to the Hub ({op or 'unknown operation'})", auto_allowed=not _never_auto(spec))
+        case "hf_repo_git":
+            if op in REPO_GIT_READS:
+                return PolicyDecision(False, f"hf_repo_git {op} only reads")
+            return PolicyDecision(True, f"changes the Hub ({op or 'unknown operation'})", auto_allowed=not _never_auto(spec))
+        case "sandbox_create":
+            return PolicyDecision(True, "starts a sandbox on paid Space hardware", spends=True)
+        case "bash":
+            program = spec.command[0].split()[0] if spec.command and spec.command[0].split() else ""
+            if program and program in config.bash_allow and not re.search(r"[;&|`$<>]", spec.command[0]):
+                return PolicyDecision(False, f"{program} is on the session's allow-list")
+            return PolicyDecision(True, "runs a shell command")
+        case "notify":
+            return PolicyDecision(False, "sends a notification to a configured destination")
+        case tool if tool in READ_ONLY_TOOLS or tool in config.extra_read_only or (declared_read_only and "__" not in tool):
+            return PolicyDecision(False, f"{tool} acts only inside the session or reads")
+        case tool if "__" in tool:
+            server = tool.split("__", 1)[0].removeprefix("mcp_")
+            if server in config.read_only_mcp_servers:
+                return PolicyDecision(False, f"MCP server {server!r} is configured read-only")
+            return PolicyDecision(True, f"calls MCP server {server!r}")
+        case _:
+            return PolicyDecision(True, f"unknown tool {spec.tool!r}", auto_allowed=False)
+
+
+def clean_feedback(text: Any) -> str:
+    """A person's feedback as it reaches the model: text only, no control characters, capped."""
+    if not isinstance(text, str):
+        return ""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]", "", text)
+    return text[:FEEDBACK_LIMIT]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ApprovalRecord:
+    call_id: str
+    spec: ActionSpec
+    cost_usd: float | None
+    nonce: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    expires_at: datetime = field(default_factory=lambda: _now() + DEFAULT_EXPIRY)
+    used: bool = False
+    # The decision the person or policy gave; None while pending.
+    decision: str | None = None
+    feedback: str = ""
+    approved_spec: ActionSpec | None = None
+    future: asyncio.Future[ApprovalRecord] | None = None
+
+    @property
+    def action_sha256(self) -> str:
+        return self.spec.sha256()
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return (now or _now()) >= self.expires_at
+
+
+@dataclass(frozen=True)
+class ApprovalAnswer:
+    """What came back for one record: approved (with the spec that may run) or not, and why."""
+
+    call_id: str
+    decision: str  # approved | denied | expired | superseded
+    feedback: str = ""
+    spec: ActionSpec | None = None
+    edited: bool = False
+
+
+class ApprovalBook:
+    """The session's approval records. Decisions arrive from any UI as (nonce, decision, feedback, script)."""
+
+    def __init__(self, expiry: timedelta = DEFAULT_EXPIRY) -> None:
+        self.expiry = expiry
+        self.records: dict[str, ApprovalRecord] = {}
+
+    def create(self, call_id: str, spec: ActionSpec, cost_usd: float | None, nonce: str | None = None,
+               expires_at: datetime | None = None) -> ApprovalRecord:
+        record = ApprovalRecord(call_id, spec, cost_usd, expires_at=expires_at or _now() + self.expiry)
+        if nonce:
+            record.nonce = nonce
+        self.records[record.nonce] = record
+        return record
+
+    def pending(self) -> list[ApprovalRecord]:
+        return [r for r in self.records.values() if r.decision is None]
+
+    def _finish(self, record: ApprovalRecord, decision: str, feedback: str = "",
+                spec: ActionSpec | None = None) -> ApprovalRecord:
+        record.decision = decision
+        record.feedback = feedback
+        record.approved_spec = spec if decision == "approved" else None
+        if record.future is not None and not record.future.done():
+            record.future.set_result(record)
+        return record
+
+    def answer(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None) -> ApprovalRecord | None:
+        """Apply a person's answer. Unknown, reused or expired nonces and malformed answers never approve."""
+        record = self.records.get(nonce) if isinstance(nonce, str) else None
+        if record is None or record.decision is not None:
+            return None  # unknown or already decided: nothing changes, nothing runs
+        if record.expired():
+            return self._finish(record, "expired")
+        if decision == "approve":
+            spec = record.spec
+            if script is not None:
+                if not isinstance(script, str) or record.spec.script is None:
+                    return self._finish(record, "denied", "malformed edited script")
+                args = json.loads(spec.arguments_json)
+                args["script"] = script
+                spec = spec.model_copy(update={"script": script, "arguments_json": json.dumps(
+                    args, sort_keys=True, default=str, separators=(",", ":"))})
+            return self._finish(record, "approved", clean_feedback(feedback), spec)
+        if decision == "deny":
+            return self._finish(record, "denied", clean_feedback(feedback))
+        return self._finish(record, "denied", "malformed answer")
+
+    def approve_by_policy(self, record: ApprovalRecord) -> ApprovalRecord:
+        return self._finish(record, "approved", "", record.spec)
+
+    def deny(self, record: ApprovalRecord, decision: str = "denied", feedback: str = "") -> ApprovalRecord:
+        return self._finish(record, decision, feedback)
+
+    def supersede_pending(self) -> list[ApprovalRecord]:
+        return [self._finish(r, "superseded", "a new prompt arrived") for r in self.pending()]
+
+    def expire_due(self) -> list[ApprovalRecord]:
+        now = _now()
+        return [self._finish(r, "expired") for r in self.pending() if r.expired(now)]
+
+    def consume(self, record: ApprovalRecord, spec_to_run: ActionSpec) -> bool:
+        """The executor's check: approved, unused, unexpired, and the exact approved action. Marks it used."""
+        approved = record.approved_spec
+        if record.decision != "approved" or record.used or approved is None:
+            return False
+        if approved.sha256() != spec_to_run.sha256():
+            return False
+        record.used = True
+        return True

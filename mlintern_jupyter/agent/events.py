@@ -1,0 +1,290 @@
+"""Typed session events: the only thing UIs, the store, the exporter and the trace writer consume.
+
+Every event is a frozen dataclass with a ``kind`` discriminator. ``to_dict`` / ``event_from_dict`` give the
+JSON form written to ``events.jsonl`` and sent over the ``mlintern`` comm; ``labextension/src/events.ts``
+mirrors this file and both are checked against ``tests/fixtures/events.jsonl``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+TurnEndReason = Literal["done", "max_iterations", "cancelled", "error", "awaiting_approval", "budget"]
+Decision = Literal["approved", "denied", "expired", "superseded"]
+DecidedBy = Literal["person", "policy"]
+ToolStatus = Literal["ok", "error", "invalid", "denied", "aborted"]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaseEvent:
+    session_id: str = ""
+    seq: int = 0
+    ts: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionStarted(BaseEvent):
+    kind: Literal["session_started"] = "session_started"
+    model: str
+    approve_mode: str = "ask"
+    budget_usd: float | None = None
+    max_iterations: int = 300
+    workspace: str = ""
+    demo: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserPrompt(BaseEvent):
+    kind: Literal["user_prompt"] = "user_prompt"
+    text: str
+    cell_id: str | None = None
+    # Fenced digest of what ran in the kernel since the last prompt; joins the context as data.
+    kernel_digest: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromptQueued(BaseEvent):
+    kind: Literal["prompt_queued"] = "prompt_queued"
+    text: str
+    position: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssistantDelta(BaseEvent):
+    kind: Literal["assistant_delta"] = "assistant_delta"
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssistantMessage(BaseEvent):
+    kind: Literal["assistant_message"] = "assistant_message"
+    text: str
+    # [{"id", "name", "arguments"}] with arguments as the raw JSON string the model produced.
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    model: str = ""
+    thinking_blocks: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolCall(BaseEvent):
+    kind: Literal["tool_call"] = "tool_call"
+    call_id: str
+    tool: str
+    arguments: dict[str, Any] | str = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRequested(BaseEvent):
+    kind: Literal["approval_requested"] = "approval_requested"
+    call_id: str
+    nonce: str
+    action_sha256: str
+    cost_usd: float | None
+    expires_at: str
+    tool: str = ""
+    # The ActionSpec as shown to the person: tool, operation, hardware, timeout, namespace, image, script.
+    action: dict[str, Any] = field(default_factory=dict)
+    budget_left_usd: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalResolved(BaseEvent):
+    kind: Literal["approval_resolved"] = "approval_resolved"
+    call_id: str
+    decision: Decision
+    by: DecidedBy
+    feedback: str = ""
+    nonce: str = ""
+    # Set when the person approved an edited script: the hash of the bytes that will run.
+    edited_sha256: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolStarted(BaseEvent):
+    kind: Literal["tool_started"] = "tool_started"
+    call_id: str
+    tool: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolOutput(BaseEvent):
+    kind: Literal["tool_output"] = "tool_output"
+    call_id: str
+    text: str
+    job_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolResult(BaseEvent):
+    kind: Literal["tool_result"] = "tool_result"
+    call_id: str
+    tool: str
+    ok: bool
+    content: str
+    status: ToolStatus = "ok"
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanUpdated(BaseEvent):
+    kind: Literal["plan_updated"] = "plan_updated"
+    # [{"id", "content", "status": pending | in_progress | completed}]
+    todos: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Usage(BaseEvent):
+    kind: Literal["usage"] = "usage"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    model: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Compacted(BaseEvent):
+    kind: Literal["compacted"] = "compacted"
+    summary: str
+    # Transcript indices [start, end) replaced by the summary; lets resume replay the compaction exactly.
+    start: int = 0
+    end: int = 0
+    tokens_before: int = 0
+    tokens_after: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardFired(BaseEvent):
+    kind: Literal["guard_fired"] = "guard_fired"
+    guard: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetUpdated(BaseEvent):
+    kind: Literal["budget_updated"] = "budget_updated"
+    cap_usd: float | None
+    llm_spent_usd: float = 0.0
+    compute_reserved_usd: float = 0.0
+    compute_spent_usd: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobUpdated(BaseEvent):
+    kind: Literal["job_updated"] = "job_updated"
+    call_id: str
+    job_id: str
+    status: str
+    runtime: Literal["hf", "local"] = "local"
+    hardware: str = ""
+    url: str = ""
+    cost_usd: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CellInsert(BaseEvent):
+    kind: Literal["cell_insert"] = "cell_insert"
+    call_id: str
+    source: str
+    cell_type: Literal["code", "markdown"] = "code"
+    # The frontend cell id of the %%intern cell that started the turn: the new cell goes right below it.
+    anchor_cell_id: str | None = None
+    script_path: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice(BaseEvent):
+    kind: Literal["notice"] = "notice"
+    message: str
+    level: Literal["info", "warning"] = "info"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelChanged(BaseEvent):
+    kind: Literal["model_changed"] = "model_changed"
+    model: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Error(BaseEvent):
+    kind: Literal["error"] = "error"
+    message: str
+    error_type: str = ""
+    # What the person should change: an environment variable, a model id, a budget.
+    hint: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnEnded(BaseEvent):
+    kind: Literal["turn_ended"] = "turn_ended"
+    reason: TurnEndReason
+    iterations: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionEnded(BaseEvent):
+    kind: Literal["session_ended"] = "session_ended"
+    reason: str = ""
+
+
+Event = (
+    SessionStarted
+    | UserPrompt
+    | PromptQueued
+    | AssistantDelta
+    | AssistantMessage
+    | ToolCall
+    | ApprovalRequested
+    | ApprovalResolved
+    | ToolStarted
+    | ToolOutput
+    | ToolResult
+    | PlanUpdated
+    | Usage
+    | Compacted
+    | GuardFired
+    | BudgetUpdated
+    | JobUpdated
+    | CellInsert
+    | Notice
+    | ModelChanged
+    | Error
+    | TurnEnded
+    | SessionEnded
+)
+
+EVENT_TYPES: dict[str, type[BaseEvent]] = {
+    cls.__dataclass_fields__["kind"].default: cls  # type: ignore[misc]
+    for cls in Event.__args__  # type: ignore[attr-defined]
+}
+
+
+class EventDecodeError(ValueError):
+    pass
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from its JSON form; unknown fields are ignored so newer logs stay readable."""
+    kind = data.get("kind")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise EventDecodeError(f"unknown event kind: {kind!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    try:
+        return cls(**{k: v for k, v in data.items() if k in names})  # type: ignore[return-value]
+    except TypeError as exc:
+        raise EventDecodeError(f"bad {kind} event: {exc}") from exc

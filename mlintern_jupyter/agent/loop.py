@@ -1,0 +1,368 @@
+"""The agent loop, readable top to bottom (DESIGN section 4).
+
+guards -> model call (streamed) -> parse and validate tool calls -> classify into ActionSpecs -> approvals ->
+execute concurrently -> results in call order -> guards again. Cancellation can land at every await; the
+handler gives every open tool call an aborted result so the next model request is valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import events as ev
+from .approval import ActionSpec, ApprovalRecord, PolicyDecision, classify, policy
+from .context import cap_output
+from .guards import CallRecord
+from .messages import ToolCallPart
+from .models import ModelConfigError, ModelResponse, ModelSettings
+from .retry import call_with_retries
+
+if TYPE_CHECKING:
+    from .session import Session
+
+from ..tools.registry import Tool, ToolArgumentsError, ToolContext, ToolError
+
+
+@dataclass
+class PreparedCall:
+    call: ToolCallPart
+    tool: Tool | None = None
+    arguments: dict[str, Any] | None = None
+    error: str | None = None
+    spec: ActionSpec | None = None
+    decision: PolicyDecision | None = None
+    record: ApprovalRecord | None = None
+
+
+class TurnOver(Exception):
+    def __init__(self, reason: ev.TurnEndReason, message: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None = None,
+                   kernel_digest: str | None = None) -> ev.TurnEnded:
+    """Run one prompt to its end. `prompt=None` continues a turn whose approvals were answered later."""
+    session._loop = asyncio.get_running_loop()
+    session._turn_task = asyncio.current_task()
+    session.running = True
+    iterations = 0
+    try:
+        if prompt is not None:
+            if not prompt.strip():
+                session.emit(ev.Error(message="The prompt is empty: write a task under %%intern.",
+                                      error_type="empty_prompt"))
+                raise TurnOver("error", "empty prompt")
+            for record in session.approvals.supersede_pending():
+                session.emit(ev.ApprovalResolved(call_id=record.call_id, decision="superseded", by="person",
+                                                 feedback=record.feedback, nonce=record.nonce))
+            session.repair()
+            session.emit(ev.UserPrompt(text=prompt, cell_id=cell_id, kernel_digest=kernel_digest))
+        session.guards.new_turn()
+        invalid_calls = 0
+        if session.transcript.open_tool_calls():
+            invalid_calls += await _resume_open_calls(session)
+        while True:
+            # 1. guards
+            if iterations >= session.config.max_iterations:
+                raise TurnOver("max_iterations", f"stopped after {iterations} model calls (--max-iterations); "
+                               "send another %%intern prompt to continue")
+            if session.budget.exhausted:
+                session.set_budget(session.budget.cap_usd)
+                raise TurnOver("budget", f"the budget of ${session.budget.cap_usd:.2f} is used up; raise it with "
+                               "%intern budget USD and send a prompt to continue")
+            # 2. model call
+            response = await _call_model(session)
+            iterations += 1
+            if not response.tool_calls:
+                nudge = session.guards.on_text_answer(session.plan)
+                if nudge is None:
+                    raise TurnOver("done")
+                session.emit(ev.GuardFired(guard=nudge.guard, message=nudge.message))
+                continue
+            # 3-5. tool calls
+            invalid_calls += await _handle_calls(session, list(response.tool_calls))
+            if invalid_calls >= session.config.max_invalid_calls:
+                raise TurnOver("error", f"the model made {invalid_calls} invalid tool calls in this run (bad JSON, "
+                               "schema violations or unknown tools); stopping instead of looping")
+    except TurnOver as over:
+        return _end(session, over.reason, iterations, over.message)
+    except ModelConfigError as exc:
+        session.emit(ev.Error(message=str(exc), error_type="model_config", hint=exc.hint))
+        return _end(session, "error", iterations, str(exc))
+    except asyncio.CancelledError:
+        session.repair()
+        return _end(session, "cancelled", iterations, "stopped by the user")
+    except Exception as exc:  # noqa: BLE001 - a provider or tool-layer failure ends the turn, visibly
+        session.repair()
+        session.emit(ev.Error(message=f"{type(exc).__name__}: {exc}"[:2000], error_type=type(exc).__name__,
+                              hint=_hint_for(exc)))
+        return _end(session, "error", iterations, str(exc)[:500])
+
+
+def _end(session: Session, reason: ev.TurnEndReason, iterations: int, message: str) -> ev.TurnEnded:
+    session.running = False
+    session._turn_task = None
+    return session.emit(ev.TurnEnded(reason=reason, iterations=iterations, message=message))  # type: ignore[return-value]
+
+
+def _hint_for(exc: Exception) -> str:
+    name = type(exc).__name__
+    if name == "AuthenticationError":
+        return "the provider rejected the API key: check the key variable for this model (e.g. ANTHROPIC_API_KEY)"
+    if name == "NotFoundError":
+        return "the provider does not know this model id: check --model"
+    return ""
+
+
+async def _call_model(session: Session) -> ModelResponse:
+    model = session.model
+    settings = ModelSettings(reasoning_effort=session.config.reasoning_effort, prompt_cache_key=session.id)
+
+    def on_delta(text: str) -> None:
+        session.emit(ev.AssistantDelta(text=text))
+
+    async def attempt() -> ModelResponse:
+        return await model.request(session.transcript.messages, session.tools.schemas(), settings, on_delta)
+
+    def on_retry(reason: str, delay: float) -> None:
+        session.emit(ev.Notice(message=f"model call failed ({reason}); retrying in {delay:.1f}s", level="warning"))
+
+    response = await call_with_retries(attempt, on_retry)
+    for notice in response.notices:
+        session.emit(ev.Notice(message=notice, level="warning"))
+    usage = response.usage
+    session.emit(ev.Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                          cache_read_tokens=usage.cache_read_tokens, cache_write_tokens=usage.cache_write_tokens,
+                          cost_usd=usage.cost_usd, model=response.model or model.name))
+    session.emit(ev.AssistantMessage(
+        text=response.text, model=response.model or model.name,
+        tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
+        thinking_blocks=list(response.thinking_blocks) if response.thinking_blocks else None,
+    ))
+    return response
+
+
+def _prepare(session: Session, call: ToolCallPart) -> PreparedCall:
+    """Parse, validate and classify one call; errors become results, never executions."""
+    prepared = PreparedCall(call)
+    try:
+        raw = call.parsed()
+    except json.JSONDecodeError as exc:
+        session.emit(ev.ToolCall(call_id=call.id, tool=call.name, arguments=call.arguments))
+        prepared.error = f"the arguments are not valid JSON ({exc.msg} at position {exc.pos}); send a JSON object"
+        return prepared
+    session.emit(ev.ToolCall(call_id=call.id, tool=call.name,
+                             arguments=raw if isinstance(raw, dict) else call.arguments))
+    prepared.tool = session.tools.get(call.name)
+    if prepared.tool is None:
+        prepared.error = f"unknown tool {call.name!r}; available tools: {', '.join(sorted(session.tools.names))}"
+        return prepared
+    try:
+        prepared.arguments = prepared.tool.validate(raw)
+    except ToolArgumentsError as exc:
+        prepared.error = str(exc)
+        return prepared
+    prepared.spec = classify(call.name, prepared.arguments)
+    prepared.decision = policy(prepared.spec, session.config.policy, declared_read_only=prepared.tool.read_only)
+    return prepared
+
+
+def estimate_cost(session: Session, spec: ActionSpec, decision: PolicyDecision) -> float | None:
+    """Worst-case compute cost of an action; None when unknown (then `auto` never approves it)."""
+    if not decision.spends:
+        return 0.0
+    estimator = session.services.get("cost_estimator")
+    return estimator(spec) if estimator is not None else None
+
+
+async def _gate(session: Session, prepared: PreparedCall) -> str | None:
+    """Decide one call. Returns None to run it, or the text of a denial result."""
+    assert prepared.spec is not None and prepared.decision is not None
+    if not prepared.decision.needs_approval:
+        return None
+    mode = session.config.approve_mode
+    cost = estimate_cost(session, prepared.spec, prepared.decision)
+    record = session.approvals.create(prepared.call.id, prepared.spec, cost)
+    prepared.record = record
+    left = session.budget.left()
+    session.emit(ev.ApprovalRequested(
+        call_id=prepared.call.id, nonce=record.nonce, action_sha256=record.action_sha256, cost_usd=cost,
+        expires_at=record.expires_at.isoformat().replace("+00:00", "Z"), tool=prepared.call.name,
+        action=prepared.spec.model_dump(mode="json"), budget_left_usd=left, reason=prepared.decision.reason,
+    ))
+    if mode == "deny":
+        session.approvals.deny(record, "denied", "approve mode is 'deny'")
+        by = "policy"
+    elif mode == "auto" and prepared.decision.auto_allowed and session.budget.fits(cost):
+        session.approvals.approve_by_policy(record)
+        by = "policy"
+    elif mode == "auto":
+        session.approvals.deny(record, "denied", "auto mode does not cover this action "
+                               f"({prepared.decision.reason}; cost {'unknown' if cost is None else f'${cost:.2f}'})")
+        by = "policy"
+    else:
+        loop = asyncio.get_running_loop()
+        record.future = loop.create_future()
+        if not session.config.person_present:
+            raise _AwaitingPerson()
+        await _wait_for(session, record)
+        by = "person"
+    session.emit(ev.ApprovalResolved(call_id=record.call_id, decision=record.decision or "denied", by=by,  # type: ignore[arg-type]
+                                     feedback=record.feedback, nonce=record.nonce,
+                                     edited_sha256=(record.approved_spec.sha256() if record.approved_spec and
+                                                    record.approved_spec != record.spec else None)))
+    if record.decision != "approved" or record.approved_spec is None:
+        why = f" Feedback from the person: {record.feedback}" if record.feedback else ""
+        return f"The action was {record.decision or 'denied'} and did not run.{why}"
+    if prepared.spec.script is not None and record.approved_spec.script != prepared.spec.script:
+        assert prepared.arguments is not None
+        prepared.arguments = {**prepared.arguments, "script": record.approved_spec.script}
+        prepared.spec = classify(prepared.call.name, prepared.arguments)
+    if not session.approvals.consume(record, prepared.spec):
+        return "The approval did not match the action about to run, so nothing ran."
+    if cost and not session.budget.reserve(prepared.call.id, cost):
+        return f"Not run: its worst case (${cost:.2f}) does not fit in the budget left (${left or 0:.2f})."
+    return None
+
+
+class _AwaitingPerson(Exception):
+    """Under --wait nobody can click: the turn ends and the approval stays pending."""
+
+
+async def _wait_for(session: Session, record: ApprovalRecord) -> None:
+    assert record.future is not None
+    remaining = (record.expires_at - record.expires_at.now(record.expires_at.tzinfo)).total_seconds()
+    try:
+        await asyncio.wait_for(asyncio.shield(record.future), timeout=max(0.0, remaining))
+    except TimeoutError:
+        session.approvals.deny(record, "expired")
+
+
+async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
+    call = prepared.call
+    started = time.monotonic()
+    status, ok, content = "ok", True, ""
+    try:
+        if prepared.error is not None:
+            status, ok, content = "invalid", False, f"Error: {prepared.error}"
+        else:
+            denial = await _gate(session, prepared)
+            if denial is not None:
+                status, ok, content = "denied", False, denial
+            else:
+                assert prepared.tool is not None and prepared.arguments is not None
+                session.emit(ev.ToolStarted(call_id=call.id, tool=call.name))
+                ctx = ToolContext(session_id=session.id, call_id=call.id, workspace=session.workspace,
+                                  emit=session.emit, services={**session.services, "session": session},
+                                  action=prepared.spec)
+                try:
+                    result = await prepared.tool.run(prepared.arguments, ctx)
+                    ok, content = result.ok, result.content
+                    status = "ok" if ok else "error"
+                except ToolError as exc:
+                    status, ok, content = "error", False, f"Error: {exc}"
+                except (asyncio.CancelledError, _AwaitingPerson):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a failing tool is data for the model
+                    status, ok, content = "error", False, f"Error: {type(exc).__name__}: {exc}"
+                finally:
+                    if not ok:
+                        session.budget.release(call.id)
+    except asyncio.CancelledError:
+        session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=False, status="aborted",
+                                   content="Tool call aborted: the run was cancelled.",
+                                   duration_s=round(time.monotonic() - started, 3)))
+        raise
+    content = cap_output(content)
+    session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=ok, status=status, content=content,  # type: ignore[arg-type]
+                               duration_s=round(time.monotonic() - started, 3)))
+    return CallRecord(call.name, prepared.arguments, content, ok, status)
+
+
+async def _handle_calls(session: Session, calls: list[ToolCallPart]) -> int:
+    """Run one batch; returns how many calls were invalid."""
+    prepared = [_prepare(session, call) for call in calls]
+    tasks = [asyncio.ensure_future(_execute(session, p)) for p in prepared]
+    try:
+        records = await asyncio.gather(*tasks)
+    except _AwaitingPerson:
+        # Let the calls that need no person finish; the others stay open with their approvals pending.
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise TurnOver("awaiting_approval", "waiting for approval: answer on the card, the turn continues then") from None
+    except asyncio.CancelledError:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    for message in session.guards.after_batch(records):
+        session.emit(ev.GuardFired(guard=message.guard, message=message.message))
+    return sum(1 for p in prepared if p.error is not None)
+
+
+async def _resume_open_calls(session: Session) -> int:
+    """Continue a batch left open (approvals answered after --wait or a kernel restart)."""
+    waiting = {r.call_id: r for r in session.approvals.records.values() if r.decision is None or not r.used}
+    open_calls = session.transcript.open_tool_calls()
+    records: list[CallRecord] = []
+    for call in open_calls:
+        record = waiting.get(call.id)
+        if record is None or record.decision not in (None, "approved"):
+            session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=False, status="denied" if record else "aborted",
+                                       content=f"The action was {record.decision if record else 'aborted'} and did not run."))
+            continue
+        prepared = _prepare_resumed(session, call, record)
+        records.append(await _execute_resumed(session, prepared))
+    for message in session.guards.after_batch(records):
+        session.emit(ev.GuardFired(guard=message.guard, message=message.message))
+    return 0
+
+
+def _prepare_resumed(session: Session, call: ToolCallPart, record: ApprovalRecord) -> PreparedCall:
+    prepared = PreparedCall(call, tool=session.tools.get(call.name), record=record)
+    try:
+        prepared.arguments = prepared.tool.validate(call.parsed()) if prepared.tool else None
+    except (ToolArgumentsError, json.JSONDecodeError) as exc:
+        prepared.error = str(exc)
+    if prepared.tool is None:
+        prepared.error = f"unknown tool {call.name!r}"
+    if prepared.arguments is not None:
+        prepared.spec = classify(call.name, prepared.arguments)
+        prepared.decision = policy(prepared.spec, session.config.policy)
+    return prepared
+
+
+async def _execute_resumed(session: Session, prepared: PreparedCall) -> CallRecord:
+    record = prepared.record
+    assert record is not None
+    if record.decision is None:
+        loop = asyncio.get_running_loop()
+        record.future = loop.create_future()
+        await _wait_for(session, record)
+        session.emit(ev.ApprovalResolved(call_id=record.call_id, decision=record.decision or "denied", by="person",  # type: ignore[arg-type]
+                                         feedback=record.feedback, nonce=record.nonce))
+    # Re-enter the normal path with the decision already made: _gate sees a decided record.
+    return await _execute(session, _AlreadyDecided.wrap(session, prepared))
+
+
+class _AlreadyDecided:
+    @staticmethod
+    def wrap(session: Session, prepared: PreparedCall) -> PreparedCall:
+        record = prepared.record
+        assert record is not None
+        if prepared.error is None and (record.decision != "approved" or record.approved_spec is None):
+            prepared.error = f"the action was {record.decision} and did not run"
+        elif prepared.error is None:
+            if prepared.spec is not None and prepared.spec.script is not None and record.approved_spec is not None:
+                prepared.arguments = {**(prepared.arguments or {}), "script": record.approved_spec.script}
+                prepared.spec = classify(prepared.call.name, prepared.arguments)
+            if prepared.spec is None or not session.approvals.consume(record, prepared.spec):
+                prepared.error = "the approval did not match the action about to run, so nothing ran"
+            else:
+                prepared.decision = PolicyDecision(False, "approved earlier")
+        return prepared

@@ -1,0 +1,113 @@
+"""Provider-neutral transcript: what the model sees, independent of litellm's wire format."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class ToolCallPart:
+    id: str
+    name: str
+    # The raw JSON text the model produced; parsed and validated by the loop, never trusted.
+    arguments: str
+
+    def parsed(self) -> Any:
+        return json.loads(self.arguments) if self.arguments.strip() else {}
+
+
+@dataclass(frozen=True)
+class SystemMessage:
+    text: str
+    role: Literal["system"] = "system"
+
+
+@dataclass(frozen=True)
+class UserMessage:
+    text: str
+    role: Literal["user"] = "user"
+    # Corrective messages from guards and compaction summaries are user messages the person did not type.
+    synthetic: bool = False
+
+
+@dataclass(frozen=True)
+class AssistantMessage:
+    text: str
+    tool_calls: tuple[ToolCallPart, ...] = ()
+    # Provider thinking blocks (Anthropic); replayed only to providers that accept them.
+    thinking_blocks: tuple[dict[str, Any], ...] | None = None
+    role: Literal["assistant"] = "assistant"
+
+
+@dataclass(frozen=True)
+class ToolResultMessage:
+    call_id: str
+    tool: str
+    content: str
+    ok: bool = True
+    role: Literal["tool"] = "tool"
+
+
+Message = SystemMessage | UserMessage | AssistantMessage | ToolResultMessage
+
+ABORTED_RESULT = "Tool call aborted: the run was cancelled before this call finished. Nothing more ran."
+
+
+@dataclass
+class Transcript:
+    """The messages of a session with a token count per message, counted once when appended."""
+
+    messages: list[Message] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+
+    def append(self, message: Message, tokens: int = 0) -> None:
+        self.messages.append(message)
+        self.tokens.append(tokens)
+
+    def replace(self, start: int, end: int, message: Message, tokens: int = 0) -> None:
+        self.messages[start:end] = [message]
+        self.tokens[start:end] = [tokens]
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(self.tokens)
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def open_tool_calls(self) -> list[ToolCallPart]:
+        """Tool calls of the last assistant message that have no result yet (in call order)."""
+        answered: set[str] = set()
+        for message in reversed(self.messages):
+            if isinstance(message, ToolResultMessage):
+                answered.add(message.call_id)
+            elif isinstance(message, AssistantMessage):
+                return [c for c in message.tool_calls if c.id not in answered]
+            else:
+                return []
+        return []
+
+
+def repair_dangling_calls(transcript: Transcript) -> list[ToolCallPart]:
+    """Give every unanswered tool call an aborted result so the next model request is valid."""
+    missing: list[ToolCallPart] = []
+    index = 0
+    while index < len(transcript.messages):
+        message = transcript.messages[index]
+        index += 1
+        if not isinstance(message, AssistantMessage) or not message.tool_calls:
+            continue
+        answered: set[str] = set()
+        while index < len(transcript.messages) and isinstance(transcript.messages[index], ToolResultMessage):
+            answered.add(transcript.messages[index].call_id)  # type: ignore[union-attr]
+            index += 1
+        for call in message.tool_calls:
+            if call.id not in answered:
+                result = ToolResultMessage(call.id, call.name, ABORTED_RESULT, ok=False)
+                transcript.messages.insert(index, result)
+                transcript.tokens.insert(index, 0)
+                index += 1
+                missing.append(call)
+    return missing

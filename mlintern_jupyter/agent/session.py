@@ -1,0 +1,315 @@
+"""A Session: transcript, event fan-out, approvals, budget and usage, rebuilt from its event log on resume.
+
+All state changes go through `emit`: the event is stamped, redacted, made durable, applied to the state and
+only then handed to listeners. Resume replays the log through the same `_apply`, so live and resumed sessions
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import events as ev
+from .approval import ActionSpec, ApprovalBook, ApproveMode, PolicyConfig
+from .budget import Budget
+from .guards import LoopGuards
+from .messages import (
+    AssistantMessage,
+    SystemMessage,
+    ToolCallPart,
+    ToolResultMessage,
+    Transcript,
+    UserMessage,
+    repair_dangling_calls,
+)
+from .models import Model, resolve_model
+from .store import EventStore, LogReadResult, new_session_id, read_events, sessions_dir
+
+Listener = Callable[[ev.Event], None]
+
+
+def default_system_prompt() -> str:
+    return resources.files("mlintern_jupyter.agent").joinpath("prompts/system.md").read_text()
+
+
+def fence(label: str, text: str) -> str:
+    """Untrusted text enters the prompt fenced as data (see the system prompt)."""
+    return f'<data source="{label}">\n{text.replace("</data>", "</ data>")}\n</data>'
+
+
+def prompt_text(prompt: ev.UserPrompt) -> str:
+    if not prompt.kernel_digest:
+        return prompt.text
+    return f"{prompt.text}\n\nWhat ran in the kernel since the last prompt:\n{fence('kernel', prompt.kernel_digest)}"
+
+
+@dataclass
+class SessionConfig:
+    model: str = "demo"
+    approve_mode: ApproveMode = "ask"
+    budget_usd: float | None = None
+    max_iterations: int = 300
+    reasoning_effort: str | None = None
+    system_prompt: str | None = None
+    # Invalid tool calls (bad JSON, schema violations, unknown tools) tolerated in one run.
+    max_invalid_calls: int = 5
+    # False under --wait: no person can click while the cell blocks, so approvals end the turn instead.
+    person_present: bool = True
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+
+@dataclass
+class TotalUsage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def cache_hit_share(self) -> float:
+        return self.cache_read_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+
+class Session:
+    def __init__(
+        self,
+        config: SessionConfig,
+        tools: Any,
+        *,
+        model: Model | None = None,
+        session_id: str | None = None,
+        home: Path | None = None,
+        redactor: Any = None,
+        services: dict[str, Any] | None = None,
+        replay: LogReadResult | None = None,
+    ) -> None:
+        self.config = config
+        self.tools = tools
+        self.model = model or resolve_model(config.model)
+        self.id = session_id or new_session_id()
+        self.dir = sessions_dir(home) / self.id
+        self.workspace = self.dir / "workspace"
+        self.scripts_dir = self.dir / "scripts"
+        for folder in (self.workspace, self.scripts_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.redactor = redactor
+        self.services = dict(services or {})
+        self.listeners: list[Listener] = []
+        self.events: list[ev.Event] = []
+        self.transcript = Transcript()
+        self.plan: list[dict[str, Any]] = []
+        self.usage = TotalUsage()
+        self.budget = Budget(cap_usd=config.budget_usd)
+        self.approvals = ApprovalBook()
+        self.guards = LoopGuards()
+        self.jobs: dict[str, ev.JobUpdated] = {}
+        self.anchor_cell_id: str | None = None
+        self._seq = 0
+        self._batch: list[ToolCallPart] = []
+        self._batch_results: dict[str, ToolResultMessage] = {}
+        self._lock = threading.RLock()
+        self._turn_task: asyncio.Task[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.running = False
+        self.torn_tail: str | None = None
+        self._append_message(SystemMessage(config.system_prompt or default_system_prompt()))
+        if replay is not None:
+            self._replay(replay)
+        self.store = EventStore(self.dir / "events.jsonl", redact=self._redact_dict)
+        self.torn_tail = self.torn_tail or self.store.torn_tail
+        if replay is None:
+            self.emit(ev.SessionStarted(
+                model=self.model.name, approve_mode=config.approve_mode, budget_usd=config.budget_usd,
+                max_iterations=config.max_iterations, workspace=str(self.workspace), demo=self.model.offline,
+            ))
+
+    # ---- events -------------------------------------------------------------------------------------
+
+    def _redact_dict(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self.redactor is None:
+            return data
+        return self.redactor.redact_obj(data)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self.listeners.append(listener)
+        return lambda: self.listeners.remove(listener) if listener in self.listeners else None
+
+    def emit(self, event: ev.Event) -> ev.Event:
+        """Stamp, redact, persist (fsync), apply, fan out. A redaction failure raises: nothing is written."""
+        with self._lock:
+            # Streamed deltas are not persisted, so they share the last durable seq instead of leaving gaps.
+            if event.kind != "assistant_delta":
+                self._seq += 1
+            stamped = replace(event, session_id=self.id, seq=self._seq, ts=ev.now_iso())
+            data = self.store.prepare(stamped)
+            if self.redactor is not None:
+                stamped = ev.event_from_dict(data)
+            self.store.append(data)
+            self._apply(stamped)
+            if stamped.kind != "assistant_delta":
+                self.events.append(stamped)
+        for listener in list(self.listeners):
+            try:
+                listener(stamped)
+            except Exception:  # noqa: BLE001 - one broken view must not stop the agent
+                pass
+        return stamped
+
+    def _append_message(self, message: Any) -> None:
+        self.transcript.append(message, self.model.count_tokens(message))
+
+    def _apply(self, event: ev.Event) -> None:
+        match event:
+            case ev.SessionStarted(seq=seq):
+                self._seq = max(self._seq, seq)
+            case ev.UserPrompt(cell_id=cell_id):
+                self._append_message(UserMessage(prompt_text(event)))
+                self.anchor_cell_id = cell_id or self.anchor_cell_id
+            case ev.AssistantMessage(text=text, tool_calls=calls, thinking_blocks=thinking):
+                parts = tuple(ToolCallPart(c["id"], c["name"], c["arguments"]) for c in calls)
+                self._append_message(AssistantMessage(text, parts, tuple(thinking) if thinking else None))
+                self._batch, self._batch_results = list(parts), {}
+            case ev.ToolResult(call_id=call_id, tool=tool, content=content, ok=ok):
+                self._batch_results[call_id] = ToolResultMessage(call_id, tool, content, ok)
+                if all(c.id in self._batch_results for c in self._batch):
+                    # Results join the transcript in call order, whatever order they finished in.
+                    for call in self._batch:
+                        self._append_message(self._batch_results[call.id])
+                    self._batch, self._batch_results = [], {}
+            case ev.GuardFired(message=message):
+                self._append_message(UserMessage(message, synthetic=True))
+            case ev.Compacted(summary=summary, start=start, end=end):
+                summary_message = UserMessage(fence("compaction summary", summary), synthetic=True)
+                self.transcript.replace(start, end, summary_message, self.model.count_tokens(summary_message))
+            case ev.PlanUpdated(todos=todos):
+                self.plan = list(todos)
+            case ev.Usage():
+                for name in ("prompt_tokens", "completion_tokens", "cache_read_tokens", "cache_write_tokens"):
+                    setattr(self.usage, name, getattr(self.usage, name) + getattr(event, name))
+                self.usage.cost_usd += event.cost_usd
+                self.budget.add_llm(event.cost_usd)
+            case ev.BudgetUpdated(cap_usd=cap):
+                self.budget.cap_usd = cap
+            case ev.ApprovalRequested(call_id=call_id, nonce=nonce, action=action, cost_usd=cost):
+                if nonce not in self.approvals.records:
+                    self.approvals.create(call_id, ActionSpec.model_validate(action), cost, nonce=nonce,
+                                          expires_at=datetime.fromisoformat(event.expires_at.replace("Z", "+00:00")))
+            case ev.ApprovalResolved(nonce=nonce, decision=decision):
+                record = self.approvals.records.get(nonce)
+                if record is not None and record.decision is None:
+                    record.decision = decision
+            case ev.JobUpdated(job_id=job_id):
+                self.jobs[job_id] = event
+            case ev.ModelChanged(model=name):
+                self.config.model = name
+
+    # ---- resume -------------------------------------------------------------------------------------
+
+    def _replay(self, log: LogReadResult) -> None:
+        for event in log.events:
+            self._seq = max(self._seq, event.seq)
+            self._apply(event)
+            self.events.append(event)
+        self.torn_tail = log.torn_tail
+
+    @classmethod
+    def resume(cls, session_id: str, tools: Any, *, home: Path | None = None, model: Model | None = None,
+               config: SessionConfig | None = None, **kwargs: Any) -> Session:
+        """Rebuild a session from its log: transcript, plan, usage, budget and still-pending approvals."""
+        log = read_events(sessions_dir(home) / session_id / "events.jsonl")
+        started = next((e for e in log.events if isinstance(e, ev.SessionStarted)), None)
+        if started is None:
+            raise FileNotFoundError(f"no session {session_id!r} under {sessions_dir(home)}")
+        config = config or SessionConfig(
+            model=started.model, approve_mode=started.approve_mode,  # type: ignore[arg-type]
+            budget_usd=started.budget_usd, max_iterations=started.max_iterations,
+        )
+        for event in log.events:
+            if isinstance(event, ev.ModelChanged):
+                config.model = event.model
+        session = cls(config, tools, model=model, session_id=session_id, home=home, replay=log, **kwargs)
+        session.repair(keep_pending=True)
+        return session
+
+    def repair(self, keep_pending: bool = False) -> list[ToolCallPart]:
+        """Aborted results for open tool calls (except those still waiting on a pending approval)."""
+        waiting = {r.call_id for r in self.approvals.pending()} if keep_pending else set()
+        aborted = []
+        for call in list(self._batch):
+            if call.id not in self._batch_results and call.id not in waiting:
+                self.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=False, status="aborted",
+                                        content="Tool call aborted: the run stopped before this call finished."))
+                aborted.append(call)
+        if not waiting:
+            # Calls cut off in a log written by an older version: fix the transcript itself.
+            aborted += repair_dangling_calls(self.transcript)
+        return aborted
+
+    # ---- control ------------------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Thread-safe: cancel the running turn at its next await point."""
+        task, loop = self._turn_task, self._loop
+        if task is None or loop is None or task.done():
+            return
+        if loop.is_running() and threading.current_thread() is not getattr(loop, "_thread", None):
+            loop.call_soon_threadsafe(task.cancel)
+        else:
+            task.cancel()
+
+    def answer_approval(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None) -> bool:
+        """A person's answer from any UI; thread-safe. False if it changed nothing (unknown or used nonce)."""
+        loop = self._loop
+        result: list[bool] = []
+
+        def apply() -> None:
+            result.append(self.approvals.answer(nonce, decision, feedback, script) is not None)
+
+        if loop is not None and loop.is_running() and threading.current_thread() is not getattr(loop, "_thread", None):
+            done = threading.Event()
+            loop.call_soon_threadsafe(lambda: (apply(), done.set()))
+            done.wait(5)
+            return bool(result and result[0])
+        apply()
+        return result[0]
+
+    def set_budget(self, cap_usd: float | None) -> None:
+        self.emit(ev.BudgetUpdated(cap_usd=cap_usd, llm_spent_usd=self.budget.llm_spent_usd,
+                                   compute_reserved_usd=self.budget.compute_reserved_usd,
+                                   compute_spent_usd=self.budget.compute_spent_usd))
+
+    def set_model(self, name: str, model: Model | None = None) -> None:
+        self.model = model or resolve_model(name)
+        self.emit(ev.ModelChanged(model=self.model.name))
+
+    async def run_turn(self, prompt: str | None, *, cell_id: str | None = None,
+                       kernel_digest: str | None = None) -> ev.TurnEnded:
+        from .loop import run_turn
+
+        return await run_turn(self, prompt, cell_id=cell_id, kernel_digest=kernel_digest)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def summary(self) -> dict[str, Any]:
+        first = next((e.text for e in self.events if isinstance(e, ev.UserPrompt)), "")
+        return {"session_id": self.id, "first_prompt": first[:200], "model": self.model.name,
+                "cost_usd": round(self.usage.cost_usd + self.budget.compute_spent_usd, 6),
+                "state": "running" if self.running else "idle"}
+
+    def save_script(self, name: str, source: str) -> Path:
+        path = self.scripts_dir / Path(name).name
+        path.write_text(source)
+        return path
+
+    def dumps(self) -> str:
+        return "\n".join(json.dumps(e.to_dict()) for e in self.events)

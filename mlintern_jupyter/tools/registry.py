@@ -1,0 +1,207 @@
+"""Tools are plain async functions; name, description and JSON schema are derived from them.
+
+Arguments are validated against the derived pydantic model before the function runs, so a malformed or
+invalid call never executes (it becomes an error result under the same call id).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+EmitFn = Callable[[Any], None]
+
+
+@dataclass
+class ToolContext:
+    """What a tool may use of its session: the workspace, an event emitter and named services."""
+
+    session_id: str
+    call_id: str
+    workspace: Path
+    emit: EmitFn = lambda event: None
+    services: dict[str, Any] = field(default_factory=dict)
+    # The approved action, when the call went through approval (an edited script replaces the model's).
+    action: Any = None
+
+    def output(self, text: str, job_id: str | None = None) -> None:
+        """Stream a chunk of output to the cards while the tool runs."""
+        from ..agent.events import ToolOutput
+
+        self.emit(ToolOutput(call_id=self.call_id, text=text, job_id=job_id))
+
+    def service(self, name: str) -> Any:
+        try:
+            return self.services[name]
+        except KeyError:
+            raise ToolError(f"this session has no {name!r} service configured") from None
+
+
+@dataclass(frozen=True)
+class ToolReturn:
+    content: str
+    ok: bool = True
+
+
+class ToolError(Exception):
+    """Raised by a tool to report a failure to the model as an error result (not a crash)."""
+
+
+class ToolArgumentsError(ValueError):
+    pass
+
+
+_ARG_LINE = re.compile(r"^\s{2,}(\w+)\s*(?:\([^)]*\))?:\s*(.+)$")
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Summary and Google-style `Args:` descriptions from a docstring."""
+    doc = inspect.cleandoc(doc or "")
+    summary, _, rest = doc.partition("\nArgs:")
+    descriptions: dict[str, str] = {}
+    current = None
+    for line in rest.splitlines():
+        if line.strip() and not line.startswith(" "):
+            break  # next section (Returns:, ...)
+        match = _ARG_LINE.match(line)
+        if match:
+            current = match.group(1)
+            descriptions[current] = match.group(2).strip()
+        elif current and line.strip():
+            descriptions[current] += " " + line.strip()
+    return summary.strip(), descriptions
+
+
+def _strip_titles(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _strip_titles(v) for k, v in schema.items() if k != "title"}
+    if isinstance(schema, list):
+        return [_strip_titles(v) for v in schema]
+    return schema
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    function: Callable[..., Awaitable[Any]]
+    args_model: type[BaseModel]
+    context_param: str | None = None
+    # Reads only: never needs approval for what it does (the policy still decides).
+    read_only: bool = False
+
+    @classmethod
+    def from_function(
+        cls,
+        fn: Callable[..., Awaitable[Any]],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        read_only: bool = False,
+    ) -> Tool:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"tool {fn.__name__} must be an async function")
+        summary, arg_docs = _parse_docstring(fn.__doc__ or "")
+        hints = get_type_hints(fn)
+        fields: dict[str, Any] = {}
+        context_param = None
+        for param in inspect.signature(fn).parameters.values():
+            annotation = hints.get(param.name, Any)
+            if annotation is ToolContext:
+                context_param = param.name
+                continue
+            default = ... if param.default is inspect.Parameter.empty else param.default
+            from pydantic import Field
+
+            fields[param.name] = (annotation, Field(default, description=arg_docs.get(param.name)))
+        model = create_model(  # type: ignore[call-overload]
+            f"{fn.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields
+        )
+        schema = _strip_titles(model.model_json_schema())
+        schema.setdefault("properties", {})
+        return cls(
+            name=name or fn.__name__,
+            description=description or summary,
+            parameters=schema,
+            function=fn,
+            args_model=model,
+            context_param=context_param,
+            read_only=read_only,
+        )
+
+    def schema(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "parameters": self.parameters}
+
+    def validate(self, arguments: Any) -> dict[str, Any]:
+        """Validated keyword arguments, or ToolArgumentsError with a message the model can act on."""
+        if not isinstance(arguments, dict):
+            raise ToolArgumentsError(f"arguments must be a JSON object, got {type(arguments).__name__}")
+        try:
+            parsed = self.args_model.model_validate(arguments)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ToolArgumentsError(f"invalid arguments for {self.name}: {problems}") from None
+        return {name: getattr(parsed, name) for name in type(parsed).model_fields}
+
+    async def run(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolReturn:
+        kwargs = dict(arguments)
+        if self.context_param:
+            kwargs[self.context_param] = ctx
+        result = await self.function(**kwargs)
+        if isinstance(result, ToolReturn):
+            return result
+        if isinstance(result, str):
+            return ToolReturn(result)
+        return ToolReturn(json.dumps(result, indent=1, default=str))
+
+
+def tool(
+    fn: Callable[..., Awaitable[Any]] | None = None, *, name: str | None = None, read_only: bool = False
+) -> Any:
+    """Decorator form of Tool.from_function."""
+    if fn is None:
+        return lambda f: Tool.from_function(f, name=name, read_only=read_only)
+    return Tool.from_function(fn, name=name, read_only=read_only)
+
+
+class ToolRegistry:
+    """Named tools for one session; passed in, never global."""
+
+    def __init__(self, tools: Iterable[Tool | Callable[..., Awaitable[Any]]] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for item in tools:
+            self.register(item)
+
+    def register(self, item: Tool | Callable[..., Awaitable[Any]]) -> Tool:
+        tool_ = item if isinstance(item, Tool) else Tool.from_function(item)
+        self._tools[tool_.name] = tool_
+        return tool_
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return [t.schema() for t in self._tools.values()]
