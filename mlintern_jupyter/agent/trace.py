@@ -1,0 +1,232 @@
+"""Claude Code JSONL export of a session's event log (the format the HF Agent Trace Viewer reads).
+
+One record per transcript message: ``user`` records for prompts, tool results and compaction summaries,
+``assistant`` records for model messages. Records form a ``parentUuid`` chain; uuids are derived from
+``(session_id, seq)`` so exporting the same log twice gives byte-identical files, and every record carries
+its own event's timestamp (ml-intern stamped every record with one time).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mlintern_jupyter import __version__
+from mlintern_jupyter.agent.events import (
+    AssistantMessage,
+    Compacted,
+    Event,
+    ModelChanged,
+    SessionStarted,
+    ToolCall,
+    ToolResult,
+    Usage,
+    UserPrompt,
+)
+from mlintern_jupyter.agent.redact import RedactionError, Redactor
+
+__all__ = ["TRACE_NAMESPACE", "events_to_trace", "write_trace"]
+
+# Fixed namespace for record uuids: uuid5(TRACE_NAMESPACE, f"{session_id}:{seq}"). Never change it, or
+# re-exported traces stop matching the ones already uploaded.
+TRACE_NAMESPACE = uuid.UUID("6f1c2a8e-3b7d-5e4f-9a10-2c3d4e5f6a7b")
+COMPACT_SUMMARY_PREFIX = (
+    "This session is being continued from a previous conversation that ran out of context. "
+    "The conversation is summarized below:\n"
+)
+
+
+def _tool_input(arguments: Any) -> dict[str, Any]:
+    if isinstance(arguments, dict):
+        return arguments
+    if isinstance(arguments, str):
+        try:
+            parsed = json.loads(arguments) if arguments.strip() else {}
+        except ValueError:
+            return {"_raw": arguments}
+        return parsed if isinstance(parsed, dict) else {"_raw": arguments}
+    return {"_raw": str(arguments)}
+
+
+def _usage_block(usage: Usage | None) -> dict[str, int]:
+    if usage is None:
+        return {"input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
+    return {
+        "input_tokens": usage.prompt_tokens,
+        "output_tokens": usage.completion_tokens,
+        "cache_read_input_tokens": usage.cache_read_tokens,
+        "cache_creation_input_tokens": usage.cache_write_tokens,
+    }
+
+
+def _usage_after(events: list[Event], index: int) -> Usage | None:
+    """The first usage event after events[index], before the next assistant message."""
+    for event in events[index + 1 :]:
+        if isinstance(event, Usage):
+            return event
+        if isinstance(event, AssistantMessage):
+            return None
+    return None
+
+
+def events_to_trace(
+    events: Iterable[Event],
+    *,
+    session_id: str,
+    model: str | None = None,
+    cwd: str = "",
+    version: str = __version__,
+) -> list[dict[str, Any]]:
+    """Claude Code JSONL records (unredacted) for a session's events, in log order."""
+    events = list(events)
+    tool_calls = {e.call_id: e for e in events if isinstance(e, ToolCall)}
+    announced = {
+        str(call.get("id"))
+        for e in events
+        if isinstance(e, AssistantMessage)
+        for call in e.tool_calls
+        if isinstance(call, dict)
+    }
+    records: list[dict[str, Any]] = []
+    used: set[str] = set()
+    current_model = model or ""
+    last_ts = ""
+
+    def add(event: Event, rtype: str, message: dict[str, Any], **extra: Any) -> None:
+        key = f"{session_id}:{event.seq}"
+        record_uuid = str(uuid.uuid5(TRACE_NAMESPACE, key))
+        n = 0
+        while record_uuid in used:  # duplicate seqs (hand-built logs): stay unique, stay deterministic
+            n += 1
+            record_uuid = str(uuid.uuid5(TRACE_NAMESPACE, f"{key}:{n}"))
+        used.add(record_uuid)
+        records.append(
+            {
+                "type": rtype,
+                "uuid": record_uuid,
+                "parentUuid": records[-1]["uuid"] if records else None,
+                "sessionId": session_id,
+                "timestamp": event.ts or last_ts,
+                "cwd": cwd,
+                "version": version,
+                "isSidechain": False,
+                "userType": "external",
+                **extra,
+                "message": message,
+            }
+        )
+
+    def assistant(event: Event, index: int, text: str, calls: list[tuple[str, str, Any]], name: str) -> None:
+        content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+        for call_id, tool, arguments in calls:
+            recorded = tool_calls.get(call_id)
+            args = recorded.arguments if recorded is not None else arguments
+            content.append({"type": "tool_use", "id": call_id, "name": tool, "input": _tool_input(args)})
+        add(
+            event,
+            "assistant",
+            {
+                "id": "msg_" + uuid.uuid5(TRACE_NAMESPACE, f"{session_id}:{event.seq}:message").hex,
+                "type": "message",
+                "role": "assistant",
+                "model": name or "unknown",
+                "content": content,
+                "stop_reason": "tool_use" if calls else "end_turn",
+                "stop_sequence": None,
+                "usage": _usage_block(_usage_after(events, index)),
+            },
+        )
+
+    for index, event in enumerate(events):
+        last_ts = event.ts or last_ts
+        match event:
+            case SessionStarted(model=name) | ModelChanged(model=name):
+                current_model = name or current_model
+            case UserPrompt(text=text, kernel_digest=digest):
+                content: Any = text
+                if digest:
+                    content = [{"type": "text", "text": digest}, {"type": "text", "text": text}]
+                add(event, "user", {"role": "user", "content": content})
+            case AssistantMessage(text=text, tool_calls=calls, model=name, thinking_blocks=thinking):
+                parsed = [
+                    (str(c.get("id", "")), str(c.get("name", "")), c.get("arguments", {}))
+                    for c in calls
+                    if isinstance(c, dict)
+                ]
+                assistant(event, index, text, parsed, name or current_model)
+                if thinking:
+                    blocks = [
+                        {
+                            "type": "thinking",
+                            "thinking": str(b.get("thinking", "")),
+                            "signature": str(b.get("signature", "")),
+                        }
+                        for b in thinking
+                        if isinstance(b, dict)
+                    ]
+                    records[-1]["message"]["content"][:0] = blocks
+            case ToolCall(call_id=call_id, tool=tool, arguments=arguments) if call_id not in announced:
+                # A call no assistant message listed (e.g. injected by a sub-agent): give its result a tool_use.
+                assistant(event, index, "", [(call_id, tool, arguments)], current_model)
+            case ToolResult(call_id=call_id, content=text, ok=ok):
+                add(
+                    event,
+                    "user",
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "tool_result", "tool_use_id": call_id, "content": text, "is_error": not ok}
+                        ],
+                    },
+                )
+            case Compacted(summary=summary):
+                add(
+                    event,
+                    "user",
+                    {"role": "user", "content": [{"type": "text", "text": COMPACT_SUMMARY_PREFIX + summary}]},
+                    isCompactSummary=True,
+                    isVisibleInTranscriptOnly=True,
+                )
+            case _:
+                pass  # deltas (the full assistant_message follows), approvals, jobs, guards: not transcript
+    return records
+
+
+def write_trace(
+    events: Iterable[Event],
+    path: str | os.PathLike[str],
+    redactor: Redactor,
+    *,
+    session_id: str | None = None,
+    model: str | None = None,
+    cwd: str = "",
+) -> int:
+    """Redact and write the trace as JSONL; returns the number of records. Written to a temporary file
+    and renamed, so a redaction (or any) failure leaves no file and no partial file; RedactionError
+    propagates to the caller, which must not upload anything."""
+    events = list(events)
+    if session_id is None:
+        session_id = next((e.session_id for e in events if e.session_id), "")
+    records = events_to_trace(events, session_id=session_id, model=model, cwd=cwd)
+    redacted = redactor.redact_obj(records)
+    if not isinstance(redacted, list) or len(redacted) != len(records):
+        raise RedactionError("redaction changed the record list")
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in redacted)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return len(redacted)
