@@ -31,6 +31,7 @@ from .messages import (
     repair_dangling_calls,
 )
 from .models import Model, resolve_model
+from .redact import Redactor
 from .store import EventStore, LogReadResult, new_session_id, read_events, sessions_dir
 
 Listener = Callable[[ev.Event], None]
@@ -101,7 +102,8 @@ class Session:
         self.scripts_dir = self.dir / "scripts"
         for folder in (self.workspace, self.scripts_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        self.redactor = redactor
+        # Every event passes the redactor before it is written, shown or sent to a model (fail closed).
+        self.redactor = redactor if redactor is not None else Redactor.from_environment()
         self.services = dict(services or {})
         self.listeners: list[Listener] = []
         self.events: list[ev.Event] = []
@@ -135,8 +137,6 @@ class Session:
     # ---- events -------------------------------------------------------------------------------------
 
     def _redact_dict(self, data: dict[str, Any]) -> dict[str, Any]:
-        if self.redactor is None:
-            return data
         return self.redactor.redact_obj(data)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -151,8 +151,7 @@ class Session:
                 self._seq += 1
             stamped = replace(event, session_id=self.id, seq=self._seq, ts=ev.now_iso())
             data = self.store.prepare(stamped)
-            if self.redactor is not None:
-                stamped = ev.event_from_dict(data)
+            stamped = ev.event_from_dict(data)
             self.store.append(data)
             self._apply(stamped)
             if stamped.kind != "assistant_delta":
@@ -295,6 +294,9 @@ class Session:
                        kernel_digest: str | None = None) -> ev.TurnEnded:
         from .loop import run_turn
 
+        if prompt:
+            # A token pasted into a prompt is masked everywhere from now on, also in encoded forms.
+            self.redactor.learn_from_text(prompt)
         return await run_turn(self, prompt, cell_id=cell_id, kernel_digest=kernel_digest)
 
     def close(self) -> None:

@@ -115,7 +115,7 @@ class Tool:
         context_param = None
         for param in inspect.signature(fn).parameters.values():
             annotation = hints.get(param.name, Any)
-            if annotation is ToolContext:
+            if annotation is ToolContext or ToolContext in getattr(annotation, "__args__", ()):
                 context_param = param.name
                 continue
             default = ... if param.default is inspect.Parameter.empty else param.default
