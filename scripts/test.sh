@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up everything and run every test: lint, Python tests (engine, tools on loopback fakes, real kernels),
+# notebooks under nbval, the side panel's unit tests, and the browser tests in Debian's Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+. .venv/bin/activate
+export LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_OFFLINE_MODE=true PYTHONHASHSEED=0
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test: installing Debian's chromium for the browser tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+fi
+
+echo "== ruff"
+ruff check mlintern_jupyter tests scripts
+
+echo "== side panel unit tests"
+(cd labextension && npm test --silent)
+
+echo "== python tests and notebooks"
+python -m pytest tests notebooks --nbval-lax -q -p no:randomly "$@"
+
+echo "== browser tests"
+(cd labextension && npm run --silent test:ui)
