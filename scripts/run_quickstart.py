@@ -1,0 +1,54 @@
+"""Run notebooks/quickstart.ipynb headless (nbclient, widget state kept) and say where the results are."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--notebook", default=str(ROOT / "notebooks" / "quickstart.ipynb"))
+    parser.add_argument("--out", default=str(ROOT / "build" / "quickstart.executed.ipynb"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MLINTERN_HOME", str(ROOT / "build" / "mlintern-home"))
+    os.environ.setdefault("IPYTHONDIR", tempfile.mkdtemp(prefix="mlintern-ipython-"))
+    notebook = nbformat.read(args.notebook, as_version=4)
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3", store_widget_state=True,
+                            resources={"metadata": {"path": str(out.parent)}})
+    client.execute()
+    nbformat.write(notebook, out)
+    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    home = Path(os.environ["MLINTERN_HOME"])
+    sessions = sorted((home / "sessions").glob("*/events.jsonl"), key=lambda p: p.stat().st_mtime)
+    print(f"executed notebook: {out}")
+    if sessions:
+        session_dir = sessions[-1].parent
+        print(f"session log:       {session_dir / 'events.jsonl'}")
+        for name in ("trace.jsonl", "session.ipynb"):
+            found = sorted(session_dir.parent.parent.glob(f"**/{name}")) + sorted(out.parent.glob(name))
+            if found:
+                print(f"{name:<18} {found[-1]}")
+        print(f"scripts:           {session_dir / 'scripts'}")
+        answer = [json.loads(line) for line in sessions[-1].read_text().splitlines() if '"assistant_message"' in line]
+        if answer:
+            print("\nfinal answer:\n" + answer[-1]["text"])
+    if errors:
+        print(f"\n{len(errors)} cell(s) raised: {errors[0].get('ename')}: {errors[0].get('evalue')}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
