@@ -1,0 +1,111 @@
+import { YNotebook } from '@jupyter/ydoc';
+import { describe, expect, it } from 'vitest';
+import { alreadyInserted, CellInserter, insertionIndex, METADATA_KEY } from '../cells';
+import type { CellInsert } from '../events';
+
+function cellInsert(callId: string, anchor: string | null, source = `# ${callId}`): CellInsert {
+  return {
+    kind: 'cell_insert',
+    session_id: 's1',
+    seq: 1,
+    ts: '',
+    call_id: callId,
+    source,
+    cell_type: 'code',
+    anchor_cell_id: anchor,
+    script_path: null
+  };
+}
+
+function notebook(ids: string[]): YNotebook {
+  const nb = YNotebook.create();
+  nb.insertCells(
+    0,
+    ids.map(id => ({ id, cell_type: 'code' as const, source: id }))
+  );
+  return nb;
+}
+
+const sources = (nb: YNotebook) => nb.cells.map(c => c.getSource());
+
+describe('insertionIndex', () => {
+  const cells = ['a', 'b', 'c'].map(id => ({ id, metadata: {} }));
+  it('prefers the last inserted cell, then the anchor, then the active cell, then the end', () => {
+    expect(insertionIndex(cells, 'a', 'b', 2)).toBe(2);
+    expect(insertionIndex(cells, 'a', 'gone', 2)).toBe(1);
+    expect(insertionIndex(cells, 'missing', undefined, 1)).toBe(2);
+    expect(insertionIndex(cells, null, undefined, -1)).toBe(3);
+  });
+});
+
+describe('alreadyInserted', () => {
+  it('finds the call id in cell metadata or the notebook record', () => {
+    const cells = [{ id: 'x', metadata: { [METADATA_KEY]: { call_id: 'c1' } } }];
+    expect(alreadyInserted(cells, {}, 'c1')).toBe(true);
+    expect(alreadyInserted([], { [METADATA_KEY]: { inserted_call_ids: ['c2'] } }, 'c2')).toBe(true);
+    expect(alreadyInserted(cells, {}, 'c3')).toBe(false);
+  });
+});
+
+describe('CellInserter', () => {
+  it('inserts below the anchor, keeps arrival order, tags metadata', () => {
+    const nb = notebook(['load', 'intern', 'other']);
+    const inserter = new CellInserter(() => ({
+      sharedModel: nb,
+      activeCellIndex: 2
+    }));
+    expect(inserter.insert(cellInsert('c1', 'intern'))).toBe(2);
+    expect(inserter.insert(cellInsert('c2', 'intern'))).toBe(3);
+    expect(sources(nb)).toEqual(['load', 'intern', '# c1', '# c2', 'other']);
+    expect(nb.cells[2].getMetadata()).toEqual({
+      [METADATA_KEY]: { session_id: 's1', call_id: 'c1' }
+    });
+    expect(nb.getMetadata(METADATA_KEY)).toEqual({
+      inserted_call_ids: ['c1', 'c2']
+    });
+  });
+
+  it('falls back to below the active cell', () => {
+    const nb = notebook(['a', 'b', 'c']);
+    const inserter = new CellInserter(() => ({
+      sharedModel: nb,
+      activeCellIndex: 0
+    }));
+    inserter.insert(cellInsert('c1', 'not-here'));
+    expect(sources(nb)).toEqual(['a', '# c1', 'b', 'c']);
+  });
+
+  it('inserts each call id once, across inserters (a replay after reconnect)', () => {
+    const nb = notebook(['intern']);
+    const first = new CellInserter(() => ({
+      sharedModel: nb,
+      activeCellIndex: 0
+    }));
+    first.insert(cellInsert('c1', 'intern'));
+    expect(first.insert(cellInsert('c1', 'intern'))).toBeNull();
+    const replay = new CellInserter(() => ({
+      sharedModel: nb,
+      activeCellIndex: 0
+    }));
+    expect(replay.insert(cellInsert('c1', 'intern'))).toBeNull();
+    // Deleted by the person: the notebook record still says it was inserted.
+    nb.deleteCell(1);
+    expect(
+      new CellInserter(() => ({ sharedModel: nb, activeCellIndex: 0 })).insert(cellInsert('c1', 'intern'))
+    ).toBeNull();
+    expect(sources(nb)).toEqual(['intern']);
+  });
+
+  it('can be undone', () => {
+    const nb = notebook(['intern']);
+    nb.undoManager?.clear();
+    new CellInserter(() => ({ sharedModel: nb, activeCellIndex: 0 })).insert(cellInsert('c1', 'intern'));
+    expect(nb.canUndo()).toBe(true);
+    nb.undo();
+    expect(sources(nb)).toEqual(['intern']);
+  });
+
+  it('does nothing without a notebook', () => {
+    expect(new CellInserter(() => null).insert(cellInsert('c1', null))).toBeNull();
+  });
+});

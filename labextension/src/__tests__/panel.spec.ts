@@ -1,0 +1,147 @@
+import { Widget } from '@lumino/widgets';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isSessionEvent, type SessionEvent } from '../events';
+import { MlinternPanel, type PanelActions } from '../panel';
+import { reduce, reduceAll } from '../reducer';
+import { fixtureLines } from './fixture';
+
+function actions(): PanelActions {
+  return {
+    prompt: vi.fn(),
+    stop: vi.fn(),
+    setModel: vi.fn(),
+    cancelJob: vi.fn(),
+    decide: vi.fn(),
+    refresh: vi.fn(),
+    resume: vi.fn(),
+    exportSession: vi.fn()
+  };
+}
+
+const byTestId = (root: HTMLElement, id: string) =>
+  Array.from(root.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`));
+
+// Everything up to (not including) approval_resolved: the approval is still pending.
+const events = fixtureLines().filter(isSessionEvent);
+const pendingIndex = events.findIndex(e => e.kind === 'approval_resolved');
+
+let panel: MlinternPanel | null = null;
+afterEach(() => {
+  panel?.dispose();
+  panel = null;
+  vi.useRealTimers();
+});
+
+/** The fixture's approval expires at 12:10; pretend it is 12:05. */
+function beforeExpiry(): void {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(new Date('2025-01-01T12:05:00.000Z'));
+}
+
+function mount(a: PanelActions, history: SessionEvent[]): MlinternPanel {
+  panel = new MlinternPanel(a);
+  Widget.attach(panel, document.body);
+  panel.setConnected(true);
+  panel.setState(reduceAll(history));
+  return panel;
+}
+
+describe('MlinternPanel', () => {
+  it('renders header, timeline, plan and a pending approval', () => {
+    const p = mount(actions(), events.slice(0, pendingIndex));
+    expect(byTestId(p.node, 'mlintern-model')[0].textContent).toBe('anthropic/claude-sonnet-4-5');
+    expect(byTestId(p.node, 'mlintern-assistant-text')[0].querySelector('strong')?.textContent).toBe(
+      'inspecting'
+    );
+    expect(byTestId(p.node, 'mlintern-tool-card')).toHaveLength(1);
+    expect(byTestId(p.node, 'mlintern-todo')).toHaveLength(3);
+    const card = byTestId(p.node, 'mlintern-approval-card')[0];
+    expect(card.querySelector('[data-testid="mlintern-action-text"]')?.textContent).toContain(
+      "print('training distilbert on imdb')"
+    );
+    expect(card.querySelector('[data-testid="mlintern-approval-hash"]')?.textContent).toBe(
+      'sha256 9f2c4e1b0000'
+    );
+    expect(byTestId(p.node, 'mlintern-stop')[0]).toHaveProperty('disabled', false);
+  });
+
+  it('sends approval with feedback and keeps typed feedback across updates', () => {
+    beforeExpiry();
+    const a = actions();
+    const p = mount(a, events.slice(0, pendingIndex));
+    const feedback = byTestId(p.node, 'mlintern-feedback')[0] as HTMLTextAreaElement;
+    feedback.value = 'fine';
+    p.setState(
+      reduce(reduceAll(events.slice(0, pendingIndex)), {
+        kind: 'notice',
+        message: 'tick'
+      })
+    );
+    expect((byTestId(p.node, 'mlintern-feedback')[0] as HTMLTextAreaElement).value).toBe('fine');
+    byTestId(p.node, 'mlintern-approve')[0].click();
+    expect(a.decide).toHaveBeenCalledWith('n-7f3e9a', 'approve', 'fine');
+    expect(byTestId(p.node, 'mlintern-deny')[0]).toHaveProperty('disabled', true);
+  });
+
+  it('shows the countdown and refuses approval after expiry', () => {
+    beforeExpiry();
+    const p = mount(actions(), events.slice(0, pendingIndex));
+    expect(byTestId(p.node, 'mlintern-expiry')[0].textContent).toBe('5m 00s');
+    expect(byTestId(p.node, 'mlintern-approve')[0]).toHaveProperty('disabled', false);
+    vi.setSystemTime(new Date('2025-01-01T12:10:01.000Z'));
+    p.setState(
+      reduce(reduceAll(events.slice(0, pendingIndex)), {
+        kind: 'notice',
+        message: 'tick'
+      })
+    );
+    expect(byTestId(p.node, 'mlintern-expiry')[0].textContent).toBe('expired');
+    expect(byTestId(p.node, 'mlintern-approve')[0]).toHaveProperty('disabled', true);
+    expect(byTestId(p.node, 'mlintern-deny')[0]).toHaveProperty('disabled', false);
+  });
+
+  it('drops the approval card when resolved and shows the job with Cancel', () => {
+    const a = actions();
+    const p = mount(a, events.slice(0, pendingIndex + 4));
+    expect(byTestId(p.node, 'mlintern-approval-card')).toHaveLength(0);
+    expect(byTestId(p.node, 'mlintern-job-log')[0].textContent).toContain('epoch 2/3');
+    byTestId(p.node, 'mlintern-job-cancel')[0].click();
+    expect(a.cancelJob).toHaveBeenCalledWith('job-42');
+  });
+
+  it('sends prompts and model changes', () => {
+    const a = actions();
+    const p = mount(a, []);
+    const input = byTestId(p.node, 'mlintern-prompt-input')[0] as HTMLTextAreaElement;
+    input.value = '  train it  ';
+    byTestId(p.node, 'mlintern-prompt-send')[0].click();
+    expect(a.prompt).toHaveBeenCalledWith('train it');
+    expect(input.value).toBe('');
+    (byTestId(p.node, 'mlintern-model-input')[0] as HTMLInputElement).value = 'openai/gpt-4.1';
+    byTestId(p.node, 'mlintern-model-set')[0].click();
+    expect(a.setModel).toHaveBeenCalledWith('openai/gpt-4.1');
+    expect(byTestId(p.node, 'mlintern-stop')[0]).toHaveProperty('disabled', true);
+  });
+
+  it('lists sessions as text with Resume and Export', () => {
+    const a = actions();
+    const p = mount(a, []);
+    p.setSessions([
+      {
+        session_id: 's9',
+        first_prompt: '<img src=x onerror=alert(1)>',
+        model: 'demo',
+        cost_usd: 0.5,
+        state: 'idle',
+        updated: ''
+      }
+    ]);
+    const row = byTestId(p.node, 'mlintern-session')[0];
+    expect(row.querySelector('img')).toBeNull();
+    expect(row.textContent).toContain('<img src=x onerror=alert(1)>');
+    byTestId(p.node, 'mlintern-session-resume')[0].click();
+    byTestId(p.node, 'mlintern-session-export')[0].click();
+    expect(a.resume).toHaveBeenCalledWith('s9');
+    expect(a.exportSession).toHaveBeenCalledWith('s9');
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * Pending approvals. A card is built once per request and kept while pending, so typed feedback survives
+ * re-renders; the expiry countdown ticks in place.
+ */
+
+import { button, formatCountdown, formatUsd, h } from '../dom';
+import type { PendingApproval } from '../reducer';
+
+export interface ApprovalActions {
+  decide(nonce: string, decision: 'approve' | 'deny', feedback: string): void;
+}
+
+/** The exact action the person approves: every field, script text included, never summarised. */
+export function actionText(approval: PendingApproval): string {
+  const { script, ...rest } = approval.action ?? {};
+  const fields = JSON.stringify(rest, null, 2);
+  return typeof script === 'string' ? `${fields}\n\n--- script ---\n${script}` : fields;
+}
+
+interface Card {
+  approval: PendingApproval;
+  el: HTMLElement;
+  countdown: HTMLElement;
+  approve: HTMLButtonElement;
+}
+
+export class ApprovalsView {
+  readonly node: HTMLElement;
+  private cards = new Map<string, Card>();
+
+  constructor(private actions: ApprovalActions) {
+    this.node = h('div', {
+      className: 'mlintern-approvals',
+      testid: 'mlintern-approvals'
+    });
+  }
+
+  update(approvals: PendingApproval[]): void {
+    const keep = new Set(approvals.map(a => a.nonce));
+    for (const [nonce, card] of this.cards) {
+      if (!keep.has(nonce)) {
+        card.el.remove();
+        this.cards.delete(nonce);
+      }
+    }
+    for (const approval of approvals) {
+      if (!this.cards.has(approval.nonce)) {
+        const card = this.build(approval);
+        this.cards.set(approval.nonce, card);
+        this.node.appendChild(card.el);
+      }
+    }
+    this.node.hidden = approvals.length === 0;
+    this.tick(Date.now());
+  }
+
+  /** Refresh countdowns; an expired request can no longer be approved (the kernel would refuse it anyway). */
+  tick(now: number): void {
+    for (const card of this.cards.values()) {
+      const text = formatCountdown(card.approval.expires_at, now);
+      card.countdown.textContent = text;
+      if (text === 'expired') {
+        card.approve.disabled = true;
+        card.el.classList.add('mlintern-expired');
+      }
+    }
+  }
+
+  private build(approval: PendingApproval): Card {
+    const feedback = h('textarea', {
+      className: 'mlintern-feedback-input',
+      testid: 'mlintern-feedback',
+      attrs: { rows: '2', placeholder: 'Feedback for the agent (optional)' }
+    });
+    const countdown = h('span', {
+      className: 'mlintern-countdown',
+      testid: 'mlintern-expiry'
+    });
+    const decide = (decision: 'approve' | 'deny') => {
+      approve.disabled = true;
+      deny.disabled = true;
+      el.classList.add('mlintern-decided');
+      this.actions.decide(approval.nonce, decision, feedback.value);
+    };
+    const approve = button('Approve', 'mlintern-approve', () => decide('approve'), 'mlintern-accept');
+    const deny = button('Deny', 'mlintern-deny', () => decide('deny'), 'mlintern-danger');
+    const hash = approval.action_sha256 ?? '';
+    const el = h(
+      'div',
+      {
+        className: 'mlintern-card mlintern-approval',
+        testid: 'mlintern-approval-card',
+        attrs: { 'data-call-id': approval.call_id }
+      },
+      h(
+        'div',
+        { className: 'mlintern-card-head' },
+        h('span', { className: 'mlintern-tool-name' }, `Approve ${approval.tool || 'action'}?`)
+      ),
+      approval.reason ? h('div', { className: 'mlintern-muted' }, approval.reason) : null,
+      h(
+        'pre',
+        {
+          className: 'mlintern-pre mlintern-action',
+          testid: 'mlintern-action-text'
+        },
+        actionText(approval)
+      ),
+      h(
+        'div',
+        { className: 'mlintern-stats' },
+        h('span', { testid: 'mlintern-approval-hash', title: hash }, `sha256 ${hash.slice(0, 12)}`),
+        h('span', { testid: 'mlintern-approval-cost' }, `worst case ${formatUsd(approval.cost_usd)}`),
+        h(
+          'span',
+          { testid: 'mlintern-approval-budget' },
+          `budget left ${formatUsd(approval.budget_left_usd)}`
+        ),
+        h('span', {}, 'expires in ', countdown)
+      ),
+      feedback,
+      h('div', { className: 'mlintern-buttons' }, approve, deny)
+    );
+    return { approval, el, countdown, approve };
+  }
+}

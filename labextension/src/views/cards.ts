@@ -1,0 +1,168 @@
+/** One DOM card per timeline item. Model and tool text goes through textContent or the sanitizing renderer. */
+
+import { button, formatUsd, h } from '../dom';
+import { isSafeUrl, renderMarkdown } from '../markdown';
+import type { AssistantItem, JobItem, NoticeItem, TimelineItem, ToolItem, UserItem } from '../reducer';
+
+export interface CardActions {
+  cancelJob(jobId: string): void;
+}
+
+const FINISHED_JOB = new Set([
+  'completed',
+  'succeeded',
+  'error',
+  'failed',
+  'canceled',
+  'cancelled',
+  'deleted',
+  'timeout'
+]);
+
+export function isJobFinished(status: string): boolean {
+  return FINISHED_JOB.has(status.toLowerCase());
+}
+
+function pre(text: string, className: string, testid?: string): HTMLElement {
+  return h('pre', { className: `mlintern-pre ${className}`, testid }, text);
+}
+
+function argumentsText(args: ToolItem['arguments']): string {
+  if (typeof args === 'string') {
+    return args;
+  }
+  return JSON.stringify(args, null, 2);
+}
+
+function userCard(item: UserItem): HTMLElement {
+  return h(
+    'div',
+    { className: 'mlintern-card mlintern-user', testid: 'mlintern-user-text' },
+    h('div', { className: 'mlintern-card-label' }, item.queued ? 'You (queued)' : 'You'),
+    h('div', { className: 'mlintern-user-body' }, item.text)
+  );
+}
+
+function assistantCard(item: AssistantItem): HTMLElement {
+  const body = h('div', {
+    className: 'mlintern-markdown',
+    testid: 'mlintern-assistant-text'
+  });
+  renderMarkdown(body, item.text);
+  return h(
+    'div',
+    {
+      className: `mlintern-card mlintern-assistant${item.streaming ? ' mlintern-streaming' : ''}`
+    },
+    body
+  );
+}
+
+function toolCard(item: ToolItem): HTMLElement {
+  const args = argumentsText(item.arguments);
+  return h(
+    'div',
+    {
+      className: `mlintern-card mlintern-tool mlintern-status-${item.status}`,
+      testid: 'mlintern-tool-card',
+      attrs: { 'data-call-id': item.callId }
+    },
+    h(
+      'div',
+      { className: 'mlintern-card-head' },
+      h('span', { className: 'mlintern-tool-name' }, item.tool || 'tool'),
+      h(
+        'span',
+        { className: 'mlintern-badge', testid: 'mlintern-tool-status' },
+        item.status.replace(/_/g, ' ')
+      ),
+      item.durationS !== null
+        ? h('span', { className: 'mlintern-muted' }, `${item.durationS.toFixed(1)}s`)
+        : null
+    ),
+    args && args !== '{}'
+      ? h(
+          'details',
+          { className: 'mlintern-args' },
+          h('summary', {}, 'arguments'),
+          pre(args, 'mlintern-args-text')
+        )
+      : null,
+    item.output ? pre(item.output, 'mlintern-output', 'mlintern-tool-output') : null,
+    item.feedback ? h('div', { className: 'mlintern-feedback' }, `Feedback: ${item.feedback}`) : null,
+    item.result !== null
+      ? h(
+          'details',
+          { className: 'mlintern-result' },
+          h('summary', {}, 'result'),
+          pre(item.result, 'mlintern-result-text', 'mlintern-tool-result')
+        )
+      : null
+  );
+}
+
+function jobCard(item: JobItem, actions: CardActions): HTMLElement {
+  const finished = isJobFinished(item.status);
+  const link =
+    item.url && isSafeUrl(item.url) && /^https?:/i.test(item.url)
+      ? h(
+          'a',
+          {
+            attrs: {
+              href: item.url,
+              target: '_blank',
+              rel: 'noopener noreferrer'
+            }
+          },
+          'open'
+        )
+      : null;
+  return h(
+    'div',
+    {
+      className: `mlintern-card mlintern-job${finished ? ' mlintern-job-finished' : ''}`,
+      testid: 'mlintern-job-card',
+      attrs: { 'data-job-id': item.jobId }
+    },
+    h(
+      'div',
+      { className: 'mlintern-card-head' },
+      h('span', { className: 'mlintern-tool-name' }, `job ${item.jobId}`),
+      h('span', { className: 'mlintern-badge', testid: 'mlintern-job-status' }, item.status),
+      h('span', { className: 'mlintern-muted' }, [item.runtime, item.hardware].filter(Boolean).join(' · ')),
+      item.costUsd ? h('span', { className: 'mlintern-muted' }, formatUsd(item.costUsd)) : null,
+      link,
+      finished
+        ? null
+        : button('Cancel', 'mlintern-job-cancel', () => actions.cancelJob(item.jobId), 'mlintern-danger')
+    ),
+    item.message ? h('div', { className: 'mlintern-muted' }, item.message) : null,
+    pre(item.log, 'mlintern-log', 'mlintern-job-log')
+  );
+}
+
+function noticeCard(item: NoticeItem): HTMLElement {
+  return h(
+    'div',
+    {
+      className: `mlintern-notice mlintern-notice-${item.level}`,
+      testid: 'mlintern-notice'
+    },
+    item.text
+  );
+}
+
+export function renderCard(item: TimelineItem, actions: CardActions): HTMLElement {
+  switch (item.type) {
+    case 'user':
+      return userCard(item);
+    case 'assistant':
+      return assistantCard(item);
+    case 'tool':
+      return toolCard(item);
+    case 'job':
+      return jobCard(item, actions);
+    case 'notice':
+      return noticeCard(item);
+  }
+}

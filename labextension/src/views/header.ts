@@ -1,0 +1,64 @@
+import { formatCount, formatPercent, formatUsd, h } from '../dom';
+import type { PanelState } from '../reducer';
+
+function stat(label: string, value: string, testid: string): HTMLElement {
+  return h(
+    'div',
+    { className: 'mlintern-stat', testid },
+    h('span', { className: 'mlintern-stat-label' }, label),
+    h('span', { className: 'mlintern-stat-value' }, value)
+  );
+}
+
+function turnText(state: PanelState): string {
+  if (state.sessionEnded) {
+    return 'session ended';
+  }
+  if (state.turn.running) {
+    return 'running';
+  }
+  return state.turn.lastReason ? `idle (${state.turn.lastReason.replace(/_/g, ' ')})` : 'idle';
+}
+
+export function renderHeader(state: PanelState): HTMLElement {
+  const { header } = state;
+  const budget = header.budget;
+  const budgetText = budget
+    ? `${formatUsd(budget.usedUsd)} of ${budget.capUsd === null ? 'no cap' : formatUsd(budget.capUsd)}` +
+      (budget.leftUsd === null ? '' : ` · ${formatUsd(budget.leftUsd)} left`)
+    : 'no cap';
+  return h(
+    'div',
+    { className: 'mlintern-header-body' },
+    h(
+      'div',
+      { className: 'mlintern-header-title' },
+      h('span', { className: 'mlintern-model', testid: 'mlintern-model' }, header.model || 'no session'),
+      header.demo ? h('span', { className: 'mlintern-badge mlintern-badge-demo' }, 'demo model') : null,
+      h(
+        'span',
+        {
+          className: `mlintern-badge mlintern-turn-${state.turn.running ? 'running' : 'idle'}`,
+          testid: 'mlintern-turn'
+        },
+        turnText(state)
+      )
+    ),
+    h(
+      'div',
+      { className: 'mlintern-stats' },
+      stat('approve', header.approveMode, 'mlintern-approve-mode'),
+      stat('budget', budgetText, 'mlintern-budget'),
+      stat(
+        'tokens',
+        `${formatCount(header.tokens.prompt)} in · ${formatCount(header.tokens.completion)} out`,
+        'mlintern-tokens'
+      ),
+      stat('cache hit', formatPercent(header.cacheHitShare), 'mlintern-cache'),
+      stat('cost', formatUsd(header.costUsd), 'mlintern-cost')
+    ),
+    header.sessionId
+      ? h('div', { className: 'mlintern-session-id', title: header.sessionId }, `session ${header.sessionId}`)
+      : null
+  );
+}
