@@ -22,4 +22,4 @@ echo "== python tests and notebooks"
 python -m pytest tests notebooks --nbval-lax -q -p no:randomly "$@"
 
 echo "== browser tests"
-(cd labextension && npm run --silent test:ui)
+(cd labextension && MLINTERN_E2E=1 npm run --silent test:ui)
