@@ -1,0 +1,121 @@
+"""The approval card: the exact action, its hash, worst-case cost, budget left, expiry, and the three answers.
+
+Approve and Deny go to `answer(nonce, decision, feedback)`; "Edit in a cell" hands the script to `edit(nonce,
+script)`, which puts it in a new cell headed `%%intern approve NONCE`: running that cell approves what it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import ipywidgets as widgets
+
+from ..agent import events as ev
+from .cards import demo_badge, esc
+
+AnswerFn = Callable[[str, str, str], bool]
+EditFn = Callable[[str, str], None]
+
+
+def edit_cell_source(nonce: str, script: str) -> str:
+    return f"%%intern approve {nonce}\n{script}"
+
+
+def _expiry_text(expires_at: str, now: datetime | None = None) -> str:
+    try:
+        when = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    except ValueError:
+        return "unknown expiry"
+    left = (when - (now or datetime.now(UTC))).total_seconds()
+    if left <= 0:
+        return "expired"
+    return f"expires in {int(left // 60)} min {int(left % 60)} s (at {when:%H:%M:%S} UTC)"
+
+
+class ApprovalCard:
+    def __init__(self, request: ev.ApprovalRequested, answer: AnswerFn, edit: EditFn | None = None,
+                 offline: bool = False) -> None:
+        self.request = request
+        self.nonce = request.nonce
+        self.call_id = request.call_id
+        self._answer = answer
+        self._edit = edit
+        self.offline = offline
+        self.decision: str | None = None
+        # One answer per card: a double click (or a stale view) must not send a second one.
+        self.sent = False
+        self.script = request.action.get("script") if isinstance(request.action.get("script"), str) else None
+        self.header = widgets.HTML()
+        self.action = widgets.HTML()
+        self.approve_button = widgets.Button(description="Approve", button_style="success", icon="check")
+        self.deny_button = widgets.Button(description="Deny", button_style="danger", icon="times")
+        self.edit_button = widgets.Button(description="Edit in a cell", icon="edit",
+                                          disabled=self.script is None or edit is None)
+        self.feedback = widgets.Textarea(placeholder="Why deny? (sent to the agent)", rows=2,
+                                         layout=widgets.Layout(width="100%"))
+        self.status = widgets.Label(value="")
+        # Where the edited cell text is shown when no frontend extension can insert it.
+        self.edit_text = widgets.Textarea(disabled=True, layout=widgets.Layout(width="100%", display="none"))
+        self.approve_button.on_click(lambda _b: self._decide("approve"))
+        self.deny_button.on_click(lambda _b: self._decide("deny"))
+        self.edit_button.on_click(lambda _b: self._edit_clicked())
+        self.widget = widgets.VBox([
+            self.header, self.action,
+            widgets.HBox([self.approve_button, self.deny_button, self.edit_button]),
+            self.feedback, self.status, self.edit_text,
+        ], layout=widgets.Layout(border="1px solid #d4a72c", padding="4px"))
+        self.render()
+
+    @property
+    def buttons(self) -> list[widgets.Button]:
+        return [self.approve_button, self.deny_button, self.edit_button]
+
+    def render(self, now: datetime | None = None) -> None:
+        r = self.request
+        cost = "unknown (never auto-approved)" if r.cost_usd is None else f"${r.cost_usd:.2f} worst case"
+        left = "no cap" if r.budget_left_usd is None else f"${r.budget_left_usd:.2f} left"
+        self.header.value = (
+            f"<b>Approval needed: {esc(r.tool)}</b>{demo_badge(self.offline)} · {esc(r.reason)}<br>"
+            f"cost {esc(cost)} · budget {esc(left)} · {esc(_expiry_text(r.expires_at, now))} · "
+            f"action sha256 <code>{esc(r.action_sha256[:12])}</code>"
+        )
+        shown = {k: v for k, v in r.action.items() if k != "script" and v not in ("", None, [], "{}")}
+        rows = "".join(f"<tr><td>{esc(k)}</td><td><code>{esc(v)}</code></td></tr>" for k, v in shown.items())
+        script = (f"<details open><summary>script</summary><pre style='max-height:24em;overflow:auto'>"
+                  f"{esc(self.script)}</pre></details>") if self.script is not None else ""
+        self.action.value = f"<table>{rows}</table>{script}"
+
+    def _disable(self) -> None:
+        for button in self.buttons:
+            button.disabled = True
+        self.feedback.disabled = True
+
+    def _decide(self, decision: str) -> None:
+        if self.decision is not None or self.sent:
+            return
+        self.sent = True
+        feedback = self.feedback.value if decision == "deny" else ""
+        changed = self._answer(self.nonce, decision, feedback)
+        self.status.value = f"{decision} sent" if changed else "this approval is no longer pending"
+        self._disable()
+
+    def _edit_clicked(self) -> None:
+        if self.script is None or self._edit is None:
+            return
+        source = edit_cell_source(self.nonce, self.script)
+        self.edit_text.value = source
+        self.edit_text.layout.display = ""
+        self.status.value = ("The script is in a new cell below (or copy the text above into one). Edit it and run "
+                             "that cell to approve what it holds.")
+        self._edit(self.nonce, source)
+
+    def update(self, event: ev.Event) -> None:
+        match event:
+            case ev.ApprovalResolved(decision=decision, by=by, feedback=feedback):
+                self.decision = decision
+                self._disable()
+                extra = f": {feedback}" if feedback else ""
+                self.status.value = f"{decision} by {by}{extra}"
+            case _:
+                self.render()

@@ -1,0 +1,256 @@
+"""Cards: one small ipywidgets view per thing the agent does, each with `update(event)`.
+
+Every string that came from the model, a tool or a job is escaped before it enters an HTML widget (or shown in a
+plain-text widget): an `<img onerror>` in model output must show as text, never run.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import time
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..agent import events as ev
+
+# Streamed text reaches the frontend at most this often; the final message always lands.
+TEXT_FLUSH_S = 0.1
+RESULT_PREVIEW_CHARS = 4_000
+LOG_TAIL_LINES = 15
+MAX_METRIC_POINTS = 400
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def short_args(arguments: Any, limit: int = 120) -> str:
+    if isinstance(arguments, dict):
+        text = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in arguments.items())
+    else:
+        text = str(arguments)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def demo_badge(offline: bool) -> str:
+    return ' <span class="mlintern-demo" style="color:#a15c00">[demo model]</span>' if offline else ""
+
+
+class AssistantTextCard:
+    """The assistant's text, streamed; widget updates batched to at most ~10 a second."""
+
+    def __init__(self, offline: bool = False, clock: Any = time.monotonic) -> None:
+        self.offline = offline
+        self.clock = clock
+        self.text = ""
+        self._last_flush = 0.0
+        self.widget = widgets.HTML(value="")
+
+    def _render(self) -> None:
+        self.widget.value = (f'<div class="mlintern-text" style="white-space:pre-wrap">{esc(self.text)}'
+                             f"{demo_badge(self.offline)}</div>") if self.text else ""
+
+    def update(self, event: ev.Event) -> None:
+        match event:
+            case ev.AssistantDelta(text=text):
+                self.text += text
+                now = self.clock()
+                if now - self._last_flush >= TEXT_FLUSH_S:
+                    self._last_flush = now
+                    self._render()
+            case ev.AssistantMessage(text=text):
+                self.text = text
+                self._render()
+
+
+class ToolCard:
+    """One tool call: name, short arguments, status, duration and a collapsible result."""
+
+    def __init__(self, call: ev.ToolCall, offline: bool = False) -> None:
+        self.call_id = call.call_id
+        self.tool = call.tool
+        self.args = short_args(call.arguments)
+        self.offline = offline
+        self.status = "queued"
+        self.duration: float | None = None
+        self.result = ""
+        self.output_tail: list[str] = []
+        self.widget = widgets.HTML()
+        self._render()
+
+    def _render(self) -> None:
+        colour = {"ok": "#1a7f37", "running": "#0969da", "error": "#cf222e", "denied": "#cf222e",
+                  "aborted": "#9a6700", "invalid": "#cf222e"}.get(self.status, "#57606a")
+        duration = f" · {self.duration:.1f}s" if self.duration is not None else ""
+        body = self.result or "\n".join(self.output_tail)
+        details = (f"<details><summary>result</summary><pre style='white-space:pre-wrap;max-height:20em;overflow:auto'>"
+                   f"{esc(body[:RESULT_PREVIEW_CHARS])}</pre></details>") if body else ""
+        self.widget.value = (
+            f'<div class="mlintern-tool"><b>{esc(self.tool)}</b> <code>{esc(self.args)}</code> '
+            f'<span style="color:{colour}">{esc(self.status)}</span>{duration}{demo_badge(self.offline)}{details}</div>'
+        )
+
+    def update(self, event: ev.Event) -> None:
+        match event:
+            case ev.ToolStarted():
+                self.status = "running"
+            case ev.ApprovalRequested():
+                self.status = "awaiting approval"
+            case ev.ApprovalResolved(decision=decision):
+                self.status = "approved" if decision == "approved" else decision
+            case ev.ToolOutput(text=text):
+                self.output_tail = (self.output_tail + text.splitlines())[-LOG_TAIL_LINES:]
+            case ev.ToolResult(status=status, content=content, duration_s=duration):
+                self.status, self.result, self.duration = status, content, duration
+            case _:
+                return
+        self._render()
+
+
+class PlanCard:
+    def __init__(self) -> None:
+        self.todos: list[dict[str, Any]] = []
+        self.widget = widgets.HTML()
+
+    def update(self, event: ev.Event) -> None:
+        if isinstance(event, ev.PlanUpdated):
+            self.todos = list(event.todos)
+            marks = {"completed": "☑", "in_progress": "▶"}
+            items = "".join(f"<li style='list-style:none'>{marks.get(str(t.get('status')), '☐')} "
+                            f"{esc(t.get('content', ''))}</li>" for t in self.todos)
+            self.widget.value = f"<div class='mlintern-plan'><b>Plan</b><ul>{items}</ul></div>"
+
+
+class FooterCard:
+    """Tokens, cache-hit share and cost; the Stop button sits beside it from the first instant of the turn."""
+
+    def __init__(self, offline: bool = False) -> None:
+        self.offline = offline
+        self.prompt_tokens = self.completion_tokens = self.cache_read = 0
+        self.cost = 0.0
+        self.state = "starting"
+        self.widget = widgets.HTML()
+        self._render()
+
+    def _render(self) -> None:
+        share = self.cache_read / self.prompt_tokens if self.prompt_tokens else 0.0
+        self.widget.value = (
+            f"<span class='mlintern-footer' style='color:#57606a'>{esc(self.state)} · "
+            f"{self.prompt_tokens:,} in / {self.completion_tokens:,} out tokens · cache hits {share:.0%} · "
+            f"${self.cost:.4f}{' · demo model' if self.offline else ''}</span>"
+        )
+
+    def update(self, event: ev.Event) -> None:
+        match event:
+            case ev.Usage():
+                self.prompt_tokens += event.prompt_tokens
+                self.completion_tokens += event.completion_tokens
+                self.cache_read += event.cache_read_tokens
+                self.cost += event.cost_usd
+            case ev.UserPrompt():
+                self.state = "running"
+            case ev.PromptQueued(position=position):
+                self.state = f"queued (#{position})"
+            case ev.TurnEnded(reason=reason):
+                self.state = {"done": "done", "awaiting_approval": "waiting for approval"}.get(reason, reason)
+            case _:
+                return
+        self._render()
+
+
+_KV = re.compile(r"([A-Za-z_][\w./-]{0,40})\s*[=:]\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
+
+
+def parse_metrics(line: str) -> dict[str, float]:
+    """Numbers from a log line: `loss=0.42 step=10`, `{"loss": 0.4}`, `loss: 0.3`. Only numbers survive."""
+    found: dict[str, float] = {}
+    stripped = line.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    for key, value in _KV.findall(line):
+        found[key.strip("'\"")] = float(value)
+    return found
+
+
+def svg_polyline(values: list[float], width: int = 220, height: int = 60) -> str:
+    """A tiny inline plot made from numbers only (so nothing from the log can inject markup)."""
+    if len(values) < 2:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = width / (len(values) - 1)
+    points = " ".join(f"{i * step:.1f},{height - (v - low) / span * height:.1f}" for i, v in enumerate(values))
+    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" style="border:1px solid #d0d7de">'
+            f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{points}"/></svg>')
+
+
+class JobCard:
+    """A job: status, elapsed time, live log tail, cost so far, Cancel, and a plot of logged metrics."""
+
+    def __init__(self, job: ev.JobUpdated, on_cancel: Any = None, clock: Any = time.monotonic) -> None:
+        self.job_id = job.job_id
+        self.call_id = job.call_id
+        self.clock = clock
+        self.started = clock()
+        self.status = job.status
+        self.cost = job.cost_usd
+        self.hardware = job.hardware
+        self.url = job.url
+        self.lines: list[str] = []
+        self.metrics: dict[str, list[float]] = {}
+        self.on_cancel = on_cancel
+        self.header = widgets.HTML()
+        self.log = widgets.Textarea(value="", disabled=True, layout=widgets.Layout(width="100%", height="10em"))
+        self.plot = widgets.HTML()
+        self.cancel_button = widgets.Button(description="Cancel job", button_style="warning")
+        self.cancel_button.on_click(self._cancel)
+        self.widget = widgets.VBox([self.header, self.log, self.plot, self.cancel_button])
+        self._render_header()
+
+    def _cancel(self, _button: Any = None) -> None:
+        self.cancel_button.disabled = True
+        if self.on_cancel is not None:
+            self.on_cancel(self.job_id)
+
+    def _render_header(self) -> None:
+        elapsed = self.clock() - self.started
+        hardware = f" on {esc(self.hardware)}" if self.hardware else ""
+        self.header.value = (f"<b>job {esc(self.job_id)}</b>{hardware} · {esc(self.status)} · {elapsed:.0f}s elapsed"
+                             f" · ${self.cost:.2f} so far")
+
+    def _render_plot(self) -> None:
+        parts = []
+        for name, values in list(self.metrics.items())[:3]:
+            if name in ("step", "epoch") or len(values) < 2:
+                continue
+            parts.append(f"<div>{esc(name)}: {values[-1]:.4g}<br>{svg_polyline(values)}</div>")
+        self.plot.value = "<div style='display:flex;gap:1em'>" + "".join(parts) + "</div>" if parts else ""
+
+    def update(self, event: ev.Event) -> None:
+        match event:
+            case ev.JobUpdated(status=status, cost_usd=cost):
+                self.status, self.cost = status, cost
+                if status.lower() in ("completed", "error", "canceled", "cancelled", "failed", "succeeded"):
+                    self.cancel_button.disabled = True
+            case ev.ToolOutput(text=text):
+                new_lines = text.splitlines()
+                self.lines = (self.lines + new_lines)[-LOG_TAIL_LINES:]
+                self.log.value = "\n".join(self.lines)
+                before = sum(len(v) for v in self.metrics.values())
+                for line in new_lines:
+                    for key, value in parse_metrics(line).items():
+                        self.metrics.setdefault(key, []).append(value)
+                        del self.metrics[key][:-MAX_METRIC_POINTS]
+                if sum(len(v) for v in self.metrics.values()) != before:
+                    self._render_plot()
+            case _:
+                return
+        self._render_header()

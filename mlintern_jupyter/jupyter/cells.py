@@ -1,0 +1,42 @@
+"""The notebook_insert_cell tool: a code or markdown cell below the `%%intern` cell that started the turn.
+
+The kernel half only: the tool saves the script under the session's scripts/ and emits a CellInsert event; the
+side panel (through the `mlintern` comm) inserts the cell, the card offers it otherwise. Nothing here executes it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from ..agent import events as ev
+from ..tools.registry import Tool, ToolContext, ToolError
+
+MAX_CELL_CHARS = 200_000
+
+
+def _script_name(session: Any, call_id: str, cell_type: str) -> str:
+    count = len(list(session.scripts_dir.glob("cell_*"))) + 1
+    safe = re.sub(r"[^A-Za-z0-9_-]", "", call_id)[:24] or "call"
+    return f"cell_{count:03d}_{safe}.{'py' if cell_type == 'code' else 'md'}"
+
+
+async def notebook_insert_cell(source: str, ctx: ToolContext, cell_type: Literal["code", "markdown"] = "code") -> str:
+    """Add a new code or markdown cell below the user's %%intern cell. The cell is not run: the user decides.
+
+    Args:
+        source: the full text of the cell
+        cell_type: "code" or "markdown"
+    """
+    if len(source) > MAX_CELL_CHARS:
+        raise ToolError(f"the cell is {len(source)} characters; keep it under {MAX_CELL_CHARS}")
+    session = ctx.service("session")
+    path = session.save_script(_script_name(session, ctx.call_id, cell_type), source)
+    ctx.emit(ev.CellInsert(call_id=ctx.call_id, source=source, cell_type=cell_type,
+                           anchor_cell_id=session.anchor_cell_id, script_path=str(path)))
+    return (f"Inserted a {cell_type} cell below the user's %%intern cell (not executed) and saved it as {path}. "
+            "The user runs it when ready.")
+
+
+def insert_cell_tool() -> Tool:
+    return Tool.from_function(notebook_insert_cell, read_only=True)

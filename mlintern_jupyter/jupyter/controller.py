@@ -1,0 +1,377 @@
+"""NotebookAgent: one notebook's session, its agent thread, the views of its turns, and every way to steer it.
+
+The magics, the comm and the cards all call in here. Turns run on the agent thread's loop one at a time (an
+asyncio.Lock keeps them in order: a prompt sent while a turn runs is queued and shown as queued). Events reach
+the view of the turn that produced them and the comm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+from pathlib import Path
+from typing import Any
+
+from ..agent import events as ev
+from ..agent.models import ModelConfigError, resolve_model
+from ..agent.session import Session, SessionConfig
+from ..tools.registry import ToolRegistry
+from . import records
+from .cells import insert_cell_tool
+from .comm import CommBridge
+from .kernel_context import KernelContext
+from .runner import AgentRunner
+from .sigint import SigintHook
+from .view import TurnView
+
+
+def default_tools() -> ToolRegistry:
+    """The built-in tools if the tools package provides them; the notebook's own tools are added after."""
+    try:
+        from ..tools import builtin  # type: ignore[attr-defined]
+
+        return builtin.default_registry()
+    except (ImportError, AttributeError):
+        return ToolRegistry()
+
+
+class NotebookAgent:
+    def __init__(self, shell: Any, home: Path | None = None) -> None:
+        self.shell = shell
+        self.home = home
+        self.runner = AgentRunner()
+        self.kernel_context = KernelContext(shell)
+        self.bridge = CommBridge(self)
+        self.sigint = SigintHook(self.interrupt)
+        self.session: Session | None = None
+        self.view: TurnView | None = None
+        self.last_end: ev.TurnEnded | None = None
+        # (future, view) of every submitted drive; the view tells a queued prompt from the running one.
+        self.futures: list[tuple[concurrent.futures.Future[Any], TurnView | None]] = []
+        self._lock: asyncio.Lock | None = None
+        self._queued = 0
+        self._route: TurnView | None = None
+        self._approval_views: dict[str, TurnView] = {}
+        self._inserted: list[str] = []
+        # Tools the user adds for this notebook (registered into every new or resumed session).
+        self.extra_tools: list[Any] = []
+
+    # ---- lifecycle ----------------------------------------------------------------------------------
+
+    @property
+    def kernel(self) -> Any:
+        return getattr(self.shell, "kernel", None)
+
+    def start(self) -> None:
+        self.kernel_context.register()
+        kernel = self.kernel
+        manager = getattr(kernel, "comm_manager", None) if kernel is not None else None
+        self.bridge.register(manager)
+        self.sigint.install(kernel)
+
+    def close(self) -> None:
+        self.stop()
+        self.kernel_context.unregister()
+        self.bridge.unregister()
+        self.sigint.uninstall()
+        self.runner.close()
+        if self.session is not None:
+            self.session.close()
+
+    # ---- sessions -----------------------------------------------------------------------------------
+
+    def tools(self) -> ToolRegistry:
+        registry = default_tools()
+        for item in (insert_cell_tool(), *self.kernel_context.tools(), *self.extra_tools):
+            registry.register(item)
+        return registry
+
+    def _attach(self, session: Session) -> Session:
+        session.config.policy.extra_read_only |= {"notebook_insert_cell", "notebook_read", "kernel_history",
+                                                  "kernel_inspect"}
+        session.subscribe(self._on_event)
+        self.session = session
+        return session
+
+    def new_session(self, model_name: str, config: SessionConfig) -> Session:
+        """Raises ModelConfigError when the model cannot be used."""
+        model = resolve_model(model_name)
+        config.model = model.name
+        if self.session is not None:
+            self.stop()
+            self.session.close()
+        return self._attach(Session(config, self.tools(), model=model, home=self.home))
+
+    def _on_event(self, event: ev.Event) -> None:
+        view = self._route or self.view
+        if view is not None:
+            view.update(event)
+            if isinstance(event, ev.ApprovalRequested):
+                self._approval_views[event.nonce] = view
+        if isinstance(event, ev.CellInsert):
+            self._inserted.append(event.source)
+        self.bridge.send_event(event)
+
+    def make_view(self) -> TurnView:
+        session = self.session
+        offline = bool(session and getattr(session.model, "offline", False))
+        view = TurnView(offline=offline, model=session.model.name if session else "",
+                        on_answer=self.answer, on_edit=self.edit_in_cell, on_job_cancel=self.cancel_job,
+                        on_insert=self.insert_below)
+        view.stop_button.on_click(lambda _b: self.stop(view))
+        return view
+
+    # ---- turns --------------------------------------------------------------------------------------
+
+    def prompt(self, text: str, *, cell_id: str | None, wait: bool, view: TurnView | None) -> concurrent.futures.Future[Any]:
+        """Submit a prompt to the agent thread and return its future at once."""
+        assert self.session is not None
+        digest = self.kernel_context.digest()
+        future = self.runner.submit(self._drive(text, cell_id, digest, wait, view))
+        self.futures = [(f, v) for f, v in self.futures if not f.done()] + [(future, view)]
+        return future
+
+    async def _drive(self, text: str | None, cell_id: str | None, digest: str | None, wait: bool,
+                     view: TurnView | None) -> ev.TurnEnded | None:
+        session = self.session
+        assert session is not None
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        queued = self._lock.locked()
+        if queued:
+            self._queued += 1
+            self._emit_to(view, ev.PromptQueued(text=text or "", position=self._queued))
+            if session.approvals.pending() and text is not None:
+                # A new prompt while approvals wait supersedes them: end that turn, run_turn marks them superseded.
+                session.cancel()
+        try:
+            async with self._lock:
+                if queued:
+                    self._queued -= 1
+                    queued = False
+                self.view = view
+                session.config.person_present = not wait
+                self._inserted = []
+                end = await session.run_turn(text, cell_id=cell_id, kernel_digest=digest)
+                self.last_end = end
+                return end
+        except asyncio.CancelledError:
+            if queued:
+                self._queued -= 1
+                if view is not None:
+                    view.update(ev.TurnEnded(reason="cancelled", message="stopped before it started"))
+            raise
+
+    def _emit_to(self, view: TurnView | None, event: ev.Event) -> None:
+        assert self.session is not None
+        self._route = view
+        try:
+            self.session.emit(event)
+        finally:
+            self._route = None
+
+    def wait(self, future: concurrent.futures.Future[Any]) -> ev.TurnEnded | None:
+        """Block the cell until the turn ends (--wait); Ctrl-C / the interrupt button cancel it."""
+        try:
+            end = future.result()
+        except KeyboardInterrupt:
+            self.stop()
+            try:
+                end = future.result(timeout=5)
+            except (concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
+                end = None
+        except concurrent.futures.CancelledError:
+            end = None
+        if self._inserted and not self.bridge.connected:
+            # No side panel to insert cells: hand the last script to the frontend as the next input.
+            self.shell.set_next_input(self._inserted[-1], replace=False)
+        return end
+
+    def stop(self, view: TurnView | None = None) -> None:
+        """Stop the running turn and the queued prompts; with a queued turn's view, only that prompt."""
+        running = self.session is not None and self.session.running
+        for future, owner in list(self.futures):
+            # The running turn is cancelled through the session so it ends with its own TurnEnded event.
+            if future.done() or (running and owner is self.view):
+                continue
+            if view is None or owner is view:
+                future.cancel()
+        if self.session is not None and (view is None or view is self.view):
+            self.session.cancel()
+
+    def interrupt(self) -> None:
+        """SIGINT while the kernel is idle (the interrupt button): stop the running turn."""
+        if self.session is not None and self.session.running:
+            self.stop()
+
+    # ---- approvals, cells, jobs ---------------------------------------------------------------------
+
+    def answer(self, nonce: Any, decision: str, feedback: str = "", script: str | None = None) -> bool:
+        session = self.session
+        if session is None:
+            return False
+        changed = session.answer_approval(nonce, decision, feedback, script)
+        if changed and not session.running and session.transcript.open_tool_calls():
+            # The turn ended while waiting (under --wait, or before a resume): continue it now.
+            view = self._approval_views.get(nonce) if isinstance(nonce, str) else None
+            view = view or self.view
+            self.futures.append((self.runner.submit(self._drive(None, None, None, False, view)), view))
+        return changed
+
+    def edit_in_cell(self, nonce: str, source: str) -> None:
+        if self.session is None:
+            return
+        if self.bridge.connected:
+            self.session.emit(ev.CellInsert(call_id=f"edit-{nonce[:8]}", source=source,
+                                            anchor_cell_id=self.session.anchor_cell_id))
+        else:
+            self.insert_below(source)
+
+    def insert_below(self, source: str) -> None:
+        # Honoured by frontends that read set_next_input payloads (delivered with the next execute reply).
+        self.shell.set_next_input(source, replace=False)
+
+    def cancel_job(self, job_id: str) -> None:
+        session = self.session
+        jobs = session.services.get("jobs") if session is not None else None
+        cancel = getattr(jobs, "cancel", None)
+        if session is None or cancel is None:
+            if session is not None:
+                session.emit(ev.Notice(message=f"Cancelling job {job_id} is not available in this session.",
+                                       level="warning"))
+            return
+        result = cancel(job_id)
+        if inspect.isawaitable(result):
+            self.runner.submit(result)  # type: ignore[arg-type]
+
+    # ---- line subcommands ---------------------------------------------------------------------------
+
+    def set_model(self, name: str) -> str:
+        if self.session is None:
+            return f"The next %%intern will use {name}."
+        try:
+            self.session.set_model(name)
+        except ModelConfigError as exc:
+            return f"Cannot use {name}: {exc}" + (f"\n{exc.hint}" if exc.hint else "")
+        return f"Model set to {self.session.model.name}" + (" (demo model)" if self.session.model.offline else "")
+
+    def status(self) -> str:
+        s = self.session
+        if s is None:
+            return "No session yet: start one with %%intern."
+        pending = s.approvals.pending()
+        left = s.budget.left()
+        lines = [
+            f"session {s.id} · model {s.model.name}" + (" (demo model)" if s.model.offline else ""),
+            f"state: {'running' if s.running else 'idle'}" + (f", {self._queued} queued" if self._queued else "")
+            + (f", last turn ended: {self.last_end.reason}" if self.last_end else ""),
+            f"tokens {s.usage.prompt_tokens:,} in / {s.usage.completion_tokens:,} out · cache hits "
+            f"{s.usage.cache_hit_share:.0%} · LLM ${s.usage.cost_usd:.4f} · compute ${s.budget.compute_spent_usd:.2f}",
+            f"budget: {'no cap' if s.budget.cap_usd is None else f'${s.budget.cap_usd:.2f} cap, ${left:.2f} left'}",
+            f"approve mode {s.config.approve_mode} · {len(pending)} approval(s) pending · folder {s.dir}",
+        ]
+        return "\n".join(lines)
+
+    def compact(self) -> str:
+        session = self.session
+        compact = getattr(session, "compact", None) if session is not None else None
+        if compact is None:
+            return "Compaction is not available yet in this version." if session else "No session yet."
+        if session is not None and session.running:
+            return "A turn is running; compact after it ends (or stop it)."
+        result = compact()
+        if inspect.isawaitable(result):
+            result = self.runner.submit(result).result(timeout=300)  # type: ignore[arg-type]
+        return f"Compacted: {result}" if result is not None else "Compacted."
+
+    def list_sessions(self) -> list[dict[str, Any]]:
+        return records.list_sessions(self.home)
+
+    def export(self, path: str) -> str:
+        if self.session is None:
+            return "No session to export yet."
+        return records.export(self.session.dir, path)
+
+    def resume(self, session_id: str, display_view: bool = True) -> str:
+        if self.session is not None and self.session.running:
+            return "A turn is running: stop it first (%intern stop)."
+        try:
+            # A model chosen with `%intern model` wins over the one named in the log.
+            model = resolve_model(self.chosen_model) if self.chosen_model else None
+            session = Session.resume(session_id, self.tools(), home=self.home, model=model)
+        except (FileNotFoundError, ModelConfigError) as exc:
+            return f"Cannot resume {session_id}: {exc}"
+        if self.session is not None:
+            self.session.close()
+        self._attach(session)
+        view = self.make_view()
+        for event in session.events:
+            view.update(event)
+        self.view = view
+        for record in session.approvals.pending():
+            self._approval_views[record.nonce] = view
+        if display_view:
+            view.display()
+        pending = len(session.approvals.pending())
+        return f"Resumed {session_id} ({len(session.events)} events, {pending} approval(s) pending)."
+
+    # ---- %%intern -----------------------------------------------------------------------------------
+
+    def start_turn(self, prompt: str, *, model: str | None, approve: str | None, budget: float | None,
+                   max_iterations: int | None, wait: bool, new: bool, defaults: dict[str, Any],
+                   cell_id: str | None) -> str | None:
+        """Start (or continue) the session with this prompt and show its cards. Returns a message on failure."""
+        from .model_choice import NO_MODEL_HELP, choose_model
+
+        session = self.session
+        if session is None or new:
+            name = choose_model(model, self.chosen_model, defaults.get("model") or "")
+            if name is None:
+                return NO_MODEL_HELP
+            config = SessionConfig(
+                model=name, approve_mode=approve or defaults.get("approve") or "ask",  # type: ignore[arg-type]
+                budget_usd=budget if budget is not None else defaults.get("budget"),
+                max_iterations=max_iterations or defaults.get("max_iterations") or 300,
+            )
+            try:
+                session = self.new_session(name, config)
+            except ModelConfigError as exc:
+                return f"Cannot use model {name!r}: {exc}" + (f"\nHint: {exc.hint}" if exc.hint else "")
+        else:
+            if model and model != session.model.name:
+                message = self.set_model(model)
+                if message.startswith("Cannot"):
+                    return message
+            if approve:
+                session.config.approve_mode = approve  # type: ignore[assignment]
+            if budget is not None:
+                session.set_budget(budget)
+            if max_iterations:
+                session.config.max_iterations = max_iterations
+        view = self.make_view()
+        view.display()
+        future = self.prompt(prompt, cell_id=cell_id, wait=wait, view=view)
+        if wait:
+            self.wait(future)
+        return None
+
+    chosen_model: str | None = None
+
+    def choose(self, name: str) -> str:
+        """`%intern model NAME`: the model for this session from now on (or for the next one)."""
+        self.chosen_model = name
+        return self.set_model(name)
+
+    def approve_cell(self, nonce: str, script: str) -> str:
+        """`%%intern approve NONCE` + the edited script: approve exactly what the cell holds."""
+        session = self.session
+        record = session.approvals.records.get(nonce) if session is not None else None
+        if record is None:
+            return f"No approval {nonce!r} in this session."
+        if record.decision is not None:
+            return f"That approval is already {record.decision}."
+        if record.spec.script is not None and not record.spec.script.endswith("\n"):
+            script = script.removesuffix("\n")  # the cell's own trailing newline is not part of the edit
+        changed = self.answer(nonce, "approve", "", script if record.spec.script is not None else None)
+        return "Approved the script in this cell; the agent continues." if changed else "The approval did not change."

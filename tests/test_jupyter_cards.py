@@ -1,0 +1,138 @@
+"""Cards as testable views: buttons clicked with Button.click(), model text always escaped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from mlintern_jupyter.agent import events as ev
+from mlintern_jupyter.jupyter.approval_card import ApprovalCard
+from mlintern_jupyter.jupyter.cards import AssistantTextCard, JobCard, parse_metrics, svg_polyline
+from mlintern_jupyter.jupyter.view import TurnView, static_record
+
+XSS = '<img src=x onerror="alert(1)">'
+
+
+def request(script: str | None = "print('train')", cost: float | None = 1.5) -> ev.ApprovalRequested:
+    action = {"tool": "hf_jobs", "operation": "uv", "hardware_flavor": "a10g-small", "timeout_s": 3600}
+    if script is not None:
+        action["script"] = script
+    expires = (datetime.now(UTC) + timedelta(minutes=30)).isoformat().replace("+00:00", "Z")
+    return ev.ApprovalRequested(call_id="c1", nonce="n1", action_sha256="ab" * 32, cost_usd=cost, expires_at=expires,
+                                tool="hf_jobs", action=action, budget_left_usd=8.5, reason="runs a job on HF compute")
+
+
+def test_approval_card_shows_the_action_and_approve_sends_the_nonce() -> None:
+    answers = []
+    card = ApprovalCard(request(), lambda n, d, f: answers.append((n, d, f)) or True)
+    text = card.header.value + card.action.value
+    for needle in ("$1.50 worst case", "$8.50 left", "abababababab", "a10g-small", "print(&#x27;train&#x27;)",
+                   "expires in 29 min"):
+        assert needle in text
+    card.approve_button.click()
+    assert answers == [("n1", "approve", "")]
+    assert all(b.disabled for b in card.buttons)
+    card.approve_button.click()  # a second click sends nothing
+    assert len(answers) == 1
+
+
+def test_deny_sends_the_typed_feedback_and_resolution_updates_the_card() -> None:
+    answers = []
+    card = ApprovalCard(request(), lambda n, d, f: answers.append((n, d, f)) or True)
+    card.feedback.value = "too expensive, use cpu"
+    card.deny_button.click()
+    assert answers == [("n1", "deny", "too expensive, use cpu")]
+    card.update(ev.ApprovalResolved(call_id="c1", decision="denied", by="person", feedback="too expensive, use cpu"))
+    assert card.status.value.startswith("denied by person")
+
+
+def test_edit_in_a_cell_offers_the_script_under_an_approve_line() -> None:
+    edits = []
+    card = ApprovalCard(request(), lambda *a: True, lambda n, s: edits.append((n, s)))
+    card.edit_button.click()
+    assert edits == [("n1", "%%intern approve n1\nprint('train')")]
+    assert card.edit_text.value == edits[0][1]
+    assert ApprovalCard(request(script=None), lambda *a: True, lambda n, s: None).edit_button.disabled is True
+
+
+def test_model_text_with_markup_is_shown_as_text_everywhere() -> None:
+    view = TurnView(offline=True, model="demo")
+    view.update(ev.AssistantMessage(text=XSS))
+    view.update(ev.ToolCall(call_id="c", tool=XSS, arguments={"x": XSS}))
+    view.update(ev.ToolResult(call_id="c", tool=XSS, ok=True, content=XSS))
+    view.update(ev.PlanUpdated(todos=[{"id": "1", "content": XSS, "status": "pending"}]))
+    view.update(ev.Error(message=XSS))
+    view.update(ev.CellInsert(call_id="c", source=XSS, script_path="/tmp/" + XSS))
+    view.update(ev.TurnEnded(reason="done"))
+    values = [w.value for w in _walk(view.widget) if hasattr(w, "value") and isinstance(w.value, str)]
+    assert values and not any("<img" in v for v in values)
+    assert any("&lt;img" in v for v in values)
+    _, markup = static_record(view.events, offline=True)
+    assert "<img" not in markup and "&lt;img" in markup and "demo model" in markup
+    assert "demo model" in view.title.value and "demo model" in view.footer.widget.value
+
+
+def _walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)
+
+
+def test_stop_button_is_there_before_any_event_and_calls_stop() -> None:
+    stops = []
+    view = TurnView(on_stop=lambda: stops.append(1))
+    assert not view.stop_button.disabled
+    view.stop_button.click()
+    assert stops == [1] and view.stop_button.disabled
+
+
+def test_streamed_text_is_batched_to_ten_updates_a_second() -> None:
+    now = [0.0]
+    card = AssistantTextCard(clock=lambda: now[0])
+    renders = []
+    card.widget.observe(lambda change: renders.append(change["new"]), "value")
+    for _ in range(100):  # 100 deltas within 0.5 s
+        card.update(ev.AssistantDelta(text="a"))
+        now[0] += 0.005
+    assert len(renders) <= 6
+    card.update(ev.AssistantMessage(text="a" * 100))
+    assert "a" * 100 in card.widget.value
+
+
+def test_job_card_tails_logs_plots_metrics_and_cancels() -> None:
+    cancelled = []
+    card = JobCard(ev.JobUpdated(call_id="c", job_id="j1", status="running", hardware="a10g-small"),
+                   on_cancel=cancelled.append)
+    for step in range(30):
+        card.update(ev.ToolOutput(call_id="c", job_id="j1", text=f"step={step} loss={1 / (step + 1):.3f}"))
+    card.update(ev.ToolOutput(call_id="c", job_id="j1", text='{"loss": 0.01, "note": "<b>x</b>"}'))
+    assert card.log.value.splitlines()[-1].startswith('{"loss"')
+    assert len(card.log.value.splitlines()) == 15
+    assert "<polyline" in card.plot.value and "loss" in card.plot.value
+    card.cancel_button.click()
+    assert cancelled == ["j1"]
+    card.update(ev.JobUpdated(call_id="c", job_id="j1", status="COMPLETED", cost_usd=0.42))
+    assert "$0.42" in card.header.value
+
+
+def test_metric_parsing_keeps_numbers_only() -> None:
+    assert parse_metrics("epoch 1: loss=0.42 step=10 lr=3e-4") == {"loss": 0.42, "step": 10.0, "lr": 3e-4}
+    assert parse_metrics('{"loss": 0.4, "tag": "x", "ok": true}') == {"loss": 0.4}
+    assert svg_polyline([1.0]) == ""
+    assert svg_polyline([3.0, 2.0, 1.0]).count("<polyline") == 1
+
+
+def test_view_routes_events_to_the_right_cards() -> None:
+    view = TurnView(on_answer=lambda *a: True)
+    view.update(ev.ToolCall(call_id="c1", tool="hf_jobs", arguments={"operation": "uv"}))
+    view.update(request())
+    assert "awaiting approval" in view.tools["c1"].widget.value
+    view.update(ev.ApprovalResolved(call_id="c1", decision="approved", by="person", nonce="n1"))
+    view.update(ev.ToolStarted(call_id="c1", tool="hf_jobs"))
+    view.update(ev.JobUpdated(call_id="c1", job_id="j", status="running"))
+    view.update(ev.ToolOutput(call_id="c1", job_id="j", text="loss=1"))
+    view.update(ev.ToolResult(call_id="c1", tool="hf_jobs", ok=True, content="job j started", duration_s=0.2))
+    view.update(ev.Usage(prompt_tokens=1000, completion_tokens=50, cache_read_tokens=250, cost_usd=0.01))
+    assert view.approvals["n1"].decision == "approved"
+    assert view.jobs["j"].lines == ["loss=1"]
+    assert "ok" in view.tools["c1"].widget.value and "0.2s" in view.tools["c1"].widget.value
+    assert "cache hits 25%" in view.footer.widget.value and "$0.0100" in view.footer.widget.value

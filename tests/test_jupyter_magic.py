@@ -1,0 +1,154 @@
+"""The magics on a real IPython shell: model choice, help, kernel context tools, edited-script approval, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from IPython import get_ipython
+from IPython.testing.globalipapp import start_ipython
+
+from mlintern_jupyter.jupyter.kernel_context import summarize
+from mlintern_jupyter.jupyter.model_choice import NO_MODEL_HELP, choose_model
+from mlintern_jupyter.tools.registry import Tool
+
+
+@pytest.fixture
+def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    shell = start_ipython() or get_ipython()
+    shell.run_line_magic("load_ext", "mlintern_jupyter")
+    yield shell
+    shell.run_line_magic("unload_ext", "mlintern_jupyter")
+
+
+def agent_of(ip):
+    return ip.magics_manager.registry["InternMagics"].agent
+
+
+def test_model_resolution_order() -> None:
+    env = {"MLINTERN_MODEL": "openai/gpt-5-mini", "ANTHROPIC_API_KEY": "k", "HF_TOKEN": "t"}
+    assert choose_model("demo", "ollama/x", "trait/m", env) == "demo"
+    assert choose_model(None, "ollama/x", "trait/m", env) == "ollama/x"
+    assert choose_model(None, None, "trait/m", env) == "openai/gpt-5-mini"
+    assert choose_model(None, None, "trait/m", {}) == "trait/m"
+    assert choose_model(None, None, "", {"OPENAI_API_KEY": "k", "HF_TOKEN": "t"}).startswith("openai/")
+    assert choose_model(None, None, "", {"HF_TOKEN": "t"}).startswith("huggingface/")
+    assert choose_model(None, None, "", {}) is None
+
+
+def test_without_any_model_the_cell_explains_how_to_configure_one(ip, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("MLINTERN_MODEL", raising=False)
+    ip.run_cell_magic("intern", "", "hello")
+    out = capsys.readouterr().out
+    assert out.strip() == NO_MODEL_HELP.strip()
+    assert "--model demo" in out and agent_of(ip).session is None
+
+
+def test_help_lists_the_options_and_model_lists_local_prefixes(ip, capsys) -> None:
+    doc = ip.magics_manager.magics["cell"]["intern"].__doc__
+    for option in ("--model", "--approve", "--budget", "--max-iterations", "--wait", "--new"):
+        assert option in doc
+    ip.run_line_magic("intern", "model")
+    out = capsys.readouterr().out
+    for prefix in ("ollama/", "vllm/", "hosted_vllm/", "lm_studio/", "demo"):
+        assert prefix in out
+
+
+def test_trait_default_model_and_new_session(ip, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("MLINTERN_MODEL", raising=False)
+    ip.magics_manager.registry["InternMagics"].default_model = "scripted:echo"
+    ip.run_cell_magic("intern", "--wait", "one")
+    agent = agent_of(ip)
+    first = agent.session.id
+    ip.run_cell_magic("intern", "--wait", "two")
+    assert agent.session.id == first
+    assert [e.text for e in agent.session.events if e.kind == "assistant_message"] == ["You said: one", "You said: two"]
+    ip.run_cell_magic("intern", "--wait --new --budget 3", "three")
+    assert agent.session.id != first and agent.session.budget.cap_usd == 3.0
+
+
+def test_kernel_tools_summarise_a_ten_million_row_frame_and_record_errors(ip) -> None:
+    pd = pytest.importorskip("pandas")
+    np = pytest.importorskip("numpy")
+    ip.user_ns["df"] = pd.DataFrame({"x": np.zeros(10_000_000, dtype="float32"), "y": np.arange(10_000_000)})
+    ip.run_cell("1/0")
+    ip.run_cell("a = 41 + 1\na")
+    agent = agent_of(ip)
+    tools = {t.name: t for t in agent.kernel_context.tools()}
+    run = lambda tool, **kw: asyncio.run(tools[tool].run(kw, None))  # noqa: E731
+    info = json.loads(run("kernel_inspect", name="df").content)
+    assert info["shape"] == [10_000_000, 2] and info["dtypes"] == {"x": "float32", "y": "int64"}
+    assert len(run("kernel_inspect", name="df").content) < 4_000
+    with pytest.raises(Exception, match="not a variable name"):
+        run("kernel_inspect", name="__import__('os').system('x')")
+    history = json.loads(run("kernel_history", last=5).content)
+    assert any("ZeroDivisionError" in c.get("error", "") for c in history)
+    assert any(c.get("result") == "42" for c in history)
+    digest = agent.kernel_context.digest()
+    assert "ZeroDivisionError" in digest and "a = 41 + 1" in digest
+    assert agent.kernel_context.digest() is None  # only what ran since the last prompt
+    assert "1/0" in run("notebook_read").content
+
+
+def test_summaries_stay_bounded_without_pandas() -> None:
+    info = summarize(list(range(1_000_000)))
+    assert info["len"] == 1_000_000 and len(info["preview"]) < 2_000
+
+
+def test_edit_in_a_cell_then_running_that_cell_approves_the_edited_script(ip, tmp_path, capsys) -> None:
+    ran = []
+
+    async def risky(script: str) -> str:
+        """Run a script."""
+        ran.append(script)
+        return "ok"
+
+    agent = agent_of(ip)
+    agent.extra_tools.append(Tool.from_function(risky))
+    model = tmp_path / "m.json"
+    model.write_text(json.dumps([{"text": "", "tool_calls": [{"name": "risky", "arguments": {"script": "v1"}}]}, "ok"]))
+    ip.run_cell_magic("intern", f"--model scripted:{model} --wait", "go")
+    assert agent.last_end.reason == "awaiting_approval"
+    card = next(iter(agent.view.approvals.values()))
+    card.edit_button.click()
+    assert card.edit_text.value.startswith(f"%%intern approve {card.nonce}\n")
+    ip.run_cell(f"%%intern approve {card.nonce}\nv2 edited")
+    for future, _ in agent.futures:
+        future.result(timeout=10)
+    assert ran == ["v2 edited"]
+    resolved = [e for e in agent.session.events if e.kind == "approval_resolved"]
+    assert resolved[0].decision == "approved"
+    assert [e.status for e in agent.session.events if e.kind == "tool_result"] == ["ok"]
+
+
+def test_resume_shows_history_and_a_live_pending_approval(ip, tmp_path) -> None:
+    ran = []
+
+    async def risky(script: str) -> str:
+        """Run a script."""
+        ran.append(script)
+        return "ok"
+
+    agent = agent_of(ip)
+    agent.extra_tools.append(Tool.from_function(risky))
+    model = tmp_path / "m.json"
+    model.write_text(json.dumps([{"text": "", "tool_calls": [{"name": "risky", "arguments": {"script": "s"}}]}]))
+    ip.run_cell_magic("intern", f"--model scripted:{model} --wait", "go")
+    session_id = agent.session.id
+    agent.session.close()
+    agent.session = None
+    model.write_text(json.dumps(["finished after the resume"]))
+    # Scripted models log only their file name, so name the file again (as `%intern model` would) to resume.
+    ip.run_line_magic("intern", f"model scripted:{model}")
+    message = agent.resume(session_id, display_view=False)
+    assert "1 approval(s) pending" in message, message
+    card = next(iter(agent.view.approvals.values()))
+    assert not card.approve_button.disabled
+    card.approve_button.click()
+    for future, _ in agent.futures:
+        future.result(timeout=10)
+    assert ran == ["s"]
+    assert agent.session.events[-1].kind == "turn_ended" and agent.session.events[-1].reason == "done"
