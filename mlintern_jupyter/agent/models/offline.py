@@ -99,7 +99,8 @@ class ScriptedModel(_OfflineBase):
             items = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise ModelConfigError(f"scripted model file {target!r} is not valid JSON: {exc}") from exc
-        return cls(items, name=f"scripted:{path.name}")
+        # The full spec, so a resumed session can rebuild the same model from its log.
+        return cls(items, name=f"scripted:{path.resolve()}")
 
     async def request(
         self,
