@@ -21,6 +21,9 @@ ApproveMode = Literal["ask", "auto", "deny"]
 APPROVE_MODES: tuple[str, ...] = ("ask", "auto", "deny")
 DEFAULT_EXPIRY = timedelta(minutes=30)
 FEEDBACK_LIMIT = 2_000
+# The exact words an answer may carry (the comm sends "approve"/"deny"); anything else is a denial.
+APPROVE_WORDS = frozenset({"approve", "approved"})
+DENY_WORDS = frozenset({"deny", "denied"})
 
 READ_ONLY_TOOLS = frozenset({
     "hf_inspect_dataset", "hf_papers", "explore_hf_docs", "fetch_hf_docs", "github_find_examples",
@@ -32,6 +35,8 @@ JOB_READS = frozenset({"ps", "logs", "inspect", "hardware", "cancel", "scheduled
 JOB_LAUNCHES = frozenset({"run", "uv", "scheduled run", "scheduled uv", "scheduled resume"})
 REPO_FILE_READS = frozenset({"list", "read", "info"})
 REPO_GIT_READS = frozenset({"list_refs", "list_branches", "list_tags", "list_prs", "info", "list"})
+# Job flavours without an accelerator (huggingface_hub's JobHardware); only these count as CPU jobs.
+CPU_FLAVORS = frozenset({"cpu-basic", "cpu-upgrade", "cpu-performance", "cpu-xl"})
 # Never covered by `auto`: a person decides these even when the budget would allow them.
 NEVER_AUTO_MARKERS = ("scheduled", "delete", "visibility", "settings", "merge")
 
@@ -83,6 +88,14 @@ def _duration_s(value: Any) -> int | None:
     return seconds if seconds > 0 else None
 
 
+def _one_of(args: dict[str, Any], *names: str) -> str:
+    """The canonical value of an argument that has aliases; two different values fail closed (never a read)."""
+    values = {normalize(args[n]) for n in names if args.get(n) not in (None, "")}
+    if len(values) > 1:
+        return "conflicting: " + " | ".join(sorted(values))
+    return values.pop() if values else ""
+
+
 def classify(tool: str, arguments: dict[str, Any]) -> ActionSpec:
     """One canonical, strict parse of a validated tool call."""
     args = dict(arguments)
@@ -96,9 +109,9 @@ def classify(tool: str, arguments: dict[str, Any]) -> ActionSpec:
     target = args.get("repo_id") or args.get("path") or args.get("url") or args.get("job_id") or ""
     return ActionSpec(
         tool=tool,
-        operation=normalize(args.get("operation") or args.get("action") or ""),
-        runtime=normalize(args.get("runtime") or ""),
-        hardware_flavor=normalize(args.get("hardware_flavor") or args.get("flavor") or ""),
+        operation=_one_of(args, "operation", "action"),
+        runtime=_one_of(args, "runtime"),
+        hardware_flavor=_one_of(args, "hardware_flavor", "flavor"),
         timeout_s=_duration_s(args.get("timeout")),
         namespace=str(args.get("namespace") or ""),
         image=str(args.get("image") or ""),
@@ -130,7 +143,8 @@ class PolicyConfig:
 
 
 def _is_cpu(flavor: str) -> bool:
-    return flavor.startswith("cpu")
+    # Exact names only: an unknown "cpu-something" is unknown hardware, and unknown hardware asks.
+    return flavor in CPU_FLAVORS
 
 
 def _never_auto(spec: ActionSpec) -> bool:
@@ -194,8 +208,9 @@ def clean_feedback(text: Any) -> str:
     """A person's feedback as it reaches the model: text only, no control characters, capped."""
     if not isinstance(text, str):
         return ""
-    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]", "", text)
-    return text[:FEEDBACK_LIMIT]
+    # C0/C1 controls (tab and newline kept), bidi overrides and zero-width characters that could hide text.
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]", "", text)
+    return text[:FEEDBACK_LIMIT].strip()
 
 
 def _now() -> datetime:
@@ -269,7 +284,9 @@ class ApprovalBook:
             return None  # unknown or already decided: nothing changes, nothing runs
         if record.expired():
             return self._finish(record, "expired")
-        if decision == "approve":
+        if not isinstance(decision, str) or not isinstance(feedback, str | None):
+            return self._finish(record, "denied", "malformed answer")
+        if decision in APPROVE_WORDS:
             spec = record.spec
             if script is not None:
                 if not isinstance(script, str) or record.spec.script is None:
@@ -279,7 +296,7 @@ class ApprovalBook:
                 spec = spec.model_copy(update={"script": script, "arguments_json": json.dumps(
                     args, sort_keys=True, default=str, separators=(",", ":"))})
             return self._finish(record, "approved", clean_feedback(feedback), spec)
-        if decision == "deny":
+        if decision in DENY_WORDS:
             return self._finish(record, "denied", clean_feedback(feedback))
         return self._finish(record, "denied", "malformed answer")
 
@@ -299,7 +316,7 @@ class ApprovalBook:
     def consume(self, record: ApprovalRecord, spec_to_run: ActionSpec) -> bool:
         """The executor's check: approved, unused, unexpired, and the exact approved action. Marks it used."""
         approved = record.approved_spec
-        if record.decision != "approved" or record.used or approved is None:
+        if record.decision != "approved" or record.used or approved is None or record.expired():
             return False
         if approved.sha256() != spec_to_run.sha256():
             return False

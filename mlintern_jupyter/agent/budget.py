@@ -1,13 +1,24 @@
-"""Spend ledger: LLM spend added as observed, compute spend reserved before launch.
+"""Spend ledger and compute prices.
 
-A job's worst case (price per hour x hard timeout) is reserved before it starts, released if it fails to
-start, and settled with the real figure when it ends. Reservations of one batch of calls add up, so two jobs
-cannot jointly pass the cap.
+LLM spend is added as observed. A job's worst case (price per hour x hard timeout) is reserved before it
+starts, released if it fails to start, and settled with the real figure when it ends. Reservations of one
+batch of calls add up, so two jobs cannot jointly pass the cap. Prices come from the Hub's job hardware list,
+fetched once per session; an unknown price means an unknown cost, which `auto` never approves.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from .approval import ActionSpec, normalize
+
+# Float sums of cents must not refuse a job that fits exactly.
+EPSILON = 1e-9
+_UNIT_HOURS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1.0}
 
 
 @dataclass
@@ -30,15 +41,18 @@ class Budget:
 
     @property
     def exhausted(self) -> bool:
-        return self.cap_usd is not None and self.committed_usd >= self.cap_usd
+        return self.cap_usd is not None and self.committed_usd >= self.cap_usd - EPSILON
 
     def fits(self, amount: float | None) -> bool:
         """Whether a worst case fits under the cap; an unknown amount never fits (no auto-approval)."""
-        if amount is None:
+        if amount is None or amount < 0:
             return False
-        return self.cap_usd is None or self.committed_usd + amount <= self.cap_usd + 1e-9
+        return self.cap_usd is None or self.committed_usd + amount <= self.cap_usd + EPSILON
 
     def reserve(self, call_id: str, amount: float) -> bool:
+        """Hold `amount` for one call; False (nothing held) when it would pass the cap with what is held."""
+        if call_id in self.reservations:
+            return True  # one reservation per call: a resumed call must not hold twice
         if not self.fits(amount):
             return False
         self.reservations[call_id] = amount
@@ -48,8 +62,98 @@ class Budget:
         self.reservations.pop(call_id, None)
 
     def settle(self, call_id: str, actual_usd: float) -> None:
+        """A job ended: its reservation becomes the real spend."""
         self.reservations.pop(call_id, None)
         self.compute_spent_usd += max(0.0, actual_usd)
 
     def add_llm(self, cost_usd: float) -> None:
         self.llm_spent_usd += max(0.0, cost_usd)
+
+
+class HardwarePrices:
+    """USD per hour per job flavour from `HfApi.list_jobs_hardware`, fetched once and cached for the session.
+
+    A failed fetch is remembered too, so a turn does not hammer the Hub: every price is then unknown, nothing
+    is auto-approved, and the next session tries again.
+    """
+
+    def __init__(self, fetch: Callable[[], list[Any]]) -> None:
+        self._fetch = fetch
+        self._prices: dict[str, float] | None = None
+        self.error: str | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_hf_api(cls, api: Any) -> HardwarePrices:
+        return cls(api.list_jobs_hardware)
+
+    def load(self) -> dict[str, float]:
+        with self._lock:
+            if self._prices is None:
+                prices: dict[str, float] = {}
+                try:
+                    for info in self._fetch():
+                        per_hour = _per_hour(info)
+                        if per_hour is not None:
+                            prices[normalize(_field(info, "name"))] = per_hour
+                except Exception as exc:  # noqa: BLE001 - no prices means no auto-approval, not a crash
+                    self.error = f"{type(exc).__name__}: {exc}"[:300]
+                self._prices = prices
+            return self._prices
+
+    async def aload(self) -> dict[str, float]:
+        """Load off the event loop: the Hub call is blocking HTTP."""
+        if self._prices is not None:
+            return self._prices
+        return await asyncio.to_thread(self.load)
+
+    def per_hour(self, flavor: str) -> float | None:
+        return self.load().get(normalize(flavor))
+
+
+def _field(info: Any, name: str, camel: str | None = None) -> Any:
+    if isinstance(info, dict):
+        return info.get(name, info.get(camel or name))
+    return getattr(info, name, None)
+
+
+def _per_hour(info: Any) -> float | None:
+    unit_cost = _field(info, "unit_cost_usd", "unitCostUSD")
+    unit = str(_field(info, "unit_label", "unitLabel") or "").lower()
+    if not isinstance(unit_cost, int | float) or isinstance(unit_cost, bool) or unit_cost < 0 or unit not in _UNIT_HOURS:
+        return None
+    return float(unit_cost) / _UNIT_HOURS[unit]
+
+
+class CostEstimator:
+    """`(spec) -> worst-case USD or None`, for `session.services["cost_estimator"]`.
+
+    Local jobs cost nothing; an HF job costs price per hour x its hard timeout; anything without a known price
+    or timeout (scheduled jobs repeat without end, sandboxes run until stopped) is None: unknown.
+    """
+
+    def __init__(self, prices: HardwarePrices, default_timeout_s: int | None = None) -> None:
+        self.prices = prices
+        # The timeout the job tool applies when the model gives none; None means "unknown, ask".
+        self.default_timeout_s = default_timeout_s
+
+    async def prefetch(self) -> None:
+        await self.prices.aload()
+
+    def __call__(self, spec: ActionSpec) -> float | None:
+        if spec.tool != "hf_jobs":
+            return None
+        if spec.runtime == "local":
+            return 0.0
+        if spec.operation not in ("run", "uv"):
+            return None
+        timeout = spec.timeout_s or self.default_timeout_s
+        price = self.prices.per_hour(spec.hardware_flavor) if spec.hardware_flavor else None
+        if price is None or not timeout:
+            return None
+        return round(price * timeout / 3600, 6)
+
+
+def cost_estimator_for(api: Any, default_timeout_s: int | None = None) -> CostEstimator:
+    """The estimator for a session talking to the Hub through `api` (an `HfApi`)."""
+    return CostEstimator(HardwarePrices.from_hf_api(api), default_timeout_s)

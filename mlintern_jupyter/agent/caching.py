@@ -1,11 +1,88 @@
-"""Prompt-cache breakpoints per provider (filled in by the guards work; identity until then)."""
+"""Prompt-cache breakpoints per provider.
+
+Anthropic models (however routed: anthropic/, bedrock, vertex_ai, the HF router) cache a prompt prefix up to
+each `cache_control` breakpoint, at most 4 per request. We mark the tools, the system prompt, and two rolling
+points: the newest message (written now) and the newest message of the previous request (read now). The
+reference marked only the system prompt and the last *user* message, which in a 40-call tool loop never moves,
+so every tool output after it was billed in full on every call. OpenAI-family models cache automatically; a
+stable `prompt_cache_key` per session keeps requests of one session on the same cache.
+"""
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import Any
+
+MAX_BREAKPOINTS = 4
+EPHEMERAL = {"type": "ephemeral"}
+_OPENAI_PREFIXES = ("openai/", "azure/", "azure_ai/openai", "text-completion-openai/")
+_OPENAI_BARE = re.compile(r"^(gpt-|o\d|chatgpt-)")
+
+
+def is_anthropic(model: str) -> bool:
+    name = model.lower()
+    return name.startswith("anthropic/") or "claude" in name or "/anthropic." in name or ".anthropic." in name
+
+
+def is_openai_family(model: str) -> bool:
+    name = model.lower()
+    return name.startswith(_OPENAI_PREFIXES) or bool(_OPENAI_BARE.match(name))
+
+
+def _mark(message: dict[str, Any]) -> bool:
+    """Put a breakpoint on the last text block of a message; False if it has no text to mark."""
+    content = message.get("content")
+    if isinstance(content, str):
+        if not content:
+            return False
+        message["content"] = [{"type": "text", "text": content, "cache_control": dict(EPHEMERAL)}]
+        return True
+    if isinstance(content, list):
+        for block in reversed(content):
+            if isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
+                block["cache_control"] = dict(EPHEMERAL)
+                return True
+    return False
+
+
+def rolling_points(messages: list[dict[str, Any]]) -> list[int]:
+    """Indices of the newest message and of the newest message of the previous request.
+
+    The previous request ended just before the last assistant message (the model's answer to it), so that
+    index is stable between consecutive calls: the prefix written there last time is read this time.
+    """
+    points: list[int] = []
+    last = len(messages) - 1
+    if last >= 0 and messages[last].get("role") != "assistant":
+        points.append(last)
+    last_assistant = next((i for i in range(last, -1, -1) if messages[i].get("role") == "assistant"), None)
+    if last_assistant is not None:
+        previous = next((i for i in range(last_assistant - 1, -1, -1) if messages[i].get("role") != "assistant"), None)
+        if previous is not None and messages[previous].get("role") != "system" and previous not in points:
+            points.append(previous)
+    return points
 
 
 def apply_prompt_caching(
     model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], session_key: str | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """Wire messages and tools with cache hints for `model`, plus extra completion kwargs. Inputs are not mutated."""
+    if is_anthropic(model):
+        messages, tools = copy.deepcopy(messages), copy.deepcopy(tools)
+        used = 0
+        if tools:
+            tools[-1]["cache_control"] = dict(EPHEMERAL)
+            used += 1
+        system = next((m for m in messages if m.get("role") == "system"), None)
+        if system is not None and _mark(system):
+            used += 1
+        for index in rolling_points(messages):
+            if used >= MAX_BREAKPOINTS:
+                break
+            if _mark(messages[index]):
+                used += 1
+        return messages, tools, {}
+    if is_openai_family(model) and session_key:
+        return messages, tools, {"prompt_cache_key": session_key}
     return messages, tools, {}

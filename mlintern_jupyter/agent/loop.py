@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import context
 from . import events as ev
 from .approval import ActionSpec, ApprovalRecord, PolicyDecision, classify, policy
-from .context import cap_output
+from .context import CompactionFailedError
 from .guards import CallRecord
 from .messages import ToolCallPart
 from .models import ModelConfigError, ModelResponse, ModelSettings
-from .retry import call_with_retries
+from .retry import RetryPolicy, call_with_retries, is_context_window_error
 
 if TYPE_CHECKING:
     from .session import Session
@@ -58,9 +59,7 @@ async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None 
                 session.emit(ev.Error(message="The prompt is empty: write a task under %%intern.",
                                       error_type="empty_prompt"))
                 raise TurnOver("error", "empty prompt")
-            for record in session.approvals.supersede_pending():
-                session.emit(ev.ApprovalResolved(call_id=record.call_id, decision="superseded", by="person",
-                                                 feedback=record.feedback, nonce=record.nonce))
+            _supersede_pending(session)
             session.repair()
             session.emit(ev.UserPrompt(text=prompt, cell_id=cell_id, kernel_digest=kernel_digest))
         session.guards.new_turn()
@@ -76,8 +75,11 @@ async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None 
                 session.set_budget(session.budget.cap_usd)
                 raise TurnOver("budget", f"the budget of ${session.budget.cap_usd:.2f} is used up; raise it with "
                                "%intern budget USD and send a prompt to continue")
+            compacted = context.over_threshold(session)
+            if compacted:  # compact before the provider overflows, at most once per model call
+                await context.compact(session, "the context reached 90% of the model's window")
             # 2. model call
-            response = await _call_model(session)
+            response = await _call_model(session, may_compact=not compacted)
             iterations += 1
             if not response.tool_calls:
                 nudge = session.guards.on_text_answer(session.plan)
@@ -92,6 +94,14 @@ async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None 
                                "schema violations or unknown tools); stopping instead of looping")
     except TurnOver as over:
         return _end(session, over.reason, iterations, over.message)
+    except CompactionFailedError as exc:
+        session.repair()
+        session.emit(ev.Error(message=f"The context cannot be compacted: {exc}", error_type="compaction_failed",
+                              hint="start a new session (%%intern --new), or switch to a model with a larger "
+                                   "context window (%intern model NAME)"))
+        ended = _end(session, "error", iterations, str(exc))
+        session.emit(ev.SessionEnded(reason=f"compaction failed: {exc}"[:500]))
+        return ended
     except ModelConfigError as exc:
         session.emit(ev.Error(message=str(exc), error_type="model_config", hint=exc.hint))
         return _end(session, "error", iterations, str(exc))
@@ -103,6 +113,18 @@ async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None 
         session.emit(ev.Error(message=f"{type(exc).__name__}: {exc}"[:2000], error_type=type(exc).__name__,
                               hint=_hint_for(exc)))
         return _end(session, "error", iterations, str(exc)[:500])
+
+
+def _supersede_pending(session: Session) -> None:
+    """A new prompt denies the approvals still waiting; their calls get a denied result, never a late run."""
+    open_calls = {c.id: c for c in session.transcript.open_tool_calls()}
+    for record in session.approvals.supersede_pending():
+        session.emit(ev.ApprovalResolved(call_id=record.call_id, decision="superseded", by="person",
+                                         feedback=record.feedback, nonce=record.nonce))
+        call = open_calls.get(record.call_id)
+        if call is not None:
+            session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=False, status="denied",
+                                       content="The action was superseded by a new prompt and did not run."))
 
 
 def _end(session: Session, reason: ev.TurnEndReason, iterations: int, message: str) -> ev.TurnEnded:
@@ -120,7 +142,26 @@ def _hint_for(exc: Exception) -> str:
     return ""
 
 
-async def _call_model(session: Session) -> ModelResponse:
+async def _call_model(session: Session, may_compact: bool) -> ModelResponse:
+    """One model request with retries. A context-window refusal compacts once (unless that just happened) and
+    asks again; a second refusal is a CompactionFailedError, never a loop."""
+    try:
+        return await _request(session)
+    except Exception as exc:
+        if not is_context_window_error(exc):
+            raise
+        if not may_compact:
+            raise CompactionFailedError("the provider refused the context as too long right after compaction") from exc
+        await context.compact(session, "the provider refused the context as too long", forced=True)
+    try:
+        return await _request(session)
+    except Exception as exc:
+        if is_context_window_error(exc):
+            raise CompactionFailedError("the provider still refuses the context as too long after compaction") from exc
+        raise
+
+
+async def _request(session: Session) -> ModelResponse:
     model = session.model
     settings = ModelSettings(reasoning_effort=session.config.reasoning_effort, prompt_cache_key=session.id)
 
@@ -133,7 +174,7 @@ async def _call_model(session: Session) -> ModelResponse:
     def on_retry(reason: str, delay: float) -> None:
         session.emit(ev.Notice(message=f"model call failed ({reason}); retrying in {delay:.1f}s", level="warning"))
 
-    response = await call_with_retries(attempt, on_retry)
+    response = await call_with_retries(attempt, on_retry, session.services.get("retry_policy") or RetryPolicy())
     for notice in response.notices:
         session.emit(ev.Notice(message=notice, level="warning"))
     usage = response.usage
@@ -279,15 +320,19 @@ async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
                                    content="Tool call aborted: the run was cancelled.",
                                    duration_s=round(time.monotonic() - started, 3)))
         raise
-    content = cap_output(content)
+    content = context.cap_tool_output(session, call.id, content)
     session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=ok, status=status, content=content,  # type: ignore[arg-type]
                                duration_s=round(time.monotonic() - started, 3)))
-    return CallRecord(call.name, prepared.arguments, content, ok, status)
+    arguments = prepared.arguments if prepared.arguments is not None else call.arguments
+    return CallRecord(call.name, arguments, content, ok, status)
 
 
 async def _handle_calls(session: Session, calls: list[ToolCallPart]) -> int:
     """Run one batch; returns how many calls were invalid."""
     prepared = [_prepare(session, call) for call in calls]
+    estimator = session.services.get("cost_estimator")
+    if hasattr(estimator, "prefetch") and any(p.decision is not None and p.decision.spends for p in prepared):
+        await estimator.prefetch()  # the Hub's price list, fetched once off the event loop
     tasks = [asyncio.ensure_future(_execute(session, p)) for p in prepared]
     try:
         records = await asyncio.gather(*tasks)
@@ -344,6 +389,8 @@ async def _execute_resumed(session: Session, prepared: PreparedCall) -> CallReco
         loop = asyncio.get_running_loop()
         record.future = loop.create_future()
         await _wait_for(session, record)
+    if not any(isinstance(e, ev.ApprovalResolved) and e.nonce == record.nonce for e in session.events):
+        # Answered while no turn ran (after --wait, or before a kernel restart): record the decision now.
         session.emit(ev.ApprovalResolved(call_id=record.call_id, decision=record.decision or "denied", by="person",  # type: ignore[arg-type]
                                          feedback=record.feedback, nonce=record.nonce))
     # Re-enter the normal path with the decision already made: _gate sees a decided record.
@@ -363,6 +410,8 @@ class _AlreadyDecided:
                 prepared.spec = classify(prepared.call.name, prepared.arguments)
             if prepared.spec is None or not session.approvals.consume(record, prepared.spec):
                 prepared.error = "the approval did not match the action about to run, so nothing ran"
+            elif record.cost_usd and not session.budget.reserve(prepared.call.id, record.cost_usd):
+                prepared.error = f"its worst case (${record.cost_usd:.2f}) does not fit in the budget left"
             else:
                 prepared.decision = PolicyDecision(False, "approved earlier")
         return prepared
