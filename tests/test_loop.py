@@ -225,3 +225,16 @@ def test_approval_modes_without_a_person(mode, expect) -> None:
     assert resolved and resolved[0].decision == expect and resolved[0].by == "policy"
     assert kinds(session).count("tool_started") == (1 if expect == "approved" else 0)
     assert Tool  # imported for the registry API
+
+
+def test_an_ended_session_refuses_new_prompts_with_a_hint() -> None:
+    from mlintern_jupyter.agent import events as ev
+
+    session = make_session(ScriptedModel(["never"]))
+    session.emit(ev.SessionEnded(reason="the context could not be compacted"))
+    end = asyncio.run(session.run_turn("more"))
+    assert end.reason == "error" and session.model.calls == 0
+    error = [e for e in session.events if e.kind == "error"][-1]
+    assert "--new" in error.hint
+    resumed = Session.resume(session.id, ToolRegistry(), model=ScriptedModel([]))
+    assert resumed.ended == "the context could not be compacted"

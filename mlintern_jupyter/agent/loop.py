@@ -54,6 +54,10 @@ async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None 
     session.running = True
     iterations = 0
     try:
+        if session.ended is not None:
+            session.emit(ev.Error(message=f"This session has ended ({session.ended}).", error_type="session_ended",
+                                  hint="start a new one with %%intern --new"))
+            raise TurnOver("error", "session ended")
         if prompt is not None:
             if not prompt.strip():
                 session.emit(ev.Error(message="The prompt is empty: write a task under %%intern.",

@@ -122,6 +122,8 @@ class Session:
         self._turn_task: asyncio.Task[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.running = False
+        # The reason, once a session_ended event was recorded (e.g. compaction could not fit the context).
+        self.ended: str | None = None
         self.torn_tail: str | None = None
         self._append_message(SystemMessage(config.system_prompt or default_system_prompt()))
         if replay is not None:
@@ -210,6 +212,8 @@ class Session:
                 self.jobs[job_id] = event
             case ev.ModelChanged(model=name):
                 self.config.model = name
+            case ev.SessionEnded(reason=reason):
+                self.ended = reason or "ended"
 
     # ---- resume -------------------------------------------------------------------------------------
 
