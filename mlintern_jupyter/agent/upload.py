@@ -1,0 +1,364 @@
+"""Trace upload: the redacted Claude Code JSONL of a session to the user's private HF dataset.
+
+The trace lands at ``sessions/YYYY-MM-DD/<session_id>.jsonl`` of ``{hf_user}/ml-intern-sessions`` (template
+configurable), overwritten on every upload, so uploading twice is harmless. Uploads run on one background
+thread per uploader: `schedule()` (called at the end of every turn) debounces, failures stay pending and retry
+with backoff, and nothing here ever blocks the kernel. ml-intern uploaded after every turn, in the foreground.
+
+Mode ``private`` (default) refuses to write into a repo that turns out to be public; only ``public`` (a choice
+the person made with ``%intern traces public``) may. ``off`` uploads nothing by itself; an explicit
+``upload_now()`` (``%intern upload``) still uploads, privately. The HF token goes to ``HfApi`` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from . import events as ev
+from .redact import RedactionError
+from .trace import write_trace
+
+TraceMode = Literal["private", "public", "off"]
+MODES: tuple[str, ...] = ("private", "public", "off")
+DEFAULT_REPO_TEMPLATE = "{hf_user}/ml-intern-sessions"
+# A turn's last events and a follow-up prompt often come seconds apart: upload once for both.
+DEFAULT_DEBOUNCE_S = 5.0
+# A session that keeps ending turns still uploads at least this often.
+MAX_DEBOUNCE_S = 60.0
+DEFAULT_BACKOFF_S: tuple[float, ...] = (5.0, 15.0, 60.0, 300.0, 900.0)
+STATE_FILE = "upload_state.json"
+DATASET_CARD = """---
+pretty_name: ML Intern sessions
+tags:
+- agent-trace
+- ml-intern
+- claude-code-jsonl
+---
+
+# ML Intern sessions
+
+Traces of [mlintern-jupyter](https://github.com/) agent sessions, one Claude Code JSONL file per session under
+`sessions/YYYY-MM-DD/<session_id>.jsonl` (records of type `user` / `assistant` with `text`, `tool_use` and
+`tool_result` blocks), readable by the Hugging Face Agent Trace Viewer. Every file passed a secret redactor
+before upload. Uploaded by `%intern upload` or at the end of each turn.
+"""
+
+
+class TraceUploadError(Exception):
+    """An upload that did not happen; the message is safe to show (redacted, no token)."""
+
+
+class TraceUploadRefused(TraceUploadError):
+    """A permanent refusal (a public repo in private mode, no token): retrying would not help."""
+
+
+class TraceUploader:
+    """Uploads one session's trace. `api` is an `HfApi` (its endpoint and token decide where it goes);
+    without one, an `HfApi(endpoint=endpoint, token=token or the HF token from env / token file)` is built."""
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        mode: TraceMode = "private",
+        api: Any = None,
+        endpoint: str | None = None,
+        token: str | None = None,
+        repo_template: str | None = None,
+        debounce_s: float = DEFAULT_DEBOUNCE_S,
+        max_debounce_s: float = MAX_DEBOUNCE_S,
+        backoff_s: Sequence[float] = DEFAULT_BACKOFF_S,
+        on_turn_end: bool = True,
+    ) -> None:
+        self.session = session
+        self.mode: TraceMode = _check_mode(mode)
+        self._api = api
+        self._endpoint = endpoint
+        self._token = token
+        self.repo_template = repo_template or os.environ.get("MLINTERN_TRACES_REPO") or DEFAULT_REPO_TEMPLATE
+        self.debounce_s = debounce_s
+        self.max_debounce_s = max_debounce_s
+        self.backoff_s = tuple(backoff_s) or DEFAULT_BACKOFF_S
+        self.state_path = Path(session.dir) / STATE_FILE
+        self.trace_path = Path(session.dir) / "trace.jsonl"
+        self._cond = threading.Condition()
+        # Held for the whole of an upload, so the worker and upload_now never upload at once.
+        self._upload_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._due: float | None = None
+        self._first_scheduled: float | None = None
+        self.generation = 0  # bumped by schedule(); an upload clears `pending` only if none came in meanwhile
+        self.failures = 0
+        self.pending = bool(self._load_state().get("pending"))
+        self.last_error: str | None = None
+        self.last_uri: str | None = None
+        self.uploads = 0
+        self._hf_user: str | None = None
+        # Why the last upload was refused for good (public repo, no token); cleared by set_mode().
+        self.refused: str | None = None
+        self._unsubscribe = session.subscribe(self._on_event) if on_turn_end else None
+
+    # ---- public API -------------------------------------------------------------------------------
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = _check_mode(mode)
+        self.refused = None  # a new choice deserves a new try
+        if self.mode == "off":
+            with self._cond:
+                self._due = None
+                self._cond.notify_all()
+
+    def schedule(self, delay: float | None = None) -> None:
+        """Upload in the background after `delay` (default: the debounce) unless more calls push it back."""
+        if self.mode == "off" or self._closed:
+            return
+        if self.refused is not None or not self._has_token():
+            # Retrying a refusal (public repo, no token) every turn would only repeat the same warning.
+            self.pending = True
+            return
+        now = time.monotonic()
+        with self._cond:
+            self.generation += 1
+            self.pending = True
+            self.failures = 0
+            self._first_scheduled = self._first_scheduled or now
+            due = now + (self.debounce_s if delay is None else delay)
+            # Trailing debounce, but never later than max_debounce_s after the first unsent schedule.
+            self._due = min(due, self._first_scheduled + self.max_debounce_s)
+            self._ensure_thread()
+            self._cond.notify_all()
+        self._save_state()
+
+    def upload_now(self) -> str:
+        """Upload in the caller's thread and return where the trace went: ``hf://datasets/<repo>/<path>``.
+        Raises TraceUploadError (or RedactionError) with a message that is safe to show."""
+        with self._cond:
+            generation = self.generation
+        return self._upload(generation, mode="private" if self.mode == "off" else self.mode)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until nothing is pending or the uploader gave up for now; True if all was uploaded."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.pending and self._due is not None and time.monotonic() < deadline:
+                self._cond.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+            return not self.pending
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    @property
+    def repo_id(self) -> str:
+        return self.repo_template.format(hf_user=self._user())
+
+    def path_in_repo(self) -> str:
+        started = next((e for e in self.session.events if isinstance(e, ev.SessionStarted)), None)
+        stamp = (started.ts if started is not None and started.ts else ev.now_iso())[:10]
+        return f"sessions/{stamp}/{self.session.id}.jsonl"
+
+    # ---- background worker --------------------------------------------------------------------------
+
+    def _on_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.TurnEnded | ev.SessionEnded):
+            self.schedule()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._worker, name=f"mlintern-upload-{self.session.id}",
+                                            daemon=True)
+            self._thread.start()
+
+    def _worker(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and (self._due is None or time.monotonic() < self._due):
+                    self._cond.wait(None if self._due is None else max(0.0, self._due - time.monotonic()))
+                if self._closed:
+                    return
+                generation = self.generation
+                mode = self.mode
+            if mode == "off":
+                with self._cond:
+                    self._due = None
+                continue
+            try:
+                self._upload(generation, mode=mode)
+            except TraceUploadRefused:
+                with self._cond:
+                    self._due = None  # permanent: wait for the next schedule() or upload_now()
+                    self._cond.notify_all()
+            except Exception:  # noqa: BLE001 - the failure is recorded by _upload; retry with backoff
+                with self._cond:
+                    if self.generation == generation:
+                        if self.failures > len(self.backoff_s):
+                            self._due = None  # gave up for now; still pending, the next turn retries
+                        else:
+                            self._due = time.monotonic() + self.backoff_s[min(self.failures, len(self.backoff_s)) - 1]
+                    self._cond.notify_all()
+
+    # ---- one upload -------------------------------------------------------------------------------
+
+    def _upload(self, generation: int, *, mode: str) -> str:
+        with self._upload_lock:
+            try:
+                uri = self._upload_once(mode)
+            except BaseException as exc:
+                self._record_failure(exc)
+                raise
+            with self._cond:
+                self.uploads += 1
+                self.last_uri, self.last_error, self.refused = uri, None, None
+                if self.generation == generation:
+                    self.pending, self.failures = False, 0
+                    self._due, self._first_scheduled = None, None
+                # Saved before waiters wake, so whoever flush()ed sees the file agree.
+                self._save_state()
+                self._cond.notify_all()
+            return uri
+
+    def _upload_once(self, mode: str) -> str:
+        from huggingface_hub import CommitOperationAdd
+
+        events = list(self.session.events)
+        model = getattr(getattr(self.session, "model", None), "name", None)
+        # Redacted and written atomically first: a redaction failure raises here and nothing is uploaded.
+        write_trace(events, self.trace_path, self.session.redactor, session_id=self.session.id, model=model)
+        api = self._client()
+        repo_id = self.repo_id
+        api.create_repo(repo_id, repo_type="dataset", private=mode != "public", exist_ok=True)
+        info = api.repo_info(repo_id, repo_type="dataset")
+        if not info.private and mode != "public":
+            raise TraceUploadRefused(
+                f"{repo_id} is a public dataset: traces go only to private repos unless you choose "
+                "%intern traces public")
+        operations = [CommitOperationAdd(self.path_in_repo(), str(self.trace_path))]
+        files = {s.rfilename for s in (info.siblings or [])}
+        if "README.md" not in files:
+            # The card is written once; a person may edit it afterwards.
+            operations.append(CommitOperationAdd("README.md", DATASET_CARD.encode()))
+        api.create_commit(repo_id, operations, repo_type="dataset",
+                          commit_message=f"Upload session {self.session.id}")
+        return f"hf://datasets/{repo_id}/{self.path_in_repo()}"
+
+    def _has_token(self) -> bool:
+        if self._api is not None or self._token:
+            return True
+        from huggingface_hub import get_token
+
+        return bool(get_token())
+
+    def _client(self) -> Any:
+        if self._api is None:
+            from huggingface_hub import HfApi, get_token
+
+            token = self._token or get_token()
+            if not token:
+                raise TraceUploadRefused("no Hugging Face token: set HF_TOKEN or run `hf auth login` to upload traces")
+            self._api = HfApi(endpoint=self._endpoint, token=token)
+        return self._api
+
+    def _user(self) -> str:
+        if self._hf_user is None:
+            if "{hf_user}" not in self.repo_template:
+                return ""
+            self._hf_user = str(self._client().whoami()["name"])
+        return self._hf_user
+
+    def _record_failure(self, exc: BaseException) -> None:
+        message = self._safe_message(exc)
+        with self._cond:
+            self.failures += 1
+            first = self.failures == 1 or isinstance(exc, TraceUploadRefused | RedactionError)
+            self.last_error = message
+            if isinstance(exc, TraceUploadRefused):
+                self.refused = message
+            self._save_state()
+        if first:
+            # Told once per failure streak; the retries are silent.
+            # A notice that cannot be written must not hide the failure itself.
+            with contextlib.suppress(Exception):
+                self.session.emit(ev.Notice(message=f"trace upload failed: {message}", level="warning"))
+
+    def _safe_message(self, exc: BaseException) -> str:
+        if isinstance(exc, RedactionError):
+            return "the redactor failed, so nothing was uploaded"
+        text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, TraceUploadError) else str(exc)
+        try:
+            return self.session.redactor.redact(text[:500])
+        except Exception:  # noqa: BLE001 - fail closed: say only what kind of error it was
+            return type(exc).__name__
+
+    # ---- state file: lets a resumed session see an upload still pending --------------------------
+
+    def _load_state(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save_state(self) -> None:
+        # Snapshot and write under one lock: two writers (kernel thread, worker) must not interleave.
+        with self._state_lock:
+            state = {"pending": self.pending, "last_uri": self.last_uri, "last_error": self.last_error,
+                     "uploads": self.uploads, "ts": ev.now_iso()}
+            tmp = self.state_path.with_suffix(".tmp")
+            try:
+                tmp.write_text(json.dumps(state))
+                os.replace(tmp, self.state_path)
+            except OSError:
+                pass  # the state file is a convenience; the upload itself already succeeded or failed
+
+
+def uploader_for(session: Any, mode: TraceMode | None = None, **kwargs: Any) -> TraceUploader:
+    """The session's uploader, kept in `session.services["trace_uploader"]`; created on first use."""
+    uploader = session.services.get("trace_uploader")
+    if uploader is None:
+        uploader = TraceUploader(session, mode=mode or "private", **kwargs)
+        session.services["trace_uploader"] = uploader
+    elif mode is not None:
+        uploader.set_mode(mode)
+    return uploader
+
+
+def set_traces(session: Any, mode: str | None) -> str:
+    """`%intern traces [private|public|off]`: change or show the mode; returns a line for the person."""
+    if mode is not None and mode not in MODES:
+        return f"Unknown trace mode {mode!r}: use private, public or off."
+    uploader = uploader_for(session, mode)  # type: ignore[arg-type]
+    where = {"private": "to your private dataset", "public": "to a PUBLIC dataset",
+             "off": "nowhere (%intern upload still uploads privately)"}[uploader.mode]
+    return f"Traces: {uploader.mode}: uploaded at the end of each turn {where}."
+
+
+def upload_session(session: Any) -> str:
+    """`%intern upload`: upload now; returns a line for the person (never the token)."""
+    uploader = uploader_for(session)
+    try:
+        return f"Uploaded the trace to {uploader.upload_now()}"
+    except RedactionError:
+        return "Not uploaded: the redactor failed, so nothing left this machine."
+    except Exception as exc:  # noqa: BLE001 - shown to the person, already redacted
+        return f"Not uploaded: {uploader.last_error or type(exc).__name__}"
+
+
+def _check_mode(mode: str) -> TraceMode:
+    if mode not in MODES:
+        raise ValueError(f"trace mode must be one of {', '.join(MODES)}, not {mode!r}")
+    return mode  # type: ignore[return-value]
