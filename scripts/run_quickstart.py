@@ -36,10 +36,10 @@ def main() -> int:
     if sessions:
         session_dir = sessions[-1].parent
         print(f"session log:       {session_dir / 'events.jsonl'}")
-        for name in ("trace.jsonl", "session.ipynb"):
-            found = sorted(session_dir.parent.parent.glob(f"**/{name}")) + sorted(out.parent.glob(name))
-            if found:
-                print(f"{name:<18} {found[-1]}")
+        print(f"trace:             {session_dir / 'trace.jsonl'}")
+        exported = out.parent / "quickstart_session.ipynb"
+        if exported.exists():
+            print(f"exported session:  {exported}")
         print(f"scripts:           {session_dir / 'scripts'}")
         answer = [json.loads(line) for line in sessions[-1].read_text().splitlines() if '"assistant_message"' in line]
         if answer:

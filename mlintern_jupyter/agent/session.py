@@ -303,6 +303,13 @@ class Session:
             self.redactor.learn_from_text(prompt)
         return await run_turn(self, prompt, cell_id=cell_id, kernel_digest=kernel_digest)
 
+    async def compact(self) -> str:
+        """`%intern compact`: summarise the middle of the transcript now."""
+        from .context import compact
+
+        event = await compact(self, "requested by the person", forced=True)
+        return f"{event.tokens_before:,} -> {event.tokens_after:,} tokens"
+
     def close(self) -> None:
         self.store.close()
 

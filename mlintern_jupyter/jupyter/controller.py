@@ -16,6 +16,8 @@ from typing import Any
 from ..agent import events as ev
 from ..agent.models import ModelConfigError, resolve_model
 from ..agent.session import Session, SessionConfig
+from ..agent.trace import write_trace
+from ..tools import ToolsConfig, default_tools
 from ..tools.registry import ToolRegistry
 from . import records
 from .cells import insert_cell_tool
@@ -26,14 +28,26 @@ from .sigint import SigintHook
 from .view import TurnView
 
 
-def default_tools() -> ToolRegistry:
-    """The built-in tools if the tools package provides them; the notebook's own tools are added after."""
-    try:
-        from ..tools import builtin  # type: ignore[attr-defined]
+def session_services(session: Session, config: ToolsConfig) -> None:
+    """What the engine needs beyond tools: the job price estimator, the trace writer and uploader."""
+    token = config.resolved_hf_token()
+    if token and "cost_estimator" not in session.services:
+        from huggingface_hub import HfApi
 
-        return builtin.default_registry()
-    except (ImportError, AttributeError):
-        return ToolRegistry()
+        from ..agent.approval import _duration_s
+        from ..agent.budget import cost_estimator_for
+
+        api = HfApi(endpoint=config.hf_endpoint, token=token)
+        session.services["cost_estimator"] = cost_estimator_for(api, _duration_s(config.default_job_timeout))
+    elif "cost_estimator" not in session.services:
+        from ..agent.budget import CostEstimator, HardwarePrices
+
+        # No Hub access: local jobs cost nothing, anything priced on the Hub is unknown (never auto-approved).
+        session.services["cost_estimator"] = CostEstimator(HardwarePrices(lambda: []))
+    if token:
+        from ..agent.upload import uploader_for
+
+        uploader_for(session)  # private by default; `%intern traces` changes it
 
 
 class NotebookAgent:
@@ -56,6 +70,7 @@ class NotebookAgent:
         self._inserted: list[str] = []
         # Tools the user adds for this notebook (registered into every new or resumed session).
         self.extra_tools: list[Any] = []
+        self.tools_config = ToolsConfig()
 
     # ---- lifecycle ----------------------------------------------------------------------------------
 
@@ -82,7 +97,7 @@ class NotebookAgent:
     # ---- sessions -----------------------------------------------------------------------------------
 
     def tools(self) -> ToolRegistry:
-        registry = default_tools()
+        registry = default_tools(self.tools_config)
         for item in (insert_cell_tool(), *self.kernel_context.tools(), *self.extra_tools):
             registry.register(item)
         return registry
@@ -91,6 +106,7 @@ class NotebookAgent:
         session.config.policy.extra_read_only |= {"notebook_insert_cell", "notebook_read", "kernel_history",
                                                   "kernel_inspect"}
         session.subscribe(self._on_event)
+        session_services(session, self.tools_config)
         self.session = session
         return session
 
@@ -111,7 +127,18 @@ class NotebookAgent:
                 self._approval_views[event.nonce] = view
         if isinstance(event, ev.CellInsert):
             self._inserted.append(event.source)
+        if isinstance(event, ev.TurnEnded) and self.session is not None:
+            self._write_trace(self.session)
         self.bridge.send_event(event)
+
+    @staticmethod
+    def _write_trace(session: Session) -> None:
+        """trace.jsonl beside the log, refreshed at every turn end (redacted; nothing written if that fails)."""
+        try:
+            write_trace(session.events, session.dir / "trace.jsonl", session.redactor, session_id=session.id,
+                        model=session.model.name)
+        except Exception as exc:  # noqa: BLE001 - the person is told; the turn itself is over
+            session.emit(ev.Notice(message=f"trace.jsonl not written: {type(exc).__name__}", level="warning"))
 
     def make_view(self) -> TurnView:
         session = self.session

@@ -83,8 +83,9 @@ class DemoModel(_OfflineBase):
         self.calls += 1
         self._tool_names = {t["name"] for t in tools}
         step = self._next_step(list(messages))
-        if step.pop("_wait", False):
-            await asyncio.sleep(self.poll_delay)
+        if polls := step.pop("_wait", 0):
+            # Back off while the job runs, as a person would; identical polls would (rightly) trip the doom-loop guard.
+            await asyncio.sleep(self.poll_delay * min(polls, 5))
         return await self._stream(response_from_item(step), on_delta)
 
     def _next_step(self, messages: list[Message]) -> dict[str, Any]:
@@ -120,7 +121,7 @@ class DemoModel(_OfflineBase):
         latest = last_job[-1]
         polls = len(last_job) - 1
         if len(last_job) == 1 or (not _FINAL.search(latest.content) and polls < MAX_POLLS):
-            return {"_wait": len(last_job) > 1, "text": "", "tool_calls": [
+            return {"_wait": polls, "text": "", "tool_calls": [
                 {"name": "hf_jobs", "arguments": {"operation": "logs", "job_id": job_id, "tail": 5}}]}
         accuracy = re.findall(r"test_accuracy=([0-9.]+)", "\n".join(m.content for m in last_job))
         if not accuracy:
