@@ -60,6 +60,19 @@ class CommBridge:
             except Exception:  # noqa: BLE001 - a closed frontend must not stop the agent
                 self.comms.remove(comm)
 
+    def send_history(self, comms: list[Any] | None = None) -> None:
+        """The whole session so far: on hello, and when the notebook switches to a new or resumed session
+        (whose session_started was emitted before the bridge could subscribe)."""
+        session = self.agent.session
+        message = {"type": "events", "events": [e.to_dict() for e in session.events] if session is not None else [],
+                   "session_id": session.id if session is not None else None}
+        for comm in list(self.comms if comms is None else comms):
+            try:
+                comm.send(message)
+            except Exception:  # noqa: BLE001 - a closed frontend must not stop the agent
+                if comm in self.comms:
+                    self.comms.remove(comm)
+
     def handle(self, comm: Any, data: Any) -> None:
         """One message from the frontend; malformed ones are answered with an error, never acted on."""
         if not isinstance(data, dict):
@@ -68,9 +81,7 @@ class CommBridge:
         agent = self.agent
         match data.get("type"):
             case "hello":
-                session = agent.session
-                events = [e.to_dict() for e in session.events] if session is not None else []
-                comm.send({"type": "events", "events": events, "session_id": session.id if session else None})
+                self.send_history([comm])
             case "prompt" if isinstance(data.get("text"), str):
                 agent.prompt(data["text"], cell_id=data.get("cell_id"), wait=False, view=None)
             case "approval":
@@ -89,6 +100,9 @@ class CommBridge:
             case "resume" if isinstance(data.get("session_id"), str):
                 comm.send({"type": "notice", "message": agent.resume(data["session_id"], display_view=False)})
             case "export" if isinstance(data.get("path"), str):
-                comm.send({"type": "notice", "message": agent.export(data["path"])})
+                session_id = data.get("session_id")
+                message = (agent.export_session(session_id, data["path"]) if isinstance(session_id, str)
+                           else agent.export(data["path"]))
+                comm.send({"type": "notice", "message": message})
             case other:
                 comm.send({"type": "error", "message": f"unknown or malformed message type {other!r}"})

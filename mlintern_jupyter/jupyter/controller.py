@@ -108,6 +108,7 @@ class NotebookAgent:
         session.subscribe(self._on_event)
         session_services(session, self.tools_config)
         self.session = session
+        self.bridge.send_history()
         return session
 
     def new_session(self, model_name: str, config: SessionConfig) -> Session:
@@ -313,12 +314,19 @@ class NotebookAgent:
         return f"Compacted: {result}" if result is not None else "Compacted."
 
     def list_sessions(self) -> list[dict[str, Any]]:
-        return records.list_sessions(self.home)
+        live = {self.session.id: self.session} if self.session is not None else None
+        return records.list_sessions(self.home, live=live)
 
     def export(self, path: str) -> str:
         if self.session is None:
             return "No session to export yet."
         return records.export(self.session.dir, path)
+
+    def export_session(self, session_id: str, path: str) -> str:
+        """Export any past session of this home (the panel's session list)."""
+        if self.session is not None and self.session.id == session_id:
+            return self.export(path)
+        return records.export_by_id(session_id, path, self.home)
 
     def resume(self, session_id: str, display_view: bool = True) -> str:
         if self.session is not None and self.session.running:

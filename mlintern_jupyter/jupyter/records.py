@@ -1,41 +1,25 @@
-"""Session records for the line magic: the list of past sessions and the hand-offs to export and upload."""
+"""Session records for the line magic and the panel: past sessions, export, trace settings and upload."""
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 from pathlib import Path
 from typing import Any
 
-from ..agent import events as ev
-from ..agent.store import read_events, sessions_dir
+from ..agent.export import export_notebook
+from ..agent.sessions_index import list_sessions as index_sessions
+from ..agent.store import sessions_dir
+from ..agent.upload import set_traces, upload_session
 
 
-def list_sessions(home: Path | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """Sessions newest first: id, first prompt, model, cost and state, read from each events.jsonl."""
-    root = sessions_dir(home)
-    if not root.is_dir():
-        return []
+def list_sessions(home: Path | None = None, limit: int = 50, live: Any = None) -> list[dict[str, Any]]:
+    """Sessions newest first: id, first prompt, model, cost, state (JSON-ready, for the panel and the magic)."""
     rows = []
-    # Session ids start with their UTC start time, so the name order is the time order.
-    for folder in sorted((p for p in root.iterdir() if (p / "events.jsonl").is_file()), reverse=True)[:limit]:
-        log = read_events(folder / "events.jsonl")
-        model, prompt, cost, state = "", "", 0.0, "new"
-        for event in log.events:
-            match event:
-                case ev.SessionStarted(model=name) | ev.ModelChanged(model=name):
-                    model = name
-                case ev.UserPrompt(text=text) if not prompt:
-                    prompt = text
-                case ev.Usage(cost_usd=usd):
-                    cost += usd
-                case ev.TurnEnded(reason=reason):
-                    state = reason
-                case ev.UserPrompt():
-                    state = "running or interrupted"
-                case ev.SessionEnded():
-                    state = "ended"
-        rows.append({"session_id": folder.name, "first_prompt": prompt[:200], "model": model,
-                     "cost_usd": round(cost, 6), "state": state, "events": len(log.events)})
+    for summary in index_sessions(home, live=live)[:limit]:
+        row = dataclasses.asdict(summary)
+        row["path"] = str(summary.path) if summary.path else None
+        row["cost_usd"] = round(summary.cost_usd, 6)
+        rows.append(row)
     return rows
 
 
@@ -48,30 +32,21 @@ def sessions_text(rows: list[dict[str, Any]]) -> str:
                       "", "Continue one with: %intern resume SESSION_ID"])
 
 
-def _optional(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
 def export(session_dir: Path, path: str) -> str:
-    export_notebook = _optional("mlintern_jupyter.agent.export", "export_notebook")
-    if export_notebook is None:
-        return "Export is not available yet in this version (mlintern_jupyter.agent.export is missing)."
     result = export_notebook(session_dir, path)
     return f"Exported the session to {result or path}"
 
 
+def export_by_id(session_id: str, path: str, home: Path | None = None) -> str:
+    folder = sessions_dir(home) / Path(session_id).name  # a bare id: no path tricks from the frontend
+    if not (folder / "events.jsonl").is_file():
+        return f"No session {session_id!r}."
+    return export(folder, path)
+
+
 def traces(session: Any, mode: str | None) -> str:
-    set_mode = _optional("mlintern_jupyter.agent.upload", "set_traces")
-    if set_mode is None:
-        return "Trace upload settings are not available yet in this version (mlintern_jupyter.agent.upload)."
-    return str(set_mode(session, mode))
+    return str(set_traces(session, mode))
 
 
 def upload(session: Any) -> str:
-    upload_session = _optional("mlintern_jupyter.agent.upload", "upload_session")
-    if upload_session is None:
-        return "Trace upload is not available yet in this version (mlintern_jupyter.agent.upload)."
     return str(upload_session(session))
