@@ -136,3 +136,25 @@ def test_view_routes_events_to_the_right_cards() -> None:
     assert view.jobs["j"].lines == ["loss=1"]
     assert "ok" in view.tools["c1"].widget.value and "0.2s" in view.tools["c1"].widget.value
     assert "cache hits 25%" in view.footer.widget.value and "$0.0100" in view.footer.widget.value
+
+
+def test_approval_countdown_refreshes_and_expires_without_a_new_event() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mlintern_jupyter.agent import events as ev
+    from mlintern_jupyter.jupyter.approval_card import ApprovalCard
+
+    soon = (datetime.now(UTC) + timedelta(seconds=0.3)).isoformat().replace("+00:00", "Z")
+    answers: list = []
+    card = ApprovalCard(ev.ApprovalRequested(call_id="c", nonce="n", action_sha256="ab" * 32, cost_usd=0.0,
+                                             expires_at=soon, tool="bash", action={"tool": "bash"}),
+                        lambda *a: answers.append(a) or True)
+    card.TICK_S = 0.1
+    assert "expires in" in card.header.value
+    import time
+
+    time.sleep(0.4)
+    card._tick()
+    assert "expired" in card.header.value and card.approve_button.disabled
+    card.approve_button.click()
+    assert answers == []

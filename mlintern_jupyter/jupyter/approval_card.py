@@ -7,6 +7,7 @@ script)`, which puts it in a new cell headed `%%intern approve NONCE`: running t
 from __future__ import annotations
 
 from collections.abc import Callable
+import threading
 from datetime import UTC, datetime
 
 import ipywidgets as widgets
@@ -66,6 +67,26 @@ class ApprovalCard:
             self.feedback, self.status, self.edit_text,
         ], layout=widgets.Layout(border="1px solid #d4a72c", padding="4px"))
         self.render()
+        self._schedule_tick()
+
+    # The expiry countdown refreshes on its own while the card waits; a daemon timer, so it never holds the kernel.
+    TICK_S = 15.0
+
+    def _schedule_tick(self) -> None:
+        if self.decision is None and _expiry_text(self.request.expires_at) != "expired":
+            timer = threading.Timer(self.TICK_S, self._tick)
+            timer.daemon = True
+            timer.start()
+
+    def _tick(self) -> None:
+        if self.decision is not None:
+            return
+        self.render()
+        if _expiry_text(self.request.expires_at) == "expired":
+            self._disable()
+            self.status.value = "expired: nothing ran"
+            return
+        self._schedule_tick()
 
     @property
     def buttons(self) -> list[widgets.Button]:
@@ -92,7 +113,8 @@ class ApprovalCard:
         self.feedback.disabled = True
 
     def _decide(self, decision: str) -> None:
-        if self.decision is not None or self.sent:
+        # A disabled card (decided, expired) sends nothing, even to a programmatic click.
+        if self.decision is not None or self.sent or self.approve_button.disabled:
             return
         self.sent = True
         feedback = self.feedback.value if decision == "deny" else ""
