@@ -6,8 +6,8 @@ script)`, which puts it in a new cell headed `%%intern approve NONCE`: running t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import ipywidgets as widgets
