@@ -1,0 +1,97 @@
+"""The matrix's kernel client and its tally (runs, passed, lost messages, duplicate side effects, timings)."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client import KernelManager
+
+
+@dataclass
+class Tally:
+    runs: int = 0
+    passed: int = 0
+    lost: int = 0
+    duplicate_effects: int = 0
+    duplicated_messages: int = 0
+    by_group: dict[str, list[int]] = field(default_factory=dict)
+    timings: dict[str, list[float]] = field(default_factory=dict)
+
+    def record(self, group: str, audit: dict[str, Any], problems: list[str]) -> None:
+        self.runs += 1
+        self.passed += not problems
+        self.lost += int(audit.get("lost", 0))
+        self.duplicated_messages += int(audit.get("duplicated", 0))
+        self.duplicate_effects += int(audit.get("duplicate_effects", 0))
+        counts = self.by_group.setdefault(group, [0, 0])
+        counts[0] += 1
+        counts[1] += not problems
+
+    def lines(self) -> list[str]:
+        out = [f"reliability matrix: {self.runs} runs, {self.passed} passed, {self.lost} lost messages, "
+               f"{self.duplicated_messages} duplicated messages, {self.duplicate_effects} duplicate side effects"]
+        out += [f"  {group}: {ok}/{n} passed" for group, (n, ok) in self.by_group.items()]
+        for point, values in self.timings.items():
+            out.append(f"  interrupt at {point}: p95 {p95(values):.2f}s over {len(values)} "
+                       f"(max {max(values):.2f}s, median {sorted(values)[len(values) // 2]:.2f}s)")
+        return out
+
+
+TALLY = pytest.StashKey[Tally]()
+
+
+def p95(values: list[float]) -> float:
+    """Nearest-rank 95th percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+class Kernel:
+    def __init__(self, km: KernelManager, root: Path) -> None:
+        self.km = km
+        self.root = root
+        self.kc = km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+
+    def run(self, code: str, timeout: float = 60) -> tuple[str, dict]:
+        out: list[str] = []
+
+        def hook(msg: dict) -> None:
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                out.append("\n".join(msg["content"]["traceback"]))
+
+        reply = self.kc.execute_interactive(code, output_hook=hook, timeout=timeout)
+        return "".join(out), reply
+
+    def value(self, expression: str) -> Any:
+        out, reply = self.run(f"print(json.dumps({expression}))")
+        assert reply["content"]["status"] == "ok", out
+        return json.loads(out.strip().splitlines()[-1])
+
+    def ok(self, code: str, timeout: float = 60) -> str:
+        out, reply = self.run(code, timeout)
+        assert reply["content"]["status"] == "ok", out
+        return out
+
+    def wait_for(self, expression: str, timeout: float = 15) -> float:
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if self.value(expression):
+                return time.monotonic() - start
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {expression}; events: {self.value('kinds()')}")
+
+    def plan(self, steps: list[dict], summary_steps: list[dict] | None = None) -> None:
+        self.ok(f"provider.reset_plan(json.loads({json.dumps(steps)!r}), json.loads({json.dumps(summary_steps or [])!r}))")
+
+    def intern(self, prompt: str, *, model: str = "faulty/xyz", options: str = "--wait", timeout: float = 60) -> str:
+        return self.ok(f"%%intern --new --model {model} {options}\n{prompt}", timeout)
