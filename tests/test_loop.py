@@ -238,3 +238,27 @@ def test_an_ended_session_refuses_new_prompts_with_a_hint() -> None:
     assert "--new" in error.hint
     resumed = Session.resume(session.id, ToolRegistry(), model=ScriptedModel([]))
     assert resumed.ended == "the context could not be compacted"
+
+
+def test_stopping_during_an_approval_wait_resolves_the_approval() -> None:
+    @tool
+    async def bash(command: str) -> str:
+        """Run a command (the policy asks)."""
+        return "ran"
+
+    session = make_session(ScriptedModel([{"tool_calls": [call("bash", {"command": "ls"})]}, "done"]), [bash])
+
+    async def scenario():
+        task = asyncio.ensure_future(session.run_turn("go"))
+        for _ in range(200):
+            if session.approvals.pending():
+                break
+            await asyncio.sleep(0.01)
+        session.cancel()
+        return await asyncio.wait_for(task, 5)
+
+    end = asyncio.run(scenario())
+    assert end.reason == "cancelled" and not session.approvals.pending()
+    resolved = [e for e in session.events if e.kind == "approval_resolved"]
+    assert len(resolved) == 1 and resolved[0].decision == "denied"
+    assert "tool_started" not in kinds(session)

@@ -320,6 +320,12 @@ async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
                     if not ok:
                         session.budget.release(call.id)
     except asyncio.CancelledError:
+        record = prepared.record
+        if record is not None and record.decision is None:
+            # Stopped while waiting for a person: the card must not stay pending for an action that will never run.
+            session.approvals.deny(record, "denied", "the run was stopped")
+            session.emit(ev.ApprovalResolved(call_id=call.id, decision="denied", by="person",
+                                             feedback="the run was stopped", nonce=record.nonce))
         session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=False, status="aborted",
                                    content="Tool call aborted: the run was cancelled.",
                                    duration_s=round(time.monotonic() - started, 3)))
