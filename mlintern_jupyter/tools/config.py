@@ -1,0 +1,118 @@
+"""Configuration of the built-in tools: endpoints, credentials, runtime default, notification destinations.
+
+Every base URL is configurable (environment or the object) so tests point the tools at loopback fakes. The HF
+token is only ever attached to requests for Hugging Face hosts (`sends_hf_token`), never to GitHub, search
+pages, Slack or MCP servers elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+Runtime = Literal["auto", "hf", "local"]
+HF_HOST_SUFFIXES = ("huggingface.co", "hf.co", "hf.space")
+
+
+@dataclass
+class SlackConfig:
+    bot_token: str | None = None
+    channel: str | None = None
+    webhook_url: str | None = None
+    api_url: str = "https://slack.com/api"
+    # Opt-in per kind of event: nothing is sent unless listed here.
+    events: frozenset[str] = frozenset()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.webhook_url or (self.bot_token and self.channel))
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value else default
+
+
+def _env_or(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+@dataclass
+class ToolsConfig:
+    hf_endpoint: str = field(default_factory=lambda: _env_or("HF_ENDPOINT", "https://huggingface.co").rstrip("/"))
+    # Explicit token; None means "look it up" (HF_TOKEN, then huggingface_hub's saved token), "" means none.
+    hf_token: str | None = None
+    datasets_server_url: str = field(
+        default_factory=lambda: _env_or("MLINTERN_DATASETS_SERVER", "https://datasets-server.huggingface.co"))
+    arxiv_html_url: str = field(default_factory=lambda: _env_or("MLINTERN_ARXIV_HTML", "https://arxiv.org/html"))
+    github_api_url: str = field(default_factory=lambda: _env_or("MLINTERN_GITHUB_API", "https://api.github.com"))
+    github_token: str | None = None
+    search_url: str = field(default_factory=lambda: _env_or("MLINTERN_SEARCH_URL", "https://html.duckduckgo.com/html/"))
+    search_allowed_domains: tuple[str, ...] = ()
+    search_blocked_domains: tuple[str, ...] = ()
+    slack: SlackConfig = field(default_factory=SlackConfig)
+    runtime: Runtime = "auto"
+    # Hard job timeout: every job gets one (the budget reserves price x timeout); the model may not exceed the max.
+    default_job_timeout: str = "30m"
+    max_job_timeout_s: int = 24 * 3600
+    # Hosts beyond *.huggingface.co that count as Hugging Face (the configured endpoint is always one).
+    extra_hf_hosts: tuple[str, ...] = ()
+    http_timeout_s: float = 30.0
+    home: Path | None = None
+
+    def resolved_hf_token(self) -> str | None:
+        if self.hf_token is not None:
+            return self.hf_token or None
+        token = _env("HF_TOKEN") or _env("HUGGING_FACE_HUB_TOKEN")
+        if token:
+            return token
+        try:
+            from huggingface_hub import get_token
+
+            return get_token()
+        except Exception:  # noqa: BLE001 - a broken token file means "no token", not a crash
+            return None
+
+    def resolved_github_token(self) -> str | None:
+        return self.github_token or _env("GITHUB_TOKEN")
+
+    def resolved_runtime(self) -> Literal["hf", "local"]:
+        """`auto` means local without an HF token: the quickstart runs with no account at all."""
+        if self.runtime == "auto":
+            return "hf" if self.resolved_hf_token() else "local"
+        return self.runtime
+
+    def mlintern_home(self) -> Path:
+        return self.home or Path(_env_or("MLINTERN_HOME", str(Path.home() / ".mlintern"))).expanduser()
+
+    def user_config(self) -> dict[str, Any]:
+        """$MLINTERN_HOME/config.json, or {} when absent or unreadable."""
+        path = self.mlintern_home() / "config.json"
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def hf_hosts(self) -> set[str]:
+        hosts = {urlparse(self.hf_endpoint).netloc, urlparse(self.datasets_server_url).netloc}
+        hosts = {h for h in hosts if h and (h.endswith(HF_HOST_SUFFIXES) or h == urlparse(self.hf_endpoint).netloc)}
+        return hosts | set(self.extra_hf_hosts)
+
+    def sends_hf_token(self, url: str) -> bool:
+        return sends_hf_token(url, self.hf_hosts())
+
+
+def sends_hf_token(url: str, extra_hosts: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether a request to `url` may carry the HF token: only https Hugging Face hosts (or configured ones)."""
+    parsed = urlparse(url)
+    netloc, host = parsed.netloc.lower(), (parsed.hostname or "").lower()
+    if netloc in extra_hosts or host in extra_hosts:
+        return True
+    if parsed.scheme != "https":
+        return False
+    return any(host == s or host.endswith("." + s) for s in HF_HOST_SUFFIXES)

@@ -1,0 +1,104 @@
+"""HTML to readable text (stdlib parser), and the HTTP GET the Hub-side tools share.
+
+The HF token is attached only when the URL is a Hugging Face host (`ToolsConfig.sends_hf_token`).
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+
+from .config import ToolsConfig
+from .errors import from_httpx
+from .registry import ToolError
+
+SKIP = {"script", "style", "nav", "noscript", "svg", "head", "footer"}
+BLOCK = {"p", "div", "section", "article", "br", "tr", "pre", "ul", "ol", "table", "main", "blockquote"}
+MAX_PAGE_BYTES = 5_000_000
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.sections: list[tuple[str, list[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in SKIP:
+            self.skip += 1
+        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag == "code":
+            self.parts.append("`")
+        elif tag in BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag == "code":
+            self.parts.append("`")
+        elif tag in BLOCK or tag.startswith("h"):
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def cap(text: str, limit: int = 20_000, hint: str = "") -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... {len(text) - limit} characters cut{'; ' + hint if hint else ''}]"
+
+
+async def get(config: ToolsConfig, url: str, params: dict[str, Any] | None = None, *,
+              service: str = "the Hub") -> httpx.Response:
+    response = await get_optional(config, url, params, service=service, allow_404=False)
+    assert response is not None
+    return response
+
+
+async def get_optional(config: ToolsConfig, url: str, params: dict[str, Any] | None = None, *,
+                       service: str = "the Hub", allow_404: bool = True) -> httpx.Response | None:
+    """GET with the HF token only for HF hosts; None for a 404 when `allow_404`."""
+    headers = {"User-Agent": "mlintern-jupyter"}
+    token = config.resolved_hf_token()
+    if token and config.sends_hf_token(url):
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        async with httpx.AsyncClient(timeout=config.http_timeout_s, follow_redirects=False) as client:
+            response = await client.get(url, params=params, headers=headers)
+            # Follow redirects by hand so the token never travels to a host it was not meant for.
+            hops = 0
+            while response.is_redirect and hops < 5:
+                url = str(response.next_request.url) if response.next_request else url
+                hops += 1
+                if not config.sends_hf_token(url):
+                    headers.pop("Authorization", None)
+                response = await client.get(url, headers=headers)
+    except httpx.HTTPError as exc:
+        raise ToolError(f"could not reach {service} ({type(exc).__name__}); check the network and retry") from None
+    if allow_404 and response.status_code == 404:
+        return None
+    if response.status_code >= 400:
+        raise from_httpx(service, response, token_name="HF_TOKEN")
+    if len(response.content) > MAX_PAGE_BYTES:
+        raise ToolError(f"{service} sent {len(response.content)} bytes; too large to read")
+    return response

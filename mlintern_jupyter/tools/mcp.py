@@ -1,0 +1,143 @@
+"""MCP servers from `$MLINTERN_HOME/config.json` (`mcpServers`, the fastmcp format) as namespaced tools.
+
+Tool names are `<server>__<tool>`: the approval policy reads the server from the part before `__`, so every
+MCP call passes the gate and asks unless the server is marked `"readOnly": true` (see `read_only_servers`,
+which fills `PolicyConfig.read_only_mcp_servers`). Credentials are per server: `${VAR}` placeholders in a
+server's `headers` / `env` are filled from the environment, and the HF token is filled in only for servers on
+Hugging Face hosts (or local stdio servers that ask for it explicitly). Each call opens its own connection, so
+a crashed server fails one call, never the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from pydantic import ConfigDict, Field, create_model
+
+from .config import ToolsConfig, sends_hf_token
+from .registry import Tool, ToolError, ToolReturn
+
+RESULT_CHARS = 24_000
+NAME_OK = re.compile(r"[^A-Za-z0-9_-]")
+HF_VARS = {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
+JSON_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool, "array": list,
+                              "object": dict}
+
+
+def mcp_servers(config: ToolsConfig) -> dict[str, dict[str, Any]]:
+    servers = config.user_config().get("mcpServers") or {}
+    return {name: spec for name, spec in servers.items() if isinstance(spec, dict) and not spec.get("disabled")}
+
+
+def read_only_servers(config: ToolsConfig) -> set[str]:
+    """Servers the person marked read-only: their tools run without asking."""
+    return {_safe(name) for name, spec in mcp_servers(config).items() if spec.get("readOnly") is True}
+
+
+def _safe(name: str) -> str:
+    return NAME_OK.sub("_", name).replace("__", "_")
+
+
+def _expand(value: str, server_url: str | None, config: ToolsConfig) -> str:
+    """Fill ${VAR} from the environment; the HF token only for HF hosts (or local stdio servers)."""
+
+    def sub(match: re.Match[str]) -> str:
+        var = match.group(1)
+        if var in HF_VARS:
+            if server_url is not None and not config.sends_hf_token(server_url):
+                raise ToolError(f"MCP server at {server_url} asks for {var}: the HF token is only sent to Hugging "
+                                "Face hosts; remove it from that server's config")
+            return config.resolved_hf_token() or ""
+        return os.environ.get(var, "")
+
+    return re.sub(r"\$\{(\w+)\}", sub, value)
+
+
+def transport_spec(spec: dict[str, Any], config: ToolsConfig) -> dict[str, Any]:
+    """The fastmcp server entry with our own keys removed and credentials filled in."""
+    out = {k: v for k, v in spec.items() if k not in ("readOnly", "disabled", "description")}
+    url = str(out["url"]) if out.get("url") else None
+    for key in ("headers", "env"):
+        if isinstance(out.get(key), dict):
+            out[key] = {k: _expand(str(v), url, config) for k, v in out[key].items()}
+    if url and isinstance(out.get("headers"), dict):
+        token = config.resolved_hf_token()
+        if token and not sends_hf_token(url, config.hf_hosts()) and any(token in v for v in out["headers"].values()):
+            raise ToolError(f"the HF token is configured for MCP server {url}, which is not a Hugging Face host")
+    return out
+
+
+def _client(name: str, spec: dict[str, Any], config: ToolsConfig) -> Any:
+    from fastmcp import Client
+
+    return Client({"mcpServers": {name: transport_spec(spec, config)}}, timeout=config.http_timeout_s * 4)
+
+
+def _args_model(tool_name: str, schema: dict[str, Any]) -> Any:
+    props = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+    fields: dict[str, Any] = {}
+    for prop, sub in props.items():
+        json_type = sub.get("type") if isinstance(sub, dict) else None
+        kind = JSON_TYPES.get(json_type, Any) if isinstance(json_type, str) else Any
+        if prop in required:
+            fields[prop] = (kind, Field(...))
+        else:
+            fields[prop] = (kind | None, Field(None))
+    return create_model(f"{tool_name}_args", __config__=ConfigDict(extra="forbid"), **fields)  # type: ignore[call-overload]
+
+
+def _render(result: Any) -> tuple[str, bool]:
+    parts = []
+    for block in getattr(result, "content", None) or []:
+        text = getattr(block, "text", None)
+        parts.append(text if text is not None else json.dumps(block.model_dump(mode="json"), default=str)[:2000])
+    if not parts and getattr(result, "structured_content", None) is not None:
+        parts.append(json.dumps(result.structured_content, default=str))
+    text = "\n".join(parts) or "(no content)"
+    if len(text) > RESULT_CHARS:
+        text = text[:RESULT_CHARS] + f"\n[... {len(text) - RESULT_CHARS} characters cut]"
+    return text, not getattr(result, "is_error", False)
+
+
+def _make_tool(server: str, spec: dict[str, Any], info: Any, config: ToolsConfig) -> Tool:
+    name = f"{_safe(server)}__{_safe(info.name)}"
+    schema = dict(getattr(info, "input_schema", None) or {"type": "object", "properties": {}})
+    schema.setdefault("properties", {})
+
+    async def call_mcp(**arguments: Any) -> ToolReturn:
+        args = {k: v for k, v in arguments.items() if v is not None}
+        try:
+            async with _client(server, spec, config) as client:
+                result = await client.call_tool(info.name, args, raise_on_error=False)
+        except ToolError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failing server is a result, not a crash
+            raise ToolError(f"MCP server {server!r} failed: {type(exc).__name__}: {str(exc)[:300]}") from None
+        text, ok = _render(result)
+        return ToolReturn(text, ok=ok)
+
+    description = (info.description or f"{info.name} from MCP server {server}")[:1000]
+    return Tool(name=name, description=f"[MCP {server}] {description}", parameters=schema, function=call_mcp,
+                args_model=_args_model(name, schema))
+
+
+async def load_mcp_tools(config: ToolsConfig) -> tuple[list[Tool], list[str]]:
+    """Connect to each configured server once to list its tools. Returns (tools, problems)."""
+    tools: list[Tool] = []
+    problems: list[str] = []
+    for server, spec in mcp_servers(config).items():
+        try:
+            async with _client(server, spec, config) as client:
+                infos = await client.list_tools()
+        except ToolError as exc:
+            problems.append(f"{server}: {exc}")
+            continue
+        except Exception as exc:  # noqa: BLE001 - one broken server must not hide the others
+            problems.append(f"{server}: could not connect ({type(exc).__name__}: {str(exc)[:200]})")
+            continue
+        tools += [_make_tool(server, spec, info, config) for info in infos]
+    return tools, problems

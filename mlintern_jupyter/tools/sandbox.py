@@ -1,0 +1,217 @@
+"""bash, read, write, edit: local tools confined to the session's workspace directory.
+
+Paths resolve inside the workspace or are refused (`..`, absolute paths elsewhere, symlinks pointing out).
+`write` and `edit` refuse to change an existing file this session has not read (so the model cannot clobber
+what it has not seen); writes are atomic (temp file + rename). `bash` runs in its own process group with a
+timeout, never blocks the event loop, and keeps a capped head and tail of its output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import tempfile
+from pathlib import Path
+
+from .registry import Tool, ToolContext, ToolError, ToolReturn
+
+READ_LINES = 2_000
+READ_CHARS = 24_000
+BASH_KEEP = 24_000
+BASH_DEFAULT_TIMEOUT = 120
+BASH_MAX_TIMEOUT = 1_800
+BINARY_SNIFF = 8_192
+
+
+def confine(ctx: ToolContext, path: str) -> Path:
+    """The real path of `path` inside the workspace, or a ToolError."""
+    if not path or "\x00" in path:
+        raise ToolError("give a path inside the workspace, e.g. 'train.py' or 'data/notes.md'")
+    root = ctx.workspace.resolve()
+    candidate = Path(path)
+    target = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    if not target.is_relative_to(root):
+        raise ToolError(f"{path!r} is outside the workspace ({root}); only files there can be used")
+    return target
+
+
+def _reads(ctx: ToolContext) -> set[str]:
+    """Paths this session has read or written (kept in the session's services across calls)."""
+    session = ctx.services.get("session")
+    holder = session.services if session is not None else ctx.services
+    return holder.setdefault("sandbox_reads", set())
+
+
+def _is_binary(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return b"\x00" in handle.read(BINARY_SNIFF)
+
+
+async def read(path: str, ctx: ToolContext, offset: int = 0, limit: int = READ_LINES) -> str:
+    """Read a text file from the workspace, with line numbers.
+
+    Args:
+        path: file path relative to the workspace.
+        offset: first line to show (0-based).
+        limit: how many lines to show (max 2000).
+    """
+    target = confine(ctx, path)
+    if not target.exists():
+        raise ToolError(f"{path!r} does not exist in the workspace")
+    if target.is_dir():
+        entries = sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir())
+        return f"{path} is a directory:\n" + "\n".join(entries[:500])
+    size = target.stat().st_size
+    if _is_binary(target):
+        return f"{path} is a binary file ({size} bytes); it is not shown. Inspect it with bash (e.g. `file`, `xxd | head`)."
+    _reads(ctx).add(str(target))
+    limit = max(1, min(limit, READ_LINES))
+    shown: list[str] = []
+    chars = total = 0
+    # Stream the file: a 50 MB log costs only the lines shown.
+    with target.open("r", encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle):
+            total = number + 1
+            if number < offset or len(shown) >= limit or chars > READ_CHARS:
+                continue
+            text = line.rstrip("\n")
+            text = text if len(text) <= 2_000 else text[:2_000] + " ..."
+            shown.append(f"{number + 1:6}\t{text}")
+            chars += len(text)
+    note = ""
+    if offset + len(shown) < total:
+        note = f"\n[showing lines {offset + 1}-{offset + len(shown)} of {total}; pass offset= to read more]"
+    return "\n".join(shown) + note if shown else f"{path} is empty ({size} bytes)" + note
+
+
+def _atomic_write(target: Path, content: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o777)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _check_read(ctx: ToolContext, target: Path, path: str) -> None:
+    if target.exists() and str(target) not in _reads(ctx):
+        raise ToolError(f"{path!r} exists and has not been read in this session: read it first, then write or edit")
+
+
+async def write(path: str, content: str, ctx: ToolContext) -> str:
+    """Create or overwrite a file in the workspace (an existing file must have been read first).
+
+    Args:
+        path: file path relative to the workspace.
+        content: the complete new content of the file.
+    """
+    target = confine(ctx, path)
+    if target.is_dir():
+        raise ToolError(f"{path!r} is a directory")
+    _check_read(ctx, target, path)
+    existed = target.exists()
+    _atomic_write(target, content)
+    _reads(ctx).add(str(target))
+    return f"{'Overwrote' if existed else 'Created'} {path} ({len(content.encode())} bytes)."
+
+
+async def edit(path: str, old_string: str, new_string: str, ctx: ToolContext, replace_all: bool = False) -> str:
+    """Replace exact text in a workspace file that was read in this session.
+
+    Args:
+        path: file path relative to the workspace.
+        old_string: the exact text to replace (must be unique unless replace_all).
+        new_string: the replacement text.
+        replace_all: replace every occurrence instead of exactly one.
+    """
+    target = confine(ctx, path)
+    if not target.is_file():
+        raise ToolError(f"{path!r} does not exist; create it with write")
+    _check_read(ctx, target, path)
+    if _is_binary(target):
+        raise ToolError(f"{path!r} is a binary file; it cannot be edited as text")
+    text = target.read_text(encoding="utf-8")
+    count = text.count(old_string) if old_string else 0
+    if count == 0:
+        raise ToolError(f"old_string was not found in {path}; read the file again and copy the text exactly")
+    if count > 1 and not replace_all:
+        raise ToolError(f"old_string occurs {count} times in {path}: add context to make it unique, or replace_all=true")
+    _atomic_write(target, text.replace(old_string, new_string) if replace_all else text.replace(old_string, new_string, 1))
+    return f"Edited {path}: {count if replace_all else 1} replacement(s)."
+
+
+class _Capped:
+    """Head and tail of a stream of text, bounded."""
+
+    def __init__(self, keep: int = BASH_KEEP) -> None:
+        self.head = ""
+        self.tail = ""
+        self.dropped = 0
+        self.keep = keep
+
+    def add(self, text: str) -> None:
+        if len(self.head) < self.keep // 2:
+            room = self.keep // 2 - len(self.head)
+            self.head += text[:room]
+            text = text[room:]
+        self.tail += text
+        if len(self.tail) > self.keep // 2:
+            self.dropped += len(self.tail) - self.keep // 2
+            self.tail = self.tail[-(self.keep // 2):]
+
+    def text(self) -> str:
+        middle = f"\n[... {self.dropped} characters of output cut ...]\n" if self.dropped else ""
+        return self.head + middle + self.tail
+
+
+async def bash(command: str, ctx: ToolContext, timeout: int = BASH_DEFAULT_TIMEOUT) -> ToolReturn:
+    """Run a shell command in the workspace directory (its own process group; killed on timeout or stop).
+
+    Args:
+        command: the bash command line.
+        timeout: seconds before the command is killed (default 120, max 1800).
+    """
+    timeout = max(1, min(int(timeout), BASH_MAX_TIMEOUT))
+    ctx.workspace.mkdir(parents=True, exist_ok=True)
+    proc = await asyncio.create_subprocess_exec(
+        "bash", "-c", command, cwd=str(ctx.workspace), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+    )
+    output = _Capped()
+
+    async def pump() -> None:
+        assert proc.stdout is not None
+        while chunk := await proc.stdout.read(65_536):
+            text = chunk.decode("utf-8", "replace")
+            output.add(text)
+            ctx.output(text[:4_000])
+
+    timed_out = False
+    try:
+        await asyncio.wait_for(asyncio.gather(pump(), proc.wait()), timeout)
+    except TimeoutError:
+        timed_out = True
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the whole group: children started by the command too
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(proc.wait(), 5)
+    text = output.text()
+    if timed_out:
+        return ToolReturn(f"{text}\n[killed after the timeout of {timeout}s; pass a larger timeout or run it as a "
+                          "job with hf_jobs runtime='local']", ok=False)
+    status = f"[exit code {proc.returncode}]"
+    return ToolReturn(f"{text}\n{status}" if text else status, ok=proc.returncode == 0)
+
+
+def sandbox_tools() -> list[Tool]:
+    return [Tool.from_function(f) for f in (bash, read, write, edit)]
