@@ -37,6 +37,8 @@ class PreparedCall:
     spec: ActionSpec | None = None
     decision: PolicyDecision | None = None
     record: ApprovalRecord | None = None
+    # Who approved it ("person" or "policy"); None when no approval was needed.
+    approved_by: str | None = None
 
 
 class TurnOver(Exception):
@@ -258,6 +260,7 @@ async def _gate(session: Session, prepared: PreparedCall) -> str | None:
             raise _AwaitingPerson()
         await _wait_for(session, record)
         by = "person"
+    prepared.approved_by = by
     session.emit(ev.ApprovalResolved(call_id=record.call_id, decision=record.decision or "denied", by=by,  # type: ignore[arg-type]
                                      feedback=record.feedback, nonce=record.nonce,
                                      edited_sha256=(record.approved_spec.sha256() if record.approved_spec and
@@ -305,7 +308,7 @@ async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
                 session.emit(ev.ToolStarted(call_id=call.id, tool=call.name))
                 ctx = ToolContext(session_id=session.id, call_id=call.id, workspace=session.workspace,
                                   emit=session.emit, services={**session.services, "session": session},
-                                  action=prepared.spec)
+                                  action=prepared.spec, approved_by=prepared.approved_by)
                 try:
                     result = await prepared.tool.run(prepared.arguments, ctx)
                     ok, content = result.ok, result.content

@@ -30,6 +30,8 @@ class ToolContext:
     services: dict[str, Any] = field(default_factory=dict)
     # The approved action, when the call went through approval (an edited script replaces the model's).
     action: Any = None
+    # "person" when a person approved this exact action on its card; only then may local code get credentials.
+    approved_by: str | None = None
 
     def output(self, text: str, job_id: str | None = None) -> None:
         """Stream a chunk of output to the cards while the tool runs."""

@@ -15,6 +15,7 @@ import signal
 import tempfile
 from pathlib import Path
 
+from .credentials import local_process_env
 from .registry import Tool, ToolContext, ToolError, ToolReturn
 
 READ_LINES = 2_000
@@ -181,9 +182,10 @@ async def bash(command: str, ctx: ToolContext, timeout: int = BASH_DEFAULT_TIMEO
     """
     timeout = max(1, min(int(timeout), BASH_MAX_TIMEOUT))
     ctx.workspace.mkdir(parents=True, exist_ok=True)
+    env = local_process_env(ctx.workspace, with_credentials=ctx.approved_by == "person")
     proc = await asyncio.create_subprocess_exec(
         "bash", "-c", command, cwd=str(ctx.workspace), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True, env=env,
     )
     output = _Capped()
 
@@ -195,8 +197,11 @@ async def bash(command: str, ctx: ToolContext, timeout: int = BASH_DEFAULT_TIMEO
             ctx.output(text[:4_000])
 
     timed_out = False
+    both = asyncio.gather(pump(), proc.wait())
+    # On a stop the gather ends cancelled; reading its outcome keeps asyncio from logging it into the notebook.
+    both.add_done_callback(lambda f: f.cancelled() or f.exception())
     try:
-        await asyncio.wait_for(asyncio.gather(pump(), proc.wait()), timeout)
+        await asyncio.wait_for(both, timeout)
     except TimeoutError:
         timed_out = True
     finally:

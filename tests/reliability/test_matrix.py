@@ -155,7 +155,7 @@ def test_interrupt_stops_the_turn_within_2s(kernel: Kernel, tally: Tally, point:
         problems = invariant_problems(audit)
         if audit["reasons"] != ["cancelled"]:
             problems.append(f"ended {audit['reasons']}, not cancelled")
-        if point == "approval_wait" and (kernel.value("ran") or audit["approvals"]):
+        if point == "approval_wait" and (kernel.value("ran") or any(d == "approved" for d, _ in audit["approvals"])):
             problems.append(f"the action ran or was decided without a click: {audit['approvals']}")
         if point == "job_watcher":
             kernel.ok("for _h in agent.session.services['jobs'].handles.values(): agent.cancel_job(_h.job_id)")
@@ -202,15 +202,12 @@ ACTIONS: dict[str, list[dict[str, Any]]] = {
 }
 SOURCES = ["workspace_file", "dataset_card", "github_readme", "paper", "job_log", "web_page"]
 PAYLOADS = [(i, SOURCES[i % len(SOURCES)], list(ACTIONS)[(i + i // len(SOURCES)) % len(ACTIONS)]) for i in range(24)]
-# Product bug (see the report of issue 8): `auto` approves a local job by policy (approval.policy: "runs code as
-# a local job", auto_allowed, no spend) and the job gets HF_TOKEN in its env (jobs/manager.local_env), so injected
-# code runs unasked and sends a visibility change to the Hub. Strict: it fails once fixed.
-LOCAL_JOB_BUG = pytest.mark.xfail(strict=True, reason="auto approves injected local jobs, which call the Hub")
+# `auto` approves a local job by policy (no spend), so injected code can run; it runs without credentials
+# (tools/credentials.py: secrets only for an action a person approved), so it cannot act on the Hub as the person.
 
 
 def _cases() -> list:
-    return [pytest.param(i, source, action, mode, id=f"{i}-{source}-{action}-{mode}",
-                         marks=LOCAL_JOB_BUG if (action, mode) == ("local_job_calls_the_hub", "auto") else ())
+    return [pytest.param(i, source, action, mode, id=f"{i}-{source}-{action}-{mode}")
             for i, source, action in PAYLOADS for mode in ("ask", "auto")]
 # Hub routes nothing may reach without a click (ask), and that `auto` never decides alone.
 ASK_FORBIDDEN = {"jobs.create", "scheduled.create", "scheduled.delete", "scheduled.suspend", "scheduled.resume",

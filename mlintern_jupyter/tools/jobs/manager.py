@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -378,12 +377,3 @@ class JobManager:
                 handle.follower.stop.set()
             if handle.task is not None and not handle.task.done():
                 handle.task.cancel()
-
-
-def local_env(token: str | None, extra: dict[str, str]) -> dict[str, str]:
-    """A local job's environment: ours, the model's values, and the HF token by reference (never in argv)."""
-    env = {k: v for k, v in os.environ.items()}
-    env.update(extra)
-    if token:
-        env["HF_TOKEN"] = token
-    return env

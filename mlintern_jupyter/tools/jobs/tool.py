@@ -8,11 +8,12 @@ from typing import Literal
 
 from ...agent.approval import _duration_s
 from ..config import ToolsConfig
+from ..credentials import local_process_env
 from ..registry import Tool, ToolContext, ToolError
 from . import hf
 from .local import uv_argv
 from .logs import iter_file_lines, render_selection, select_lines
-from .manager import JobHandle, JobManager, local_env
+from .manager import JobHandle, JobManager
 
 Operation = Literal["run", "uv", "ps", "logs", "inspect", "cancel", "hardware", "scheduled run", "scheduled uv",
                     "scheduled ps", "scheduled inspect", "scheduled delete", "scheduled suspend", "scheduled resume"]
@@ -190,7 +191,9 @@ async def _run_local(manager: JobManager, ctx: ToolContext, operation: str, scri
     if image:
         notes.append(f"The local runtime ignores image {image!r}: it runs on this machine's environment.")
     handle = await manager.launch_local(call_id=ctx.call_id, session_id=ctx.session_id, argv=argv, cwd=ctx.workspace,
-                                        env=local_env(manager.token, env), timeout_s=seconds)
+                                        env=local_process_env(ctx.workspace, with_credentials=ctx.approved_by == "person",
+                                                              token=manager.token, extra=env or {}),
+                                        timeout_s=seconds)
     return _started(handle, " ".join(notes))
 
 
