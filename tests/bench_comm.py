@@ -54,11 +54,13 @@ def main() -> None:
         kernel.run("%load_ext mlintern_jupyter\nimport json\n"
                    "agent = get_ipython().magics_manager.registry['InternMagics'].agent")
         start = time.monotonic()
+        figures: dict = {"bench": "comm"}
         count, size, kinds = iopub_during(kernel, f"%%intern --model scripted:{script} --wait\nread it fifty times")
         took = time.monotonic() - start
         calls = kernel.value("sum(1 for e in agent.session.events if e.kind == 'tool_result')")
         print(f"widgets only: {calls} tool calls in {took:.2f}s -> {count} iopub messages, {size / 1024:.1f} KiB")
         print("  by type:", dict(sorted(kinds.items(), key=lambda kv: -kv[1])))
+        figures.update(tool_calls=calls, widgets_messages=count, widgets_bytes=size)
         kc = kernel.kc
         kc.shell_channel.send(kc.session.msg("comm_open", {"comm_id": "bench", "target_name": "mlintern",
                                                             "data": {"type": "hello"}}))
@@ -66,6 +68,7 @@ def main() -> None:
         count, size, kinds = iopub_during(kernel, f"%%intern --new --model scripted:{script} --wait\nagain")
         print(f"widgets + mlintern comm: {count} iopub messages, {size / 1024:.1f} KiB; "
               f"comm events {kinds.get('comm_msg:', 0)}")
+        figures.update(with_comm_messages=count, with_comm_bytes=size, comm_events=kinds.get("comm_msg:", 0))
         memory = kernel.value(
             "(lambda: (__import__('tracemalloc').start(), __import__('gc').collect(), "
             "[agent.session.emit(__import__('mlintern_jupyter.agent.events', fromlist=['x']).ToolOutput("
@@ -74,6 +77,8 @@ def main() -> None:
             "__import__('tracemalloc').stop())[-2])()")
         print(f"kernel memory growth over 1,000 events (tracemalloc, view + log + comm attached): "
               f"{memory / 1024:.0f} KiB ({memory / 1000:.0f} bytes/event)")
+        figures.update(memory_1000_events_bytes=memory)
+        print(json.dumps(figures))
     finally:
         kernel.kc.stop_channels()
         km.shutdown_kernel(now=True)

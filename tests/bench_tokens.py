@@ -105,6 +105,7 @@ def main() -> dict[str, float]:
     print(f"(b) tools + system + last user message: {b:>12,.0f}")
     print(f"(c) ours (tools, system, rolling x2):  {c:>12,.0f}")
     print(f"ratio (c)/(b) = {c / b:.3f}   (goal <= 0.35)")
+    print(json.dumps({"bench": "tokens", "model_calls": len(requests), "a": a, "b": b, "c": c, "ratio": c / b}))
     return {"a": a, "b": b, "c": c, "ratio": c / b}
 
 

@@ -1,0 +1,248 @@
+/**
+ * Benchmark (issue 7), in Chromium against a real JupyterLab with the built extension:
+ *  - render: time from the kernel sending a 1,000-event session history (comm reply to the panel's hello) to its
+ *    last card painted in the side panel; measured on the first connection and again after page reloads;
+ *  - live: time from an event leaving the kernel (comm.send, stamped with time.time()) to its card painted.
+ * The kernel side is a fake `mlintern` comm target run in a notebook cell (as in tests/panel.spec.mjs), so the
+ * figures cover transport + the panel's parse, reduce and render, not the engine.
+ * Both clocks are this machine's wall clock (Python's time.time() and the page's Date.now()).
+ *
+ * Run: node ui-tests/bench_panel.mjs   (from labextension/, after npm run build; prints one JSON line last)
+ */
+
+import { labTarget, launchBrowser, openLab, openPanel, screenshot } from './lab.mjs';
+import { putNotebook, runCell, waitForKernelIdle } from './notebook.mjs';
+
+const HISTORY_EVENTS = 1000;
+const RELOADS = 2;
+const LIVE_EVENTS = 60;
+const LIVE_GAP_S = 0.05;
+
+/** A realistic session of exactly `total` events: iterations of text, tool call, output, result and usage. */
+function history(total) {
+  let seq = 0;
+  const ev = (kind, fields) => ({
+    kind,
+    session_id: 'bench',
+    seq: ++seq,
+    ts: '2025-01-01T00:00:00.000Z',
+    ...fields
+  });
+  const events = [
+    ev('session_started', { model: 'demo', approve_mode: 'auto', budget_usd: 5, demo: true }),
+    ev('user_prompt', { text: 'train a classifier on the digits data', cell_id: 'anchor-cell' })
+  ];
+  for (let i = 0; events.length + 6 <= total - 2; i++) {
+    const call = `call_${i}`;
+    const args = { path: `scripts/step_${i}.py`, last: 20 };
+    events.push(
+      ev('assistant_message', {
+        text: `Step ${i}: reading **step_${i}.py** and checking the \`loss\` so far.`,
+        tool_calls: [{ id: call, name: 'read', arguments: JSON.stringify(args) }]
+      }),
+      ev('tool_call', { call_id: call, tool: 'read', arguments: args }),
+      ev('tool_started', { call_id: call, tool: 'read' }),
+      ev('tool_output', { call_id: call, text: `step ${i} loss=${(1 / (i + 1)).toFixed(4)}\n`.repeat(5) }),
+      ev('tool_result', {
+        call_id: call,
+        tool: 'read',
+        ok: true,
+        content: `def train():\n    # step ${i}\n    pass\n`.repeat(4),
+        status: 'ok',
+        duration_s: 0.01
+      }),
+      ev('usage', { prompt_tokens: 1200 + i, completion_tokens: 80, cost_usd: 0.001, model: 'demo' })
+    );
+  }
+  // The last card's text is stamped by the kernel when it sends the history (see KERNEL_SIDE).
+  events.push(ev('assistant_message', { text: 'BENCH_END 0', tool_calls: [] }));
+  events.push(ev('turn_ended', { reason: 'done', iterations: 166 }));
+  if (events.length !== total) {
+    throw new Error(`built ${events.length} events, wanted ${total}`);
+  }
+  return events;
+}
+
+const KERNEL_SIDE = `
+import json, time
+HISTORY = json.load(open("bench_history.json"))
+COMMS = []
+
+def _target(comm, open_msg):
+    COMMS.append(comm)
+    def on_msg(msg):
+        if msg["content"]["data"].get("type") == "hello":
+            HISTORY[-2]["text"] = "BENCH_END %.3f" % (time.time() * 1000)
+            comm.send({"type": "events", "events": HISTORY})
+    comm.on_msg(on_msg)
+    on_msg(open_msg)
+
+def bench_live(n, gap):
+    seq = HISTORY[-1]["seq"]
+    for i in range(n):
+        seq += 1
+        event = {"kind": "assistant_message", "session_id": "bench", "seq": seq, "ts": "2025-01-01T00:00:00.000Z",
+                 "tool_calls": []}
+        event["text"] = "LIVE %d %.3f" % (i, time.time() * 1000)
+        COMMS[-1].send({"type": "event", "event": event})
+        time.sleep(gap)
+
+get_ipython().kernel.comm_manager.register_target("mlintern", _target)
+print("bench target registered")
+`;
+
+/** In the page: record when each BENCH_END / LIVE card is first painted (observer, then the next frame). */
+function installProbe() {
+  window.__bench = { end: [], live: {} };
+  const seen = new Set();
+  const check = () => {
+    const timeline = window.document.querySelector('[data-testid="mlintern-timeline"]');
+    const cards = timeline ? timeline.querySelectorAll('[data-testid="mlintern-assistant-text"]') : [];
+    // Only the newest few cards can be new; scanning all 1,000 on every mutation would distort the figure.
+    for (let i = Math.max(0, cards.length - 3); i < cards.length; i++) {
+      const text = cards[i].textContent ?? '';
+      const m = /(BENCH_END|LIVE (\d+)) ([\d.]+)/.exec(text);
+      if (!m) {
+        continue;
+      }
+      const key = m[2] === undefined ? `end ${m[3]}` : `live ${m[2]}`;
+      if (seen.has(key)) {
+        continue;
+      }
+      seen.add(key);
+      const sent = Number(m[3]);
+      const count = timeline.children.length;
+      window.requestAnimationFrame(() => {
+        const painted = Date.now();
+        if (m[2] === undefined) {
+          window.__bench.end.push({ ms: painted - sent, cards: count });
+        } else {
+          window.__bench.live[m[2]] = painted - sent;
+        }
+      });
+    }
+  };
+  new window.MutationObserver(check).observe(window.document, {
+    childList: true,
+    subtree: true,
+    characterData: true
+  });
+}
+
+async function waitFor(page, fn, arg, timeout = 60_000) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout, polling: 100 });
+  } catch (err) {
+    await screenshot(page, 'bench-panel-failure');
+    const panel = await page
+      .locator('[data-testid="mlintern-panel"]')
+      .innerText()
+      .catch(() => '(no panel)');
+    throw new Error(
+      `${err.message}\npanel text: ${panel.slice(0, 500)}\nprobe: ${await page
+        .evaluate(() => JSON.stringify(window.__bench))
+        .catch(() => '?')}`
+    );
+  }
+}
+
+/** Run a cell and make sure it did run: a Shift+Enter that lands before the notebook settles is lost. */
+async function runAndCheck(page, index) {
+  const prompt = page
+    .locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell')
+    .nth(index)
+    .locator('.jp-InputPrompt');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await runCell(page, index);
+    try {
+      await prompt.filter({ hasText: /\[(\d+|\*)\]/ }).waitFor({ timeout: 5_000 });
+      return;
+    } catch {
+      // not started; try again
+    }
+  }
+  throw new Error(`cell ${index} did not run`);
+}
+
+function quantile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function main() {
+  const started = Date.now();
+  const target = await labTarget();
+  const browser = await launchBrowser();
+  try {
+    if (!target.root) {
+      throw new Error(
+        'bench_panel needs its own lab (unset MLINTERN_LAB_URL): it writes a file next to the notebook'
+      );
+    }
+    const events = history(HISTORY_EVENTS);
+    const res = await fetch(`${target.url}/api/contents/bench_history.json`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', Authorization: `token ${target.token}` },
+      body: JSON.stringify({ type: 'file', format: 'text', content: JSON.stringify(events) })
+    });
+    if (!res.ok) {
+      throw new Error(`PUT bench_history.json: ${res.status}`);
+    }
+    await putNotebook(target, 'bench.ipynb', [
+      { id: 'bench-kernel', source: KERNEL_SIDE },
+      { id: 'anchor-cell', source: `bench_live(${LIVE_EVENTS}, ${LIVE_GAP_S})` }
+    ]);
+    const page = await browser.context.newPage();
+    page.on('pageerror', err => console.error('page error:', err.message));
+    const render = [];
+    let cards = 0;
+    await page.addInitScript(installProbe);
+    for (let load = 0; load <= RELOADS; load++) {
+      await openLab(page, target, '/tree/bench.ipynb');
+      await openPanel(page);
+      await waitForKernelIdle(page);
+      if (load === 0) {
+        await page.locator('[data-testid="mlintern-status"]', { hasText: '%load_ext' }).waitFor();
+        // The panel says hello after the first execution; the kernel answers with the history.
+        await runAndCheck(page, 0);
+      }
+      await waitFor(page, () => window.__bench && window.__bench.end.length > 0);
+      const [end] = await page.evaluate(() => window.__bench.end);
+      render.push(end.ms);
+      cards = end.cards;
+    }
+    await runAndCheck(page, 1);
+    await waitFor(page, n => window.__bench && Object.keys(window.__bench.live).length >= n, LIVE_EVENTS);
+    const live = Object.values(await page.evaluate(() => window.__bench.live)).sort((a, b) => a - b);
+    const figures = {
+      bench: 'panel',
+      how: 'real JupyterLab + built extension, fake kernel-side comm target, system chromium',
+      history_events: HISTORY_EVENTS,
+      timeline_cards: cards,
+      render_ms_first: Math.round(render[0]),
+      render_ms_after_reload: render.slice(1).map(Math.round),
+      render_ms_median: Math.round([...render].sort((a, b) => a - b)[Math.floor(render.length / 2)]),
+      live_events: live.length,
+      event_to_card_ms_p50: Math.round(quantile(live, 0.5)),
+      event_to_card_ms_p95: Math.round(quantile(live, 0.95)),
+      event_to_card_ms_max: Math.round(live[live.length - 1]),
+      wall_s: Math.round((Date.now() - started) / 100) / 10
+    };
+    console.log(
+      `panel render of ${HISTORY_EVENTS} events (${cards} cards): first ${figures.render_ms_first} ms, ` +
+        `after reload ${figures.render_ms_after_reload.join(', ')} ms`
+    );
+    console.log(
+      `event -> card (${live.length} live events): p50 ${figures.event_to_card_ms_p50} ms, ` +
+        `p95 ${figures.event_to_card_ms_p95} ms, max ${figures.event_to_card_ms_max} ms`
+    );
+    console.log(JSON.stringify(figures));
+  } finally {
+    await browser.close();
+    await target.stop();
+  }
+}
+
+main().catch(err => {
+  console.error(err);
+  process.exit(1);
+});

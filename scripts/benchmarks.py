@@ -1,0 +1,355 @@
+"""Run every benchmark, measure the anchors in the same run, and write BENCHMARKS.md.
+
+Each benchmark runs as its own subprocess (tests/bench_*.py, labextension/ui-tests/bench_panel.mjs) and prints its
+figures as a last JSON line. The anchors measured here: the reference's caching strategy (inside bench_tokens),
+the reference's doom-loop rule on the same traces (inside bench_guards), and `import jupyter_ai_magics` from a
+throwaway venv under the temp dir, installed from the package registry on first use.
+
+Run: .venv/bin/python scripts/benchmarks.py [--only engine,tokens,...] [--out BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+JAI_VENV = Path(tempfile.gettempdir()) / "mlintern_bench_jai"
+IMPORT_ROUNDS = 15
+
+
+@dataclass
+class Outcome:
+    name: str
+    figures: dict | None = None
+    error: str = ""
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def run_json(name: str, cmd: list[str], cwd: Path, env: dict, timeout: float) -> Outcome:
+    """Run one benchmark; its figures are the last stdout line that parses as a JSON object."""
+    started = time.monotonic()
+    print(f"== {name}: {' '.join(cmd)}", flush=True)
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Outcome(name, error=f"timed out after {timeout:.0f} s", seconds=time.monotonic() - started)
+    took = time.monotonic() - started
+    for line in proc.stdout.splitlines():
+        if not line.startswith("{"):
+            print(f"   {line}")
+    for line in reversed(proc.stdout.splitlines()):
+        try:
+            figures = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(figures, dict):
+            return Outcome(name, figures, seconds=took)
+    tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-3:]
+    outcome = Outcome(name, error=f"exit {proc.returncode}, no JSON figures: {' / '.join(tail)}", seconds=took)
+    if name == "jobs" and proc.returncode == 0:
+        jobs_fallback(outcome, proc.stdout)
+    return outcome
+
+
+def jobs_fallback(outcome: Outcome, stdout: str) -> None:
+    """bench_jobs' `key=value | ...` rows, for a version of it without the JSON line."""
+    runs = []
+    for line in stdout.splitlines():
+        if line.startswith("runtime="):
+            runs.append({k: v for k, _, v in (part.partition("=") for part in line.split(" | "))})
+    if runs:
+        outcome.figures, outcome.error = {"bench": "jobs", "runs": runs}, ""
+
+
+# --- the import anchor ---------------------------------------------------------------------------------------
+
+def ensure_jai_venv() -> tuple[Path | None, str]:
+    """A throwaway venv with jupyter-ai-magics from the registry (kept out of the project venv)."""
+    python = JAI_VENV / "bin" / "python"
+    check = [str(python), "-c", "import jupyter_ai_magics, IPython; print(jupyter_ai_magics.__version__)"]
+    if python.exists():
+        probe = subprocess.run(check, capture_output=True, text=True, cwd=tempfile.gettempdir())
+        if probe.returncode == 0:
+            return python, probe.stdout.strip()
+    print(f"== installing jupyter-ai-magics into {JAI_VENV} (first run only)", flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(JAI_VENV)], check=True, capture_output=True)
+        pip = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                              "jupyter-ai-magics"], capture_output=True, text=True, timeout=420)
+    except (subprocess.SubprocessError, OSError) as exc:
+        return None, f"pip install jupyter-ai-magics failed: {exc}"
+    if pip.returncode != 0:
+        errors = [line for line in pip.stderr.splitlines() if "ERROR" in line] or pip.stderr.splitlines()[-2:]
+        return None, "pip install jupyter-ai-magics failed: " + " / ".join(errors[-2:])
+    probe = subprocess.run(check, capture_output=True, text=True, cwd=tempfile.gettempdir())
+    if probe.returncode != 0:
+        return None, "jupyter-ai-magics installed but does not import: " + probe.stderr.strip().splitlines()[-1]
+    return python, probe.stdout.strip()
+
+
+def wall_ms(python: str, code: str, env: dict, cwd: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([python, "-c", code], check=True, env=env, cwd=cwd, capture_output=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def imports(env: dict) -> Outcome:
+    started = time.monotonic()
+    print("== imports: import IPython + mlintern_jupyter vs + jupyter_ai_magics", flush=True)
+    jai, version = ensure_jai_venv()
+    cwd = tempfile.gettempdir()  # neither package importable from the working directory
+    ours_env = {**env, "PYTHONPATH": str(ROOT)}
+    jai_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    commands = {
+        "ours_base": (sys.executable, "import IPython", ours_env),
+        "ours": (sys.executable, "import IPython, sys, mlintern_jupyter; assert 'litellm' not in sys.modules", ours_env),
+    }
+    if jai:
+        commands["jai_base"] = (str(jai), "import IPython", jai_env)
+        commands["jai"] = (str(jai), "import IPython, jupyter_ai_magics", jai_env)
+    samples: dict[str, list[float]] = {k: [] for k in commands}
+    try:
+        for round_ in range(IMPORT_ROUNDS + 1):  # round 0 warms the bytecode caches and is dropped
+            for key, (python, code, e) in commands.items():  # interleaved: all see the same machine noise
+                ms = wall_ms(python, code, e, cwd)
+                if round_:
+                    samples[key].append(ms)
+    except subprocess.CalledProcessError as exc:
+        return Outcome("imports", error=f"{exc.cmd[-1]!r} failed (litellm imported?)", seconds=time.monotonic() - started)
+    # The minimum, not the median: on a shared machine the noise only ever adds time.
+    best = {k: round(min(v), 1) for k, v in samples.items()}
+    figures = {"bench": "imports", "rounds": IMPORT_ROUNDS, **{f"{k}_ms": v for k, v in best.items()},
+               "ours_extra_ms": round(best["ours"] - best["ours_base"], 1)}
+    if jai:
+        figures.update(jai_version=version, jai_extra_ms=round(best["jai"] - best["jai_base"], 1))
+    outcome = Outcome("imports", figures, seconds=time.monotonic() - started)
+    if not jai:
+        outcome.notes.append(version)
+    return outcome
+
+
+# --- the table -----------------------------------------------------------------------------------------------
+
+def fmt(x: float, digits: int = 1) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "—"
+
+
+def yes(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def rows(results: dict[str, Outcome]) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    no_goal = ("—", "—", "—", "no goal set")
+
+    def failed(name: str, label: str) -> bool:
+        o = results.get(name)
+        if o is None:
+            out.append((label, "not run (--only)", "", "", "", ""))
+            return True
+        if o.figures is None:
+            out.append((label, f"**failed**: {o.error}", "", "", "", "**no**"))
+            return True
+        return False
+
+    if not failed("engine", "engine (#2)"):
+        f = results["engine"].figures
+        for n in ("10", "100", "1000"):
+            out.append(("engine (#2)", f"loop overhead per iteration at {n} messages: {fmt(f['per_iteration_ms'][n], 2)} ms",
+                        *no_goal))
+        out.append(("engine (#2)", f"ratio 1000/10: {f['ratio_1000_10']:.2f}", "≤ 1.5", "—", "—", yes(f["ratio_1000_10"] <= 1.5)))
+    if not failed("imports", "imports (#2, #8)"):
+        f = results["imports"].figures
+        anchor_extra = f"{f['jai_extra_ms']:+.0f} ms (jupyter_ai_magics {f['jai_version']})" if "jai_ms" in f else \
+            "not measured: " + "; ".join(results["imports"].notes)
+        out.append(("imports (#2, #8)", f"`import IPython, mlintern_jupyter` over `import IPython`: {f['ours_extra_ms']:+.0f} ms, "
+                    "litellm not imported", "≤ 150 ms, no litellm", anchor_extra, "—", yes(f["ours_extra_ms"] <= 150)))
+        if "jai_ms" in f:
+            out.append(("imports (#2, #8)", f"`import IPython, mlintern_jupyter` wall: {fmt(f['ours_ms'], 0)} ms", "—",
+                        f"`import IPython, jupyter_ai_magics`: {fmt(f['jai_ms'], 0)} ms", ratio(f["ours_ms"], f["jai_ms"]),
+                        "no goal set"))
+    if not failed("tokens", "prompt caching (#3)"):
+        f = results["tokens"].figures
+        out.append(("prompt caching (#3)", f"(a) no caching: {fmt(f['a'], 0)} billed-equivalent input tokens", *no_goal))
+        out.append(("prompt caching (#3)", f"(c) ours: {fmt(f['c'], 0)} tokens", "(c)/(b) ≤ 0.35",
+                    f"(b) reference strategy: {fmt(f['b'], 0)}", f"{f['ratio']:.3f}", yes(f["ratio"] <= 0.35)))
+    if not failed("guards", "doom loop (#3)"):
+        f = results["guards"].figures
+        o, r = f["ours"], f["reference"]
+        out.append(("doom loop (#3)", f"loop episodes caught: {o['true_positives']}/{o['episodes']}", "all",
+                    f"reference rule: {r['true_positives']}/{r['episodes']}", ratio(o["true_positives"], r["true_positives"]),
+                    yes(o["missed"] == 0)))
+        out.append(("doom loop (#3)", f"false positives (firings while not looping): {o['false_positives']}", "0",
+                    f"{r['false_positives']} ({r['false_positives_after_loop_ended']} after the loop had ended)",
+                    ratio(o["false_positives"], r["false_positives"]), yes(o["false_positives"] == 0)))
+        out.append(("doom loop (#3)", f"repeated firings per episode: {o['repeated_firings_per_episode']}", "0 (one message per episode)",
+                    f"{r['repeated_firings_per_episode']}", ratio(o["repeated_firings_per_episode"], r["repeated_firings_per_episode"]),
+                    yes(o["repeated_firings_per_episode"] == 0)))
+    if not failed("comm", "kernel → frontend (#4)"):
+        f = results["comm"].figures
+        out.append(("kernel → frontend (#4)", f"{f['tool_calls']}-tool-call turn, widgets only: {f['widgets_messages']} iopub messages, "
+                    f"{fmt(f['widgets_bytes'] / 1024)} KiB", *no_goal))
+        out.append(("kernel → frontend (#4)", f"same turn with the panel's comm attached: {f['with_comm_messages']} messages, "
+                    f"{fmt(f['with_comm_bytes'] / 1024)} KiB ({f['comm_events']} comm events)", *no_goal))
+        out.append(("kernel → frontend (#4)", f"kernel memory growth over 1,000 events: {fmt(f['memory_1000_events_bytes'] / 1024, 0)} KiB",
+                    *no_goal))
+    if not failed("jobs", "job logs (#5)"):
+        f = results["jobs"].figures
+        whole = whole_log_chars(int(f.get("lines", 200_000)))
+        for run in f["runs"]:
+            label = f"job logs (#5), {run['runtime']}"
+            out.append((label, f"watcher peak memory: {run['watcher_peak_mib']} MiB for {int(run['lines']):,} lines", *no_goal))
+            out.append((label, f"time to first log event: {run['first_log_event_s']} s", *no_goal))
+            biggest = max(int(run[k]) for k in ("launch_result_chars", "logs_tail50_chars", "logs_grep_chars"))
+            out.append((label, f"reaching the model's context: launch {run['launch_result_chars']}, logs tail 50 "
+                        f"{run['logs_tail50_chars']}, grep {run['logs_grep_chars']} chars", "tail / grep only (< 1% of the log)",
+                        f"whole log: {fmt(whole, 0)} chars (what pasting it would cost)", f"{biggest / whole:.4f}",
+                        yes(biggest * 100 < whole)))
+    if not failed("panel", "side panel (#7)"):
+        f = results["panel"].figures
+        out.append(("side panel (#7)", f"render a {f['history_events']}-event session ({f['timeline_cards']} cards): "
+                    f"{f['render_ms_first']} ms first, {', '.join(map(str, f['render_ms_after_reload']))} ms after reloads",
+                    *no_goal))
+        out.append(("side panel (#7)", f"event leaving the kernel → card painted: p50 {f['event_to_card_ms_p50']} ms, "
+                    f"p95 {f['event_to_card_ms_p95']} ms, max {f['event_to_card_ms_max']} ms ({f['live_events']} events)",
+                    *no_goal))
+    return out
+
+
+def whole_log_chars(lines: int) -> int:
+    """Size of the log bench_jobs' job prints (same format string)."""
+    return sum(len(f"step {i} loss={1 / (i + 1):.6f}\n") for i in range(lines))
+
+
+def guard_table(f: dict) -> list[str]:
+    lines = ["| traces | detector | episodes | caught | false positives | repeated firings / episode |",
+             "|---|---|---|---|---|---|"]
+    for category, by in f["by_category"].items():
+        for name, s in by.items():
+            lines.append(f"| {category} | {name} | {s['episodes']} | {s['true_positives']} | {s['false_positives']} | "
+                         f"{s['repeated_firings_per_episode']} |")
+    return lines
+
+
+def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> None:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    md = [
+        "# Benchmarks",
+        "",
+        f"Written by `.venv/bin/python scripts/benchmarks.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
+        f"(commit {commit or '?'} plus working tree; Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"{platform.system()} {platform.machine()}; {total_s:.0f} s in all). Every anchor was measured in the same run "
+        "as the figure beside it; the ratio is ours / anchor. Timings are wall clock on a machine that may be shared, "
+        "so read them as orders of magnitude, not to the millisecond.",
+        "",
+        "| benchmark | figure | goal | anchor (same run) | ratio | met? |",
+        "|---|---|---|---|---|---|",
+        *("| " + " | ".join(r) + " |" for r in rows(results)),
+        "",
+        "## How each figure was measured",
+        "",
+        "- **engine** (`tests/bench_engine.py`): a zero-latency scripted model and a no-op tool, 60 iterations on top of a "
+        "transcript of 10, 100 and 1,000 messages, median of 3; the session writes its event log as in real use.",
+        "- **imports** (this script): wall time of `python -c` in a fresh interpreter, the fastest of "
+        f"{IMPORT_ROUNDS} interleaved rounds after a warm-up (noise only adds time); ours in the project venv, `jupyter_ai_magics` in a throwaway "
+        f"venv (`{JAI_VENV}`) installed from the package registry, each against `import IPython` in its own venv.",
+        "- **prompt caching** (`tests/bench_tokens.py`): the checked-in 40-iteration transcript "
+        "(`tests/fixtures/bench_transcript.json.gz`), billed-equivalent input tokens at Anthropic's rates (write 1.25x, "
+        "read 0.1x) with Anthropic's cache simulated; (b) is the reference's breakpoints (tools, system prompt, last "
+        "user message).",
+        "- **doom loop** (`tests/bench_guards.py`): synthetic traces with a fixed seed, labelled by construction; our "
+        "`LoopGuards` against a reimplementation of huggingface/ml-intern's `agent/core/doom_loop.py` (30-message "
+        "lookback, identical-run check anywhere in the window, its prompt appended to the transcript), each checked "
+        "after every iteration's results. One category (argument keys re-serialised in another order) is a loop the "
+        "reference's raw-string hash cannot see; the table below gives every category on its own.",
+        "- **kernel → frontend** (`tests/bench_comm.py`): a real ipykernel, `%%intern --wait` with a scripted model "
+        "making 50 tool calls; iopub messages and bytes counted on the client; memory by tracemalloc in the kernel.",
+        "- **job logs** (`tests/bench_jobs.py`): a job printing 200,000 lines, on the local runtime and on HF Jobs "
+        "against the loopback fake Hub (its server in another process); peak Python memory of the watcher "
+        "(tracemalloc), time from launch to the first log event, and what the model sees (launch result, "
+        "`logs` with tail 50 and with grep). The whole-log size is computed from the job's format string; issue 5 sets "
+        "no number, so \"met\" here means the largest piece the model sees is under 1% of the log.",
+        "- **side panel** (`labextension/ui-tests/bench_panel.mjs`): Debian's Chromium (playwright-core, "
+        "`/usr/bin/chromium`) against a throwaway JupyterLab with the built extension; the kernel side is a fake "
+        "`mlintern` comm target run in a cell (as in the panel's browser tests), so the figures are transport plus "
+        "the panel's parse, reduce and render. Render: from the kernel sending the 1,000-event history to the last "
+        "card painted (first connection, then after page reloads, which also load JupyterLab itself). Live: 60 "
+        "events 50 ms apart, each stamped with the kernel's clock when sent, to the frame its card is painted in.",
+    ]
+    if "guards" in results and results["guards"].figures:
+        md += ["", "## Doom loop, by kind of trace", "", *guard_table(results["guards"].figures)]
+    problems = [f"- {o.name}: {o.error}" for o in results.values() if o.error]
+    problems += [f"- {o.name}: {n}" for o in results.values() for n in o.notes]
+    if problems:
+        md += ["", "## Not measured or failed", "", *problems]
+    md += ["", "## Raw figures", "", "<details><summary>JSON of every benchmark</summary>", "", "```json",
+           json.dumps({k: o.figures for k, o in results.items()}, indent=1), "```", "", "</details>", ""]
+    path.write_text("\n".join(md))
+
+
+def main() -> int:
+    names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "panel"]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(names), help="comma-separated subset of: " + ", ".join(names))
+    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    args = parser.parse_args()
+    chosen = [n for n in args.only.split(",") if n]
+    if unknown := set(chosen) - set(names):
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    home = tempfile.mkdtemp(prefix="mlintern_benchmarks_")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLINTERN_HOME": home, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+           "LITELLM_OFFLINE_MODE": "true"}
+    py = sys.executable
+    started = time.monotonic()
+    results: dict[str, Outcome] = {}
+    for name in names:
+        if name not in chosen:
+            continue
+        if name == "imports":
+            results[name] = imports(env)
+        elif name == "panel":
+            results[name] = panel(env)
+        else:
+            timeout = {"jobs": 300, "comm": 240}.get(name, 180)
+            results[name] = run_json(name, [py, f"tests/bench_{name}.py"], ROOT, env, timeout)
+        o = results[name]
+        print(f"   {name}: {'ok' if o.figures else 'FAILED ' + o.error} ({o.seconds:.0f} s)", flush=True)
+    shutil.rmtree(home, ignore_errors=True)
+    out = Path(args.out)
+    write_report(out, results, time.monotonic() - started)
+    print(f"wrote {out}")
+    return 0 if all(o.figures for o in results.values()) else 1
+
+
+def panel(env: dict) -> Outcome:
+    node = shutil.which("node")
+    chromium = os.environ.get("MLINTERN_CHROMIUM", "/usr/bin/chromium")
+    missing = [what for what, ok in (("node", node), (chromium, Path(chromium).exists()),
+                                     ("the built extension (cd labextension && npm run build)",
+                                      (ROOT / "mlintern_jupyter/labextension/package.json").exists()),
+                                     ("labextension/node_modules (npm ci)", (ROOT / "labextension/node_modules").exists()))
+               if not ok]
+    if missing:
+        return Outcome("panel", error="not run, missing: " + ", ".join(missing))
+    lab_env = {k: v for k, v in env.items() if k not in ("MLINTERN_LAB_URL", "MLINTERN_LAB_TOKEN")}
+    return run_json("panel", [node, "ui-tests/bench_panel.mjs"], ROOT / "labextension", lab_env, 240)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
