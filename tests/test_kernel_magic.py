@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from jupyter_client import KernelManager
 
+from .kernel_client import KernelClient
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.kernel
 
@@ -38,37 +40,7 @@ def kinds():
 """
 
 
-class Kernel:
-    def __init__(self, km: KernelManager) -> None:
-        self.km = km
-        self.kc = km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
-
-    def run(self, code: str, timeout: float = 30) -> tuple[str, dict]:
-        out: list[str] = []
-
-        def hook(msg: dict) -> None:
-            if msg["msg_type"] == "stream":
-                out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                out.append("\n".join(msg["content"]["traceback"]))
-
-        reply = self.kc.execute_interactive(code, output_hook=hook, timeout=timeout)
-        return "".join(out), reply
-
-    def value(self, expression: str) -> object:
-        out, _ = self.run(f"print(json.dumps({expression}))")
-        return json.loads(out.strip().splitlines()[-1])
-
-    def wait_for(self, expression: str, timeout: float = 10) -> float:
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if self.value(expression):
-                return time.monotonic() - start
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {expression}; events: {self.value('kinds()')}")
-
+class Kernel(KernelClient):
     def click(self, model_id: str, state: dict | None = None) -> None:
         """What the frontend's widget manager sends when a person types into a widget and clicks a Button."""
         if state is not None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jupyter_client import KernelManager
+
+from ..kernel_client import KernelClient
 
 
 @dataclass
@@ -52,43 +53,21 @@ def p95(values: list[float]) -> float:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-class Kernel:
+class Kernel(KernelClient):
     def __init__(self, km: KernelManager, root: Path) -> None:
-        self.km = km
+        super().__init__(km)
         self.root = root
-        self.kc = km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
 
     def run(self, code: str, timeout: float = 60) -> tuple[str, dict]:
-        out: list[str] = []
-
-        def hook(msg: dict) -> None:
-            if msg["msg_type"] == "stream":
-                out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                out.append("\n".join(msg["content"]["traceback"]))
-
-        reply = self.kc.execute_interactive(code, output_hook=hook, timeout=timeout)
-        return "".join(out), reply
-
-    def value(self, expression: str) -> Any:
-        out, reply = self.run(f"print(json.dumps({expression}))")
-        assert reply["content"]["status"] == "ok", out
-        return json.loads(out.strip().splitlines()[-1])
+        return super().run(code, timeout)
 
     def ok(self, code: str, timeout: float = 60) -> str:
         out, reply = self.run(code, timeout)
         assert reply["content"]["status"] == "ok", out
         return out
 
-    def wait_for(self, expression: str, timeout: float = 15) -> float:
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if self.value(expression):
-                return time.monotonic() - start
-            time.sleep(0.02)
-        raise AssertionError(f"timed out waiting for {expression}; events: {self.value('kinds()')}")
+    def wait_for(self, expression: str, timeout: float = 15, poll: float = 0.02) -> float:
+        return super().wait_for(expression, timeout, poll)
 
     def plan(self, steps: list[dict], summary_steps: list[dict] | None = None) -> None:
         self.ok(f"provider.reset_plan(json.loads({json.dumps(steps)!r}), json.loads({json.dumps(summary_steps or [])!r}))")
