@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
 export LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_OFFLINE_MODE=true PYTHONHASHSEED=0
+# Notebook kernels started by nbval and the browser tests keep their sessions out of ~/.mlintern.
+export MLINTERN_HOME="${MLINTERN_HOME:-$(mktemp -d)}"
 
 if ! command -v chromium >/dev/null 2>&1; then
   echo "test: installing Debian's chromium for the browser tests"
