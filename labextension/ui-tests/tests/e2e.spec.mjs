@@ -213,7 +213,7 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
     const panel = page.locator('[data-testid="mlintern-panel"]');
     try {
       await panel
-        .locator('[data-testid="mlintern-model"]', { hasText: 'scripted:stop.json' })
+        .locator('[data-testid="mlintern-model"]', { hasText: /scripted:\/.*stop\.json/ })
         .waitFor({ timeout: 5_000 });
       assert.match(await panel.locator('[data-testid="mlintern-approve-mode"]').innerText(), /auto/);
     } finally {
