@@ -14,8 +14,12 @@ if ! command -v chromium >/dev/null 2>&1; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 fi
 
-echo "== ruff"
+echo "== ruff and mypy"
 ruff check mlintern_jupyter tests scripts
+mypy
+
+echo "== side panel: eslint, prettier, tsc strict"
+(cd labextension && npm run --silent lint && npm run --silent typecheck)
 
 echo "== side panel unit tests"
 (cd labextension && npm test --silent)

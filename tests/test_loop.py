@@ -262,3 +262,27 @@ def test_stopping_during_an_approval_wait_resolves_the_approval() -> None:
     resolved = [e for e in session.events if e.kind == "approval_resolved"]
     assert len(resolved) == 1 and resolved[0].decision == "denied"
     assert "tool_started" not in kinds(session)
+
+
+def test_answering_an_approval_from_the_agent_loop_thread_does_not_block() -> None:
+    """The UI may call answer_approval from any thread, the agent's own included."""
+    import time as _time
+
+    @tool
+    async def bash(command: str) -> str:
+        """Run a command (the policy asks)."""
+        return "ran"
+
+    session = make_session(ScriptedModel([{"tool_calls": [call("bash", {"command": "ls"})]}, "done"]), [bash])
+
+    async def scenario():
+        task = asyncio.ensure_future(session.run_turn("go"))
+        while not session.approvals.pending():
+            await asyncio.sleep(0.01)
+        started = _time.monotonic()
+        assert session.answer_approval(session.approvals.pending()[0].nonce, "approve")
+        assert _time.monotonic() - started < 1
+        return await asyncio.wait_for(task, 5)
+
+    assert asyncio.run(scenario()).reason == "done"
+    assert "tool_started" in kinds(session)

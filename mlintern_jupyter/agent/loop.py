@@ -344,7 +344,7 @@ async def _handle_calls(session: Session, calls: list[ToolCallPart]) -> int:
     """Run one batch; returns how many calls were invalid."""
     prepared = [_prepare(session, call) for call in calls]
     estimator = session.services.get("cost_estimator")
-    if hasattr(estimator, "prefetch") and any(p.decision is not None and p.decision.spends for p in prepared):
+    if estimator is not None and hasattr(estimator, "prefetch") and any(p.decision is not None and p.decision.spends for p in prepared):
         await estimator.prefetch()  # the Hub's price list, fetched once off the event loop
     tasks = [asyncio.ensure_future(_execute(session, p)) for p in prepared]
     try:

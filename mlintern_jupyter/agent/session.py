@@ -37,6 +37,10 @@ from .store import EventStore, LogReadResult, new_session_id, read_events, sessi
 Listener = Callable[[ev.Event], None]
 
 
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    return getattr(loop, "_thread_id", None) == threading.get_ident()
+
+
 def default_system_prompt() -> str:
     return resources.files("mlintern_jupyter.agent").joinpath("prompts/system.md").read_text()
 
@@ -264,7 +268,7 @@ class Session:
         task, loop = self._turn_task, self._loop
         if task is None or loop is None or task.done():
             return
-        if loop.is_running() and threading.current_thread() is not getattr(loop, "_thread", None):
+        if loop.is_running() and not _on_loop_thread(loop):
             loop.call_soon_threadsafe(task.cancel)
         else:
             task.cancel()
@@ -276,10 +280,12 @@ class Session:
 
         def apply() -> None:
             result.append(self.approvals.answer(nonce, decision, feedback, script) is not None)
+            done.set()
 
-        if loop is not None and loop.is_running() and threading.current_thread() is not getattr(loop, "_thread", None):
-            done = threading.Event()
-            loop.call_soon_threadsafe(lambda: (apply(), done.set()))
+        done = threading.Event()
+        if loop is not None and loop.is_running() and not _on_loop_thread(loop):
+            # Futures belong to the agent's loop: resolve them there, and wait for the outcome.
+            loop.call_soon_threadsafe(apply)
             done.wait(5)
             return bool(result and result[0])
         apply()

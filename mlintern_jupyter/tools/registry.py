@@ -16,7 +16,7 @@ from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-EmitFn = Callable[[Any], None]
+EmitFn = Callable[[Any], Any]
 
 
 @dataclass

@@ -57,8 +57,12 @@ class ModelConfigError(Exception):
 @runtime_checkable
 class Model(Protocol):
     name: str
-    # Input window in tokens; compaction starts at 90% of it.
-    context_window: int
+
+    @property
+    def context_window(self) -> int:
+        """Input window in tokens; compaction starts at 90% of it."""
+        ...
+
     # Offline models say so, so every card can label them honestly.
     offline: bool
 

@@ -91,7 +91,7 @@ class DemoModel(_OfflineBase):
     def _next_step(self, messages: list[Message]) -> dict[str, Any]:
         prompt_at = max((i for i, m in enumerate(messages) if isinstance(m, UserMessage) and not m.synthetic),
                         default=0)
-        prompt = messages[prompt_at].text if messages else ""
+        prompt = getattr(messages[prompt_at], "text", "") if messages else ""
         turn = messages[prompt_at + 1:]
         called = [c.name for m in turn if isinstance(m, AssistantMessage) for c in m.tool_calls]
         last_job = [m for m in turn if isinstance(m, ToolResultMessage) and m.tool == "hf_jobs"]
