@@ -327,8 +327,9 @@ def test_docs(fake_hub):
     assert (
         '<nav class="docs-nav">' in page and 'href="/docs/transformers/training"' in page and "<h1>Trainer</h1>" in page
     )
-    res = httpx.get(f"{fake_hub.url}/api/docs/search", params={"q": "LoraConfig"}).json()["results"]
-    assert res[0]["library"] == "peft" and res[0]["url"].endswith("/docs/peft/lora")
+    markdown = httpx.get(f"{fake_hub.url}/docs/peft/lora.md")
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    assert markdown.text.startswith("# LoRA") and "LoraConfig" in markdown.text and "<code>" not in markdown.text
     assert httpx.get(f"{fake_hub.url}/docs/nope/x").status_code == 404
 
 

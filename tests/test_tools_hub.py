@@ -74,14 +74,18 @@ def test_docs_search_fetch_and_token_only_to_hf_hosts(tmp_path, fake_hub, fake_g
     col = Collector(tmp_path / "ws")
 
     async def go():
-        found = await outcome(tools["explore_hf_docs"], col.ctx, query="SFTTrainer")
+        found = await outcome(tools["explore_hf_docs"], col.ctx, library="trl", query="SFTTrainer packing")
+        nothing = await outcome(tools["explore_hf_docs"], col.ctx, library="trl", query="zebra")
         listing = await outcome(tools["explore_hf_docs"], col.ctx, library="transformers")
         page = await outcome(tools["fetch_hf_docs"], col.ctx, url="trl/sft_trainer")
         elsewhere = await outcome(tools["fetch_hf_docs"], col.ctx, url=fake_github.url + "/repos/huggingface/trl")
-        return found, listing, page, elsewhere
+        return found, nothing, listing, page, elsewhere
 
-    found, listing, page, elsewhere = run(go())
-    assert "SFT Trainer (trl)" in found and "/docs/trl/sft_trainer" in found
+    found, nothing, listing, page, elsewhere = run(go())
+    # Ranked from the pages' markdown (each page URL + ".md"), as huggingface.co/docs serves them.
+    assert found.splitlines()[0].startswith("- SFT Trainer: ") and "/docs/trl/sft_trainer" in found
+    assert fake_hub.requests.find(path="/docs/trl/sft_trainer.md")
+    assert "No page of the trl docs mentions 'zebra'" in nothing
     assert "Trainer:" in listing and "/docs/transformers/training" in listing
     assert "# SFT Trainer" in page and "`SFTTrainer`" in page and "docs-nav" not in page
     assert "huggingface/trl" in elsewhere

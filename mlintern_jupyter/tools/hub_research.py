@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import Counter
@@ -14,6 +15,9 @@ from .htmltext import cap, get, get_optional, html_to_text
 from .registry import Tool, ToolError
 
 SHOW_COLUMNS = 40
+# Pages of one library's docs fetched to rank a query (transformers has a few hundred; the top of the sidebar
+# holds the guides people need most).
+MAX_DOC_PAGES = 80
 CELL_CHARS = 300
 
 
@@ -199,25 +203,45 @@ def make_hub_research_tools(tc: ToolsConfig) -> list[Tool]:
             raise ToolError(f"no section {section!r}; sections: {', '.join(h for h, _ in sections)}")
         return cap(f"{match[0]}\n\n{match[1]}", hint="the section is long; ask for a narrower one")
 
-    async def explore_hf_docs(query: str | None = None, library: str | None = None, limit: int = 10) -> str:
-        """Search Hugging Face documentation, or list the pages of one library's docs.
+    async def doc_pages(library: str) -> list[tuple[str, str]]:
+        """(title, absolute URL) of every page in a library's docs sidebar."""
+        page = await get(tc, f"{hub}/docs/{quote(library)}", service="the docs site")
+        seen: dict[str, str] = {}
+        for href, inner in re.findall(r'<a[^>]+href="(/docs/' + re.escape(library) + r'/[^"#?]+)"[^>]*>(.*?)</a>',
+                                      page.text, re.S):
+            seen.setdefault(f"{hub}{href}", " ".join(re.sub(r"<[^>]+>", " ", inner).split()))
+        return [(title, url) for url, title in seen.items()]
+
+    async def explore_hf_docs(library: str, query: str | None = None, limit: int = 10) -> str:
+        """List the pages of one library's Hugging Face docs, or search them for a query.
 
         Args:
-            query: what to look for, e.g. "SFTTrainer packing".
-            library: docs of one library, e.g. transformers, trl, datasets, huggingface_hub, peft.
+            library: the docs to explore, e.g. transformers, trl, datasets, huggingface_hub, peft, hub.
+            query: what to look for, e.g. "SFTTrainer packing"; ranks the pages by title and content.
             limit: at most this many results.
         """
-        if query:
-            params = {"q": query, "limit": max(1, min(limit, 30)), **({"library": library} if library else {})}
-            data = (await get(tc, f"{hub}/api/docs/search", params)).json()
-            results = data.get("results", []) if isinstance(data, dict) else data
-            return "\n".join(f"- {r['title']} ({r.get('library', '')}): {r['url']}\n  {r.get('snippet', '')[:200]}"
-                             for r in results) or f"No docs match {query!r}."
-        if not library:
-            raise ToolError("give a query, or a library to list its pages")
-        page = await get(tc, f"{hub}/docs/{quote(library)}")
-        links = re.findall(r'<a href="(/docs/[^"]+)">([^<]+)</a>', page.text)
-        return "\n".join(f"- {title}: {hub}{href}" for href, title in links[:200]) or html_to_text(page.text)[:4000]
+        pages = await doc_pages(library)
+        if not pages:
+            raise ToolError(f"no pages found in the {library!r} docs; check the library name (e.g. transformers)")
+        limit = max(1, min(limit, 50))
+        if not query:
+            return "\n".join(f"- {title}: {url}" for title, url in pages[:200])
+        terms = [t for t in re.findall(r"\w+", query.lower()) if len(t) > 1]
+        gate = asyncio.Semaphore(8)
+
+        async def score(title: str, url: str) -> tuple[int, str, str, str]:
+            async with gate:  # the pages' markdown, a few at a time (the docs site serves each as URL + .md)
+                response = await get_optional(tc, f"{url}.md", service="the docs site")
+            text = response.text if response is not None else ""
+            lowered = text.lower()
+            points = sum(2 * title.lower().count(t) + lowered.count(t) for t in terms)
+            first = min((lowered.find(t) for t in terms if t in lowered), default=0)
+            return points, title, url, " ".join(text[max(0, first - 80):first + 200].split())
+
+        ranked = sorted(await asyncio.gather(*(score(t, u) for t, u in pages[:MAX_DOC_PAGES])), reverse=True)
+        hits = [r for r in ranked if r[0] > 0][:limit]
+        return "\n".join(f"- {title}: {url}\n  {snippet}" for _, title, url, snippet in hits) or (
+            f"No page of the {library} docs mentions {query!r}.")
 
     async def fetch_hf_docs(url: str) -> str:
         """Fetch one documentation page as text (a full URL, or "library/page" such as "trl/sft_trainer").

@@ -26,13 +26,12 @@ upvotes=, github_repo=, published_at=)``; link models/datasets with ``hub.add_re
   ``<div class="ltx_abstract">``, one ``<section class="ltx_section" id="S{n}">`` per section with an ``<h2>``.
 * ``GET /api/models?filter=arxiv:{id}`` / ``/api/datasets?filter=arxiv:{id}`` are served by hub_repos.
 
-Docs (shape of my design, used by the explore/fetch docs tools):
+Docs (the shape of huggingface.co/docs: a library index with a sidebar of pages, each page also as markdown):
 
 * ``GET /docs/{library}`` -> index page (same layout as a page, body lists the pages)
 * ``GET /docs/{library}/{page}`` (page may contain ``/``) -> HTML: ``<nav class="docs-nav"><ul><li><a
   href="/docs/{library}/{page}">{title}</a></li>...</ul></nav><main><h1>{title}</h1>{html}</main>``
-* ``GET /api/docs/search?q=&library=&limit=`` -> ``{"query", "results": [{"library", "page", "title",
-  "url" (absolute), "snippet"}]}`` ranked by number of query-word hits.
+* ``GET /docs/{library}/{page}.md`` -> the page as markdown (``# {title}`` and the text).
   Register with ``hub.add_doc(library, page, title, html)``; a few pages are seeded (transformers trainer,
   trl sft_trainer, datasets loading, huggingface_hub guides/jobs) unless ``FakeHub(seed=False)``.
 """
@@ -176,7 +175,6 @@ class ContentMixin:
         a("GET", r"/api/papers/(?P<pid>[^/]+)", self._paper, "papers.info")
         a("GET", r"/papers/(?P<pid>[^/]+)\.md", self._paper_md, "papers.markdown")
         a("GET", r"/arxiv/html/(?P<pid>[^/]+?)(?:v\d+)?/?", self._arxiv_html, "papers.arxiv_html")
-        a("GET", r"/api/docs/search", self._docs_search, "docs.search")
         a("GET", r"/docs/(?P<lib>[^/]+)/?", self._doc_page, "docs.page")
         a("GET", r"/docs/(?P<lib>[^/]+)/(?P<page>.+)", self._doc_page, "docs.page")
 
@@ -396,6 +394,10 @@ class ContentMixin:
     # --- docs --------------------------------------------------------------------
     def _doc_page(self, rec: RecordedRequest, lib: str, page: str | None = None) -> Response:
         pages = self.docs.get(lib)
+        if page and page.endswith(".md") and pages is not None and page[:-3].strip("/") in pages:
+            # huggingface.co/docs serves every page's markdown at the page URL + ".md".
+            title, body = pages[page[:-3].strip("/")]
+            return Response(f"# {title}\n\n{re.sub(r'<[^>]+>', '', body)}\n", media_type="text/markdown")
         if pages is None or (page and page.strip("/") not in pages):
             return HTMLResponse("<html><body><h1>404</h1><p>Page not found</p></body></html>", status_code=404)
         nav = "".join(f'<li><a href="/docs/{lib}/{p}">{_html.escape(t)}</a></li>' for p, (t, _) in pages.items())
@@ -409,30 +411,3 @@ class ContentMixin:
             f"<main><h1>{_html.escape(title)}</h1>{body}</main></body></html>"
         )
 
-    def _docs_search(self, rec: RecordedRequest) -> Response:
-        q = rec.query.get("q", "")
-        words = [w for w in re.findall(r"\w+", q.lower()) if w]
-        lib_filter = rec.query.get("library")
-        scored = []
-        for lib, pages in self.docs.items():
-            if lib_filter and lib != lib_filter:
-                continue
-            for page, (title, body) in pages.items():
-                text = re.sub(r"<[^>]+>", "", f"{title} {body}")
-                score = sum(text.lower().count(w) for w in words)
-                if score:
-                    scored.append(
-                        (
-                            score,
-                            {
-                                "library": lib,
-                                "page": page,
-                                "title": title,
-                                "url": f"{self.url}/docs/{lib}/{page}",
-                                "snippet": text[:200],
-                            },
-                        )
-                    )
-        scored.sort(key=lambda x: -x[0])
-        limit = int(rec.query.get("limit", 10))
-        return JSONResponse({"query": q, "results": [r for _, r in scored[:limit]]})
