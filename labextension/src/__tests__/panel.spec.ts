@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isSessionEvent, type SessionEvent } from '../events';
 import { MlinternPanel, type PanelActions } from '../panel';
 import { reduce, reduceAll } from '../reducer';
+import { actionText } from '../views/approvals';
 import { fixtureLines } from './fixture';
 
 function actions(): PanelActions {
@@ -143,5 +144,24 @@ describe('MlinternPanel', () => {
     byTestId(p.node, 'mlintern-session-export')[0].click();
     expect(a.resume).toHaveBeenCalledWith('s9');
     expect(a.exportSession).toHaveBeenCalledWith('s9');
+  });
+});
+
+describe('approval action text', () => {
+  it('shows every field the action uses, the script whole, and leaves out unused ones', () => {
+    const text = actionText({
+      call_id: 'c1',
+      nonce: 'n',
+      action_sha256: 'ab'.repeat(32),
+      cost_usd: 0,
+      expires_at: '2030-01-01T00:00:00Z',
+      tool: 'hf_jobs',
+      action: { tool: 'hf_jobs', operation: 'uv', image: '', command: [], timeout_s: 600, script: 'print(1)' }
+    } as never);
+    expect(text).toContain('"operation": "uv"');
+    expect(text).toContain('"timeout_s": 600');
+    expect(text).not.toContain('"image"');
+    expect(text).not.toContain('"command"');
+    expect(text).toMatch(/--- script ---\nprint\(1\)$/);
   });
 });

@@ -10,10 +10,22 @@ export interface ApprovalActions {
   decide(nonce: string, decision: 'approve' | 'deny', feedback: string): void;
 }
 
-/** The exact action the person approves: every field, script text included, never summarised. */
+/** A field the action does not use: shown nowhere (the hash still binds every field). */
+function isEmpty(value: unknown): boolean {
+  return (
+    value === '' ||
+    value === null ||
+    value === undefined ||
+    value === '{}' ||
+    (Array.isArray(value) && value.length === 0)
+  );
+}
+
+/** The exact action the person approves: every field it uses, script text included, never summarised. */
 export function actionText(approval: PendingApproval): string {
   const { script, ...rest } = approval.action ?? {};
-  const fields = JSON.stringify(rest, null, 2);
+  const used = Object.fromEntries(Object.entries(rest).filter(([, value]) => !isEmpty(value)));
+  const fields = JSON.stringify(used, null, 2);
   return typeof script === 'string' ? `${fields}\n\n--- script ---\n${script}` : fields;
 }
 
