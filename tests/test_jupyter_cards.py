@@ -158,3 +158,25 @@ def test_approval_countdown_refreshes_and_expires_without_a_new_event() -> None:
     assert "expired" in card.header.value and card.approve_button.disabled
     card.approve_button.click()
     assert answers == []
+
+
+def test_approve_for_this_session_only_for_plain_bash_commands() -> None:
+    from mlintern_jupyter.agent import events as ev
+    from mlintern_jupyter.agent.approval import classify
+    from mlintern_jupyter.jupyter.approval_card import ApprovalCard
+
+    def request(tool: str, args: dict) -> ev.ApprovalRequested:
+        spec = classify(tool, args)
+        return ev.ApprovalRequested(call_id="c", nonce="n", action_sha256=spec.sha256(), cost_usd=0.0,
+                                    expires_at="2099-01-01T00:00:00Z", tool=tool, action=spec.model_dump(mode="json"))
+
+    answers: list = []
+    card = ApprovalCard(request("bash", {"command": "pytest -q tests", "timeout": 60}),
+                        lambda *a, **k: answers.append((a, k)) or True)
+    assert card.program == "pytest" and "pytest" in card.session_button.description
+    card.session_button.click()
+    assert answers == [(("n", "approve", ""), {"for_session": True})]
+    for tool, args in [("bash", {"command": "ls; rm -rf ~"}), ("bash", {"command": "echo $HF_TOKEN"}),
+                       ("bash", {"command": "ls\nrm x"}), ("hf_jobs", {"operation": "run", "command": ["ls"]})]:
+        other = ApprovalCard(request(tool, args), lambda *a, **k: True)
+        assert other.program is None and other.session_button.disabled, (tool, args)

@@ -92,6 +92,7 @@ export interface ApprovalResolved extends BaseEvent {
   feedback?: string;
   nonce?: string;
   edited_sha256?: string | null;
+  allow_program?: string | null;
 }
 
 export interface ToolStarted extends BaseEvent {
@@ -318,7 +319,7 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
       decision: oneOf('approved', 'denied', 'expired', 'superseded'),
       by: oneOf('person', 'policy')
     },
-    optional: { feedback: str, nonce: str, edited_sha256: nullable(str) }
+    optional: { feedback: str, nonce: str, edited_sha256: nullable(str), allow_program: nullable(str) }
   },
   tool_started: { required: { call_id: str, tool: str } },
   tool_output: {

@@ -187,8 +187,8 @@ def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_rea
         case "sandbox_create":
             return PolicyDecision(True, "starts a sandbox on paid Space hardware", spends=True)
         case "bash":
-            program = spec.command[0].split()[0] if spec.command and spec.command[0].split() else ""
-            if program and program in config.bash_allow and not re.search(r"[;&|`$<>]", spec.command[0]):
+            program = bash_program(spec)
+            if program and program in config.bash_allow:
                 return PolicyDecision(False, f"{program} is on the session's allow-list")
             return PolicyDecision(True, "runs a shell command")
         case "notify":
@@ -202,6 +202,18 @@ def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_rea
             return PolicyDecision(True, f"calls MCP server {server!r}")
         case _:
             return PolicyDecision(True, f"unknown tool {spec.tool!r}", auto_allowed=False)
+
+
+# One plain command: no chaining, substitution, redirection, quoting or line breaks can hide a second program.
+_PLAIN_COMMAND = re.compile(r"[\w./:=,@%+\- ]+")
+
+
+def bash_program(spec: ActionSpec) -> str | None:
+    """The program of a plain bash command (the unit of "approve for this session"), else None."""
+    if spec.tool != "bash" or len(spec.command) != 1 or not _PLAIN_COMMAND.fullmatch(spec.command[0]):
+        return None
+    words = spec.command[0].split()
+    return words[0] if words else None
 
 
 def clean_feedback(text: Any) -> str:
@@ -229,6 +241,8 @@ class ApprovalRecord:
     decision: str | None = None
     feedback: str = ""
     approved_spec: ActionSpec | None = None
+    # Set when the person chose "approve for this session" for this bash program.
+    allow_program: str | None = None
     future: asyncio.Future[ApprovalRecord] | None = None
 
     @property
@@ -277,8 +291,12 @@ class ApprovalBook:
             record.future.set_result(record)
         return record
 
-    def answer(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None) -> ApprovalRecord | None:
-        """Apply a person's answer. Unknown, reused or expired nonces and malformed answers never approve."""
+    def answer(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None,
+               for_session: bool = False) -> ApprovalRecord | None:
+        """Apply a person's answer. Unknown, reused or expired nonces and malformed answers never approve.
+
+        `for_session` also allows the command's program for the rest of the session: only for plain bash commands,
+        never for anything that spends money or writes to the Hub."""
         record = self.records.get(nonce) if isinstance(nonce, str) else None
         if record is None or record.decision is not None:
             return None  # unknown or already decided: nothing changes, nothing runs
@@ -295,6 +313,8 @@ class ApprovalBook:
                 args["script"] = script
                 spec = spec.model_copy(update={"script": script, "arguments_json": json.dumps(
                     args, sort_keys=True, default=str, separators=(",", ":"))})
+            if for_session is True and script is None:
+                record.allow_program = bash_program(spec)
             return self._finish(record, "approved", clean_feedback(feedback), spec)
         if decision in DENY_WORDS:
             return self._finish(record, "denied", clean_feedback(feedback))

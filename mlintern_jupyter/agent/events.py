@@ -108,6 +108,8 @@ class ApprovalResolved(BaseEvent):
     nonce: str = ""
     # Set when the person approved an edited script: the hash of the bytes that will run.
     edited_sha256: str | None = None
+    # Set when the person approved this bash program for the rest of the session.
+    allow_program: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -264,7 +264,8 @@ async def _gate(session: Session, prepared: PreparedCall) -> str | None:
     session.emit(ev.ApprovalResolved(call_id=record.call_id, decision=record.decision or "denied", by=by,  # type: ignore[arg-type]
                                      feedback=record.feedback, nonce=record.nonce,
                                      edited_sha256=(record.approved_spec.sha256() if record.approved_spec and
-                                                    record.approved_spec != record.spec else None)))
+                                                    record.approved_spec != record.spec else None),
+                                     allow_program=record.allow_program if by == "person" else None))
     if record.decision != "approved" or record.approved_spec is None:
         why = f" Feedback from the person: {record.feedback}" if record.feedback else ""
         return f"The action was {record.decision or 'denied'} and did not run.{why}"
@@ -405,7 +406,8 @@ async def _execute_resumed(session: Session, prepared: PreparedCall) -> CallReco
     if not any(isinstance(e, ev.ApprovalResolved) and e.nonce == record.nonce for e in session.events):
         # Answered while no turn ran (after --wait, or before a kernel restart): record the decision now.
         session.emit(ev.ApprovalResolved(call_id=record.call_id, decision=record.decision or "denied", by="person",  # type: ignore[arg-type]
-                                         feedback=record.feedback, nonce=record.nonce))
+                                         feedback=record.feedback, nonce=record.nonce,
+                                         allow_program=record.allow_program))
     # Re-enter the normal path with the decision already made: _gate sees a decided record.
     return await _execute(session, _AlreadyDecided.wrap(session, prepared))
 

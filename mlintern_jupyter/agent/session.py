@@ -208,7 +208,9 @@ class Session:
                 if nonce not in self.approvals.records:
                     self.approvals.create(call_id, ActionSpec.model_validate(action), cost, nonce=nonce,
                                           expires_at=datetime.fromisoformat(event.expires_at.replace("Z", "+00:00")))
-            case ev.ApprovalResolved(nonce=nonce, decision=decision):
+            case ev.ApprovalResolved(nonce=nonce, decision=decision, allow_program=program):
+                if program and decision == "approved":
+                    self.config.policy.bash_allow.add(program)
                 record = self.approvals.records.get(nonce)
                 if record is not None and record.decision is None:
                     record.decision = decision
@@ -273,13 +275,14 @@ class Session:
         else:
             task.cancel()
 
-    def answer_approval(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None) -> bool:
+    def answer_approval(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None,
+                        for_session: bool = False) -> bool:
         """A person's answer from any UI; thread-safe. False if it changed nothing (unknown or used nonce)."""
         loop = self._loop
         result: list[bool] = []
 
         def apply() -> None:
-            result.append(self.approvals.answer(nonce, decision, feedback, script) is not None)
+            result.append(self.approvals.answer(nonce, decision, feedback, script, for_session) is not None)
             done.set()
 
         done = threading.Event()

@@ -13,14 +13,22 @@ from datetime import UTC, datetime
 import ipywidgets as widgets
 
 from ..agent import events as ev
+from ..agent.approval import ActionSpec, bash_program
 from .cards import demo_badge, esc
 
-AnswerFn = Callable[[str, str, str], bool]
+AnswerFn = Callable[..., bool]
 EditFn = Callable[[str, str], None]
 
 
 def edit_cell_source(nonce: str, script: str) -> str:
     return f"%%intern approve {nonce}\n{script}"
+
+
+def _session_program(request: ev.ApprovalRequested) -> str | None:
+    try:
+        return bash_program(ActionSpec.model_validate(request.action))
+    except ValueError:
+        return None
 
 
 def _expiry_text(expires_at: str, now: datetime | None = None) -> str:
@@ -53,6 +61,12 @@ class ApprovalCard:
         self.deny_button = widgets.Button(description="Deny", button_style="danger", icon="times")
         self.edit_button = widgets.Button(description="Edit in a cell", icon="edit",
                                           disabled=self.script is None or edit is None)
+        # Offered only for plain bash commands, never for anything that spends money or writes to the Hub.
+        self.program = _session_program(request)
+        self.session_button = widgets.Button(
+            description=f"Approve `{self.program}` for this session" if self.program else "Approve for this session",
+            icon="check-double", layout=widgets.Layout(width="auto", display="" if self.program else "none"),
+            disabled=self.program is None)
         self.feedback = widgets.Textarea(placeholder="Why deny? (sent to the agent)", rows=2,
                                          layout=widgets.Layout(width="100%"))
         self.status = widgets.Label(value="")
@@ -61,9 +75,10 @@ class ApprovalCard:
         self.approve_button.on_click(lambda _b: self._decide("approve"))
         self.deny_button.on_click(lambda _b: self._decide("deny"))
         self.edit_button.on_click(lambda _b: self._edit_clicked())
+        self.session_button.on_click(lambda _b: self._decide("approve", for_session=True))
         self.widget = widgets.VBox([
             self.header, self.action,
-            widgets.HBox([self.approve_button, self.deny_button, self.edit_button]),
+            widgets.HBox([self.approve_button, self.deny_button, self.edit_button, self.session_button]),
             self.feedback, self.status, self.edit_text,
         ], layout=widgets.Layout(border="1px solid #d4a72c", padding="4px"))
         self.render()
@@ -90,7 +105,7 @@ class ApprovalCard:
 
     @property
     def buttons(self) -> list[widgets.Button]:
-        return [self.approve_button, self.deny_button, self.edit_button]
+        return [self.approve_button, self.deny_button, self.edit_button, self.session_button]
 
     def render(self, now: datetime | None = None) -> None:
         r = self.request
@@ -112,13 +127,16 @@ class ApprovalCard:
             button.disabled = True
         self.feedback.disabled = True
 
-    def _decide(self, decision: str) -> None:
+    def _decide(self, decision: str, for_session: bool = False) -> None:
         # A disabled card (decided, expired) sends nothing, even to a programmatic click.
         if self.decision is not None or self.sent or self.approve_button.disabled:
             return
         self.sent = True
         feedback = self.feedback.value if decision == "deny" else ""
-        changed = self._answer(self.nonce, decision, feedback)
+        if for_session:
+            changed = self._answer(self.nonce, decision, feedback, for_session=True)
+        else:
+            changed = self._answer(self.nonce, decision, feedback)
         self.status.value = f"{decision} sent" if changed else "this approval is no longer pending"
         self._disable()
 

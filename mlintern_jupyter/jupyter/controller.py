@@ -235,11 +235,12 @@ class NotebookAgent:
 
     # ---- approvals, cells, jobs ---------------------------------------------------------------------
 
-    def answer(self, nonce: Any, decision: str, feedback: str = "", script: str | None = None) -> bool:
+    def answer(self, nonce: Any, decision: str, feedback: str = "", script: str | None = None,
+               for_session: bool = False) -> bool:
         session = self.session
         if session is None:
             return False
-        changed = session.answer_approval(nonce, decision, feedback, script)
+        changed = session.answer_approval(nonce, decision, feedback, script, for_session)
         if changed and not session.running and session.transcript.open_tool_calls():
             # The turn ended while waiting (under --wait, or before a resume): continue it now.
             view = self._approval_views.get(nonce) if isinstance(nonce, str) else None

@@ -38,7 +38,7 @@ class CellCard:
 class TurnView:
     def __init__(self, *, offline: bool = False, model: str = "",
                  on_stop: Callable[[], None] | None = None,
-                 on_answer: Callable[[str, str, str], bool] | None = None,
+                 on_answer: Callable[..., bool] | None = None,
                  on_edit: Callable[[str, str], None] | None = None,
                  on_job_cancel: Callable[[str], None] | None = None,
                  on_insert: Callable[[str], None] | None = None) -> None:
