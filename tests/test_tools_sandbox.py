@@ -177,3 +177,40 @@ def test_sandbox_create_without_token_says_what_to_do(tmp_path):
     col = Collector(tmp_path / "ws")
     out = run(outcome(make_sandbox_create(ToolsConfig(hf_token="")), col.ctx))
     assert "needs an HF token" in out
+
+
+def test_bash_read_write_run_inside_the_sandbox_when_asked(tmp_path):
+    from mlintern_jupyter.tools.sandbox_remote import SandboxInfo
+
+    proc, url = _start_server(tmp_path, "sekret")
+    try:
+        info = SandboxInfo("fake-user/mlintern-sandbox-1", url, "sekret", "t4-small")
+        def step(*calls):
+            return {"tool_calls": [{"id": f"c{len(steps)}_{n}", "name": name, "arguments": args}
+                                   for n, (name, args) in enumerate(calls)]}
+
+        steps: list = []
+        for calls in ([("write", {"path": "train.py", "content": "print('on the gpu box')\n", "sandbox": True})],
+                      [("bash", {"command": "python3 train.py", "sandbox": True})],
+                      [("read", {"path": "train.py", "sandbox": True}), ("bash", {"command": "ls train.py"})]):
+            steps.append(step(*calls))
+        session = scripted_session(tmp_path / "home", sandbox_tools(), [*steps, "done"], services={"sandbox": info})
+        run(session.run_turn("use the sandbox"))
+        by_id = {r.call_id: r.content for r in results(session)}  # the last batch finishes in any order
+        wrote, ran, read, local = by_id["c0_0"], by_id["c1_0"], by_id["c2_0"], by_id["c2_1"]
+        assert "in the sandbox" in wrote and (tmp_path / "root" / "train.py").exists()
+        assert "on the gpu box" in ran and "exit code 0 in the sandbox" in ran
+        assert "print('on the gpu box')" in read
+        assert "No such file" in local  # without sandbox=true, bash stays in the local workspace
+        approved = [e for e in session.events if isinstance(e, ev.ApprovalRequested)]
+        assert '"sandbox":true' in approved[0].action["arguments_json"]  # the card shows where it runs
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def test_sandbox_flag_without_a_sandbox_says_what_to_do(tmp_path):
+    session = scripted_session(tmp_path, sandbox_tools(),
+                               [call("bash", {"command": "nvidia-smi", "sandbox": True}), "done"])
+    run(session.run_turn("gpu?"))
+    assert "start one with sandbox_create" in results(session)[0].content

@@ -14,6 +14,7 @@ import os
 import signal
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .credentials import local_process_env
 from .registry import Tool, ToolContext, ToolError, ToolReturn
@@ -50,14 +51,40 @@ def _is_binary(path: Path) -> bool:
         return b"\x00" in handle.read(BINARY_SNIFF)
 
 
-async def read(path: str, ctx: ToolContext, offset: int = 0, limit: int = READ_LINES) -> str:
+def _remote(ctx: ToolContext) -> Any:
+    """The client of the GPU sandbox this session started with sandbox_create."""
+    from .sandbox_remote import SandboxClient
+
+    info = ctx.services.get("sandbox") or getattr(ctx.services.get("session"), "services", {}).get("sandbox")
+    if info is None:
+        raise ToolError("no sandbox in this session: start one with sandbox_create, or leave sandbox=false")
+    return SandboxClient(info.url, info.token)
+
+
+def _numbered(text: str, offset: int, limit: int) -> str:
+    lines = text.splitlines()
+    shown = [f"{n + 1:6}\t{line[:2_000]}" for n, line in enumerate(lines) if offset <= n < offset + limit]
+    more = f"\n[showing lines {offset + 1}-{offset + len(shown)} of {len(lines)}; pass offset= to read more]" \
+        if offset + len(shown) < len(lines) else ""
+    return "\n".join(shown) + more
+
+
+async def read(path: str, ctx: ToolContext, offset: int = 0, limit: int = READ_LINES, sandbox: bool = False) -> str:
     """Read a text file from the workspace, with line numbers.
 
     Args:
         path: file path relative to the workspace.
         offset: first line to show (0-based).
         limit: how many lines to show (max 2000).
+        sandbox: read it inside the GPU sandbox started with sandbox_create instead of the local workspace.
     """
+    limit = max(1, min(limit, READ_LINES))
+    if sandbox:
+        data = await _remote(ctx).read(path)
+        if data.get("binary"):
+            return f"{path} is a binary file ({data.get('size')} bytes) in the sandbox; it is not shown."
+        _reads(ctx).add(f"sandbox:{path}")
+        return _numbered(data.get("content", ""), offset, limit) or f"{path} is empty (in the sandbox)"
     target = confine(ctx, path)
     if not target.exists():
         raise ToolError(f"{path!r} does not exist in the workspace")
@@ -68,7 +95,6 @@ async def read(path: str, ctx: ToolContext, offset: int = 0, limit: int = READ_L
     if _is_binary(target):
         return f"{path} is a binary file ({size} bytes); it is not shown. Inspect it with bash (e.g. `file`, `xxd | head`)."
     _reads(ctx).add(str(target))
-    limit = max(1, min(limit, READ_LINES))
     shown: list[str] = []
     chars = total = 0
     # Stream the file: a 50 MB log costs only the lines shown.
@@ -107,13 +133,17 @@ def _check_read(ctx: ToolContext, target: Path, path: str) -> None:
         raise ToolError(f"{path!r} exists and has not been read in this session: read it first, then write or edit")
 
 
-async def write(path: str, content: str, ctx: ToolContext) -> str:
+async def write(path: str, content: str, ctx: ToolContext, sandbox: bool = False) -> str:
     """Create or overwrite a file in the workspace (an existing file must have been read first).
 
     Args:
         path: file path relative to the workspace.
         content: the complete new content of the file.
+        sandbox: write it inside the GPU sandbox started with sandbox_create instead of the local workspace.
     """
+    if sandbox:
+        data = await _remote(ctx).write(path, content)
+        return f"Wrote {data.get('bytes', len(content.encode()))} bytes to {path} in the sandbox."
     target = confine(ctx, path)
     if target.is_dir():
         raise ToolError(f"{path!r} is a directory")
@@ -173,14 +203,25 @@ class _Capped:
         return self.head + middle + self.tail
 
 
-async def bash(command: str, ctx: ToolContext, timeout: int = BASH_DEFAULT_TIMEOUT) -> ToolReturn:
+async def bash(command: str, ctx: ToolContext, timeout: int = BASH_DEFAULT_TIMEOUT,
+               sandbox: bool = False) -> ToolReturn:
     """Run a shell command in the workspace directory (its own process group; killed on timeout or stop).
 
     Args:
         command: the bash command line.
         timeout: seconds before the command is killed (default 120, max 1800).
+        sandbox: run it inside the GPU sandbox started with sandbox_create instead of on this machine.
     """
     timeout = max(1, min(int(timeout), BASH_MAX_TIMEOUT))
+    if sandbox:
+        data = await _remote(ctx).exec(command, timeout)
+        text = str(data.get("output", ""))
+        if text:
+            ctx.output(text[:4_000])
+        if data.get("timed_out"):
+            return ToolReturn(f"{text}\n[killed in the sandbox after the timeout of {timeout}s]", ok=False)
+        status = f"[exit code {data.get('exit_code')} in the sandbox]"
+        return ToolReturn(f"{text}\n{status}" if text else status, ok=data.get("exit_code") == 0)
     ctx.workspace.mkdir(parents=True, exist_ok=True)
     env = local_process_env(ctx.workspace, with_credentials=ctx.approved_by == "person")
     proc = await asyncio.create_subprocess_exec(
