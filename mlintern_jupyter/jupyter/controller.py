@@ -90,9 +90,9 @@ class NotebookAgent:
         self.kernel_context.unregister()
         self.bridge.unregister()
         self.sigint.uninstall()
-        self.runner.close()
         if self.session is not None:
-            self.session.close()
+            self._close_session(self.session)  # before the runner: job watchers stop on the agent loop
+        self.runner.close()
 
     # ---- sessions -----------------------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ class NotebookAgent:
         config.model = model.name
         if self.session is not None:
             self.stop()
-            self.session.close()
+            self._close_session(self.session)
         return self._attach(Session(config, self.tools(), model=model, home=self.home))
 
     def _on_event(self, event: ev.Event) -> None:
@@ -131,6 +131,19 @@ class NotebookAgent:
         if isinstance(event, ev.TurnEnded) and self.session is not None:
             self._write_trace(self.session)
         self.bridge.send_event(event)
+
+    def _close_session(self, session: Session) -> None:
+        """Stop following its jobs (they keep running; a resume re-attaches), flush its uploader, close its log."""
+        jobs = session.services.get("jobs")
+        if jobs is not None and hasattr(jobs, "close"):
+            try:
+                self.runner.submit(jobs.close()).result(timeout=5)
+            except Exception:  # noqa: BLE001 - closing must not fail the next session
+                pass
+        uploader = session.services.get("trace_uploader")
+        if uploader is not None:
+            uploader.close()
+        session.close()
 
     @staticmethod
     def _write_trace(session: Session) -> None:
@@ -339,7 +352,7 @@ class NotebookAgent:
         except (FileNotFoundError, ModelConfigError) as exc:
             return f"Cannot resume {session_id}: {exc}"
         if self.session is not None:
-            self.session.close()
+            self._close_session(self.session)
         self._attach(session)
         view = self.make_view()
         for event in session.events:
