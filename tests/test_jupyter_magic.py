@@ -152,3 +152,31 @@ def test_resume_shows_history_and_a_live_pending_approval(ip, tmp_path) -> None:
         future.result(timeout=10)
     assert ran == ["s"]
     assert agent.session.events[-1].kind == "turn_ended" and agent.session.events[-1].reason == "done"
+
+
+def test_raising_the_budget_continues_a_paused_turn(ip, tmp_path, capsys) -> None:
+    import time
+
+    from mlintern_jupyter.agent.models import FunctionModel, ModelResponse, ModelUsage
+    from mlintern_jupyter.agent.models.base import tool_call
+
+    script = tmp_path / "s.json"
+    script.write_text('["hello"]')
+    ip.run_cell_magic("intern", f"--model scripted:{script} --budget 0.5 --wait", "hi")
+    agent = agent_of(ip)
+    answers = iter([ModelResponse(tool_calls=(tool_call("plan_tool", {"todos": []}, "a"),),
+                                  usage=ModelUsage(10, 1, cost_usd=0.4)),
+                    ModelResponse(tool_calls=(tool_call("plan_tool", {"todos": []}, "b"),),
+                                  usage=ModelUsage(10, 1, cost_usd=0.4)),
+                    ModelResponse(text="finished", usage=ModelUsage(10, 1))])
+    agent.session.model = FunctionModel(lambda *a: next(answers))
+    ip.run_cell_magic("intern", "--wait", "spend")
+    ends = [e.reason for e in agent.session.events if e.kind == "turn_ended"]
+    assert ends == ["done", "budget"]
+    ip.run_line_magic("intern", "budget 5")
+    assert "the paused turn continues" in capsys.readouterr().out
+    deadline = time.monotonic() + 10
+    while len([e for e in agent.session.events if e.kind == "turn_ended"]) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [e.reason for e in agent.session.events if e.kind == "turn_ended"] == ["done", "budget", "done"]
+    assert [e.text for e in agent.session.events if e.kind == "assistant_message"][-1] == "finished"

@@ -298,6 +298,19 @@ class NotebookAgent:
             return f"Cannot use {name}: {exc}" + (f"\n{exc.hint}" if exc.hint else "")
         return f"Model set to {self.session.model.name}" + (" (demo model)" if self.session.model.offline else "")
 
+    def set_budget(self, cap: float) -> str:
+        """Change the cap; a turn paused at the old cap continues when the new one leaves room."""
+        session = self.session
+        assert session is not None
+        session.set_budget(cap)
+        paused = self.last_end is not None and self.last_end.reason == "budget"
+        if paused and not session.running and not session.budget.exhausted:
+            self.last_end = None
+            view = self.view
+            self.futures.append((self.runner.submit(self._drive(None, None, None, False, view)), view))
+            return f"Budget set to ${cap:.2f}; the paused turn continues."
+        return f"Budget set to ${cap:.2f}."
+
     def status(self) -> str:
         s = self.session
         if s is None:

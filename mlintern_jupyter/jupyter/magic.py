@@ -90,8 +90,7 @@ class InternMagics(Magics):
                 if agent.session is None:
                     self.budget = cap
                     return f"The next session's budget is ${cap:.2f}."
-                agent.session.set_budget(cap)
-                return f"Budget set to ${cap:.2f}."
+                return agent.set_budget(cap)
             case "compact", []:
                 return agent.compact()
             case "export", [path]:
