@@ -409,24 +409,24 @@ async def _execute_resumed(session: Session, prepared: PreparedCall) -> CallReco
                                          feedback=record.feedback, nonce=record.nonce,
                                          allow_program=record.allow_program))
     # Re-enter the normal path with the decision already made: _gate sees a decided record.
-    return await _execute(session, _AlreadyDecided.wrap(session, prepared))
+    return await _execute(session, _with_earlier_decision(session, prepared))
 
 
-class _AlreadyDecided:
-    @staticmethod
-    def wrap(session: Session, prepared: PreparedCall) -> PreparedCall:
-        record = prepared.record
-        assert record is not None
-        if prepared.error is None and (record.decision != "approved" or record.approved_spec is None):
-            prepared.error = f"the action was {record.decision} and did not run"
-        elif prepared.error is None:
-            if prepared.spec is not None and prepared.spec.script is not None and record.approved_spec is not None:
-                prepared.arguments = {**(prepared.arguments or {}), "script": record.approved_spec.script}
-                prepared.spec = classify(prepared.call.name, prepared.arguments)
-            if prepared.spec is None or not session.approvals.consume(record, prepared.spec):
-                prepared.error = "the approval did not match the action about to run, so nothing ran"
-            elif record.cost_usd and not session.budget.reserve(prepared.call.id, record.cost_usd):
-                prepared.error = f"its worst case (${record.cost_usd:.2f}) does not fit in the budget left"
-            else:
-                prepared.decision = PolicyDecision(False, "approved earlier")
-        return prepared
+def _with_earlier_decision(session: Session, prepared: PreparedCall) -> PreparedCall:
+    """A call whose approval was decided while no turn ran: the same binding checks as _gate, then no gate."""
+    record = prepared.record
+    assert record is not None
+    if prepared.error is None and (record.decision != "approved" or record.approved_spec is None):
+        prepared.error = f"the action was {record.decision} and did not run"
+    elif prepared.error is None:
+        if prepared.spec is not None and prepared.spec.script is not None and record.approved_spec is not None:
+            prepared.arguments = {**(prepared.arguments or {}), "script": record.approved_spec.script}
+            prepared.spec = classify(prepared.call.name, prepared.arguments)
+        if prepared.spec is None or not session.approvals.consume(record, prepared.spec):
+            prepared.error = "the approval did not match the action about to run, so nothing ran"
+        elif record.cost_usd and not session.budget.reserve(prepared.call.id, record.cost_usd):
+            prepared.error = f"its worst case (${record.cost_usd:.2f}) does not fit in the budget left"
+        else:
+            prepared.decision = PolicyDecision(False, "approved earlier")
+            prepared.approved_by = "person"
+    return prepared
