@@ -124,7 +124,8 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
       const card = inlineCard('echo approved-2', 'Approve');
       await card.waitFor();
       await screenshot(page, 'e2e-approval-inline');
-      await card.locator('button', { hasText: 'Approve' }).click();
+      // The plain Approve (the card also offers "Approve `echo` for this session").
+      await card.locator('button', { hasText: /^\s*Approve\s*$/ }).click();
       await second.waitFor({ state: 'detached' });
       await panel.locator('[data-testid="mlintern-tool-output"]', { hasText: 'approved-2' }).waitFor();
 
