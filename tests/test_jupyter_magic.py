@@ -180,3 +180,24 @@ def test_raising_the_budget_continues_a_paused_turn(ip, tmp_path, capsys) -> Non
         time.sleep(0.05)
     assert [e.reason for e in agent.session.events if e.kind == "turn_ended"] == ["done", "budget", "done"]
     assert [e.text for e in agent.session.events if e.kind == "assistant_message"][-1] == "finished"
+
+
+def test_slack_notifications_are_opt_in_from_the_config(ip, tmp_path, monkeypatch, fake_slack) -> None:
+    import os
+    import time
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.json").write_text(json.dumps({"slack": {"events": ["turn_done"]}}))
+    monkeypatch.setenv("MLINTERN_HOME", str(home))
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", fake_slack.webhook_url)
+    assert os.environ["MLINTERN_HOME"] == str(home)
+    ip.run_line_magic("unload_ext", "mlintern_jupyter")
+    ip.run_line_magic("load_ext", "mlintern_jupyter")  # the config is read when the extension loads
+    script = tmp_path / "s.json"
+    script.write_text('["all done"]')
+    ip.run_cell_magic("intern", f"--model scripted:{script} --wait", "hi")
+    deadline = time.monotonic() + 10
+    while not fake_slack.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(fake_slack.messages) == 1 and "turn ended (done)" in json.dumps(fake_slack.messages[0])

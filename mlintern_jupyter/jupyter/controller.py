@@ -17,7 +17,7 @@ from ..agent import events as ev
 from ..agent.models import ModelConfigError, resolve_model
 from ..agent.session import Session, SessionConfig
 from ..agent.trace import write_trace
-from ..tools import ToolsConfig, default_tools
+from ..tools import SlackConfig, ToolsConfig, default_tools, slack_listener
 from ..tools.registry import ToolRegistry
 from . import records
 from .cells import insert_cell_tool
@@ -48,6 +48,12 @@ def session_services(session: Session, config: ToolsConfig) -> None:
         from ..agent.upload import uploader_for
 
         uploader_for(session)  # private by default; `%intern traces` changes it
+    if config.slack.configured and config.slack.events and "slack" not in session.services:
+        # Opt-in per kind of event (approval needed, errors, turn done) in $MLINTERN_HOME/config.json.
+        notifier = slack_listener(config.slack, on_failure=lambda text: session.emit(
+            ev.Notice(message=text, level="warning")))
+        session.services["slack"] = notifier
+        session.subscribe(notifier)
 
 
 class NotebookAgent:
@@ -71,6 +77,7 @@ class NotebookAgent:
         # Tools the user adds for this notebook (registered into every new or resumed session).
         self.extra_tools: list[Any] = []
         self.tools_config = ToolsConfig()
+        self.tools_config.slack = SlackConfig.from_settings(self.tools_config.user_config().get("slack"))
 
     # ---- lifecycle ----------------------------------------------------------------------------------
 

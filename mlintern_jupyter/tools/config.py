@@ -31,6 +31,22 @@ class SlackConfig:
     def configured(self) -> bool:
         return bool(self.webhook_url or (self.bot_token and self.channel))
 
+    @classmethod
+    def from_settings(cls, data: Any, environ: Any = None) -> SlackConfig:
+        """The `"slack"` entry of $MLINTERN_HOME/config.json: `webhook_url` or `channel`, and `events` (any of
+        approval, error, turn_done, tool). Secrets stay in the environment: SLACK_BOT_TOKEN, SLACK_WEBHOOK_URL."""
+        environ = os.environ if environ is None else environ
+        data = data if isinstance(data, dict) else {}
+        events = data.get("events") if isinstance(data.get("events"), list) else []
+        return cls(
+            bot_token=environ.get("SLACK_BOT_TOKEN") or None,
+            channel=str(data["channel"]) if data.get("channel") else None,
+            webhook_url=environ.get("SLACK_WEBHOOK_URL") or (str(data["webhook_url"]) if data.get("webhook_url")
+                                                              else None),
+            api_url=str(data.get("api_url") or "https://slack.com/api"),
+            events=frozenset(str(e) for e in events),
+        )
+
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
