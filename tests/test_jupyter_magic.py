@@ -201,3 +201,29 @@ def test_slack_notifications_are_opt_in_from_the_config(ip, tmp_path, monkeypatc
     while not fake_slack.messages and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(fake_slack.messages) == 1 and "turn ended (done)" in json.dumps(fake_slack.messages[0])
+
+
+def test_mcp_servers_from_the_config_join_the_notebook_session(ip, tmp_path, monkeypatch) -> None:
+    import sys
+
+    from tests.test_tools_mcp import SERVER
+
+    home = tmp_path / "home"
+    home.mkdir()
+    server = tmp_path / "calc_server.py"
+    server.write_text(SERVER)
+    (home / "config.json").write_text(json.dumps({"mcpServers": {
+        "calc": {"command": sys.executable, "args": [str(server)]},
+        "calcro": {"command": sys.executable, "args": [str(server)], "readOnly": True}}}))
+    monkeypatch.setenv("MLINTERN_HOME", str(home))
+    ip.run_line_magic("unload_ext", "mlintern_jupyter")
+    ip.run_line_magic("load_ext", "mlintern_jupyter")
+    script = tmp_path / "s.json"
+    script.write_text(json.dumps([{"tool_calls": [{"id": "a", "name": "calcro__add", "arguments": {"a": 2, "b": 40}},
+                                                  {"id": "b", "name": "calc__add", "arguments": {"a": 1, "b": 1}}]},
+                                  "done"]))
+    ip.run_cell_magic("intern", f"--model scripted:{script} --approve deny --wait", "add")
+    session = agent_of(ip).session
+    results = {e.call_id: e for e in session.events if e.kind == "tool_result"}
+    assert results["a"].ok and "42" in results["a"].content  # read-only server: runs without asking
+    assert results["b"].status == "denied"  # any other MCP call goes through the gate

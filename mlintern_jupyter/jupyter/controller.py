@@ -77,6 +77,8 @@ class NotebookAgent:
         # Tools the user adds for this notebook (registered into every new or resumed session).
         self.extra_tools: list[Any] = []
         self.tools_config = ToolsConfig()
+        self._mcp: list[Any] | None = None
+        self._mcp_problems: list[str] = []
         self.tools_config.slack = SlackConfig.from_settings(self.tools_config.user_config().get("slack"))
 
     # ---- lifecycle ----------------------------------------------------------------------------------
@@ -105,17 +107,39 @@ class NotebookAgent:
 
     def tools(self) -> ToolRegistry:
         registry = default_tools(self.tools_config)
-        for item in (insert_cell_tool(), *self.kernel_context.tools(), *self.extra_tools):
+        for item in (insert_cell_tool(), *self.kernel_context.tools(), *self.extra_tools, *self.mcp_tools()):
+            if item.name in registry:
+                self._mcp_problems.append(f"{item.name} clashes with a built-in tool; skipped")
+                continue
             registry.register(item)
         return registry
 
+    def mcp_tools(self) -> list[Any]:
+        """The tools of the MCP servers in $MLINTERN_HOME/config.json, listed once per kernel (on the agent loop)."""
+        if self._mcp is None:
+            from ..tools.mcp import load_mcp_tools, mcp_servers
+
+            self._mcp = []
+            if mcp_servers(self.tools_config):
+                try:
+                    tools, problems = self.runner.submit(load_mcp_tools(self.tools_config)).result(timeout=120)
+                except Exception as exc:  # noqa: BLE001 - a broken server config must not stop the session
+                    tools, problems = [], [f"MCP servers could not be listed: {type(exc).__name__}: {exc}"]
+                self._mcp, self._mcp_problems = list(tools), list(problems)
+        return self._mcp
+
     def _attach(self, session: Session) -> Session:
+        from ..tools.mcp import read_only_servers
+
         session.config.policy.extra_read_only |= {"notebook_insert_cell", "notebook_read", "kernel_history",
                                                   "kernel_inspect"}
+        session.config.policy.read_only_mcp_servers |= read_only_servers(self.tools_config)
         session.subscribe(self._on_event)
         session_services(session, self.tools_config)
         self.session = session
         self.bridge.send_history()
+        for problem in self._mcp_problems:
+            session.emit(ev.Notice(message=f"MCP: {problem}", level="warning"))
         return session
 
     def new_session(self, model_name: str, config: SessionConfig) -> Session:
