@@ -154,7 +154,6 @@ def test_cancel_during_tool_calls_aborts_every_open_call_and_the_next_turn_works
 
 def test_resume_repairs_dangling_calls(tmp_path) -> None:
     session = make_session(ScriptedModel([{"tool_calls": [call("echo", {"text": "a"}, "c1")]}]), [echo])
-    session.emit_user = session.emit
     from mlintern_jupyter.agent import events as ev
 
     session.emit(ev.UserPrompt(text="go"))

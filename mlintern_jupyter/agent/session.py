@@ -8,7 +8,6 @@ cannot drift apart.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -322,16 +321,7 @@ class Session:
     def close(self) -> None:
         self.store.close()
 
-    def summary(self) -> dict[str, Any]:
-        first = next((e.text for e in self.events if isinstance(e, ev.UserPrompt)), "")
-        return {"session_id": self.id, "first_prompt": first[:200], "model": self.model.name,
-                "cost_usd": round(self.usage.cost_usd + self.budget.compute_spent_usd, 6),
-                "state": "running" if self.running else "idle"}
-
     def save_script(self, name: str, source: str) -> Path:
         path = self.scripts_dir / Path(name).name
         path.write_text(source)
         return path
-
-    def dumps(self) -> str:
-        return "\n".join(json.dumps(e.to_dict()) for e in self.events)
