@@ -231,7 +231,7 @@ class Session:
 
     @classmethod
     def resume(cls, session_id: str, tools: Any, *, home: Path | None = None, model: Model | None = None,
-               config: SessionConfig | None = None, **kwargs: Any) -> Session:
+               config: SessionConfig | None = None, system_prompt: str | None = None, **kwargs: Any) -> Session:
         """Rebuild a session from its log: transcript, plan, usage, budget and still-pending approvals."""
         log = read_events(sessions_dir(home) / session_id / "events.jsonl")
         started = next((e for e in log.events if isinstance(e, ev.SessionStarted)), None)
@@ -244,6 +244,7 @@ class Session:
         for event in log.events:
             if isinstance(event, ev.ModelChanged):
                 config.model = event.model
+        config.system_prompt = system_prompt or config.system_prompt
         session = cls(config, tools, model=model, session_id=session_id, home=home, replay=log, **kwargs)
         session.repair(keep_pending=True)
         return session

@@ -24,6 +24,7 @@ from .cells import insert_cell_tool
 from .comm import CommBridge
 from .kernel_context import KernelContext
 from .runner import AgentRunner
+from .session_facts import SessionFactsSource
 from .sigint import SigintHook
 from .view import TurnView
 
@@ -80,6 +81,7 @@ class NotebookAgent:
         self._mcp: list[Any] | None = None
         self._mcp_problems: list[str] = []
         self.tools_config.slack = SlackConfig.from_settings(self.tools_config.user_config().get("slack"))
+        self.facts = SessionFactsSource(shell, self.kernel_context, self.tools_config)
 
     # ---- lifecycle ----------------------------------------------------------------------------------
 
@@ -149,7 +151,10 @@ class NotebookAgent:
         if self.session is not None:
             self.stop()
             self._close_session(self.session)
-        return self._attach(Session(config, self.tools(), model=model, home=self.home))
+        tools = self.tools()
+        # The playbook plus this session's context (account, runtime, hardware, notebook, kernel, tool count).
+        config.system_prompt = config.system_prompt or self.facts.system_prompt(len(tools))
+        return self._attach(Session(config, tools, model=model, home=self.home))
 
     def _on_event(self, event: ev.Event) -> None:
         view = self._route or self.view
@@ -392,7 +397,9 @@ class NotebookAgent:
         try:
             # A model chosen with `%intern model` wins over the one named in the log.
             model = resolve_model(self.chosen_model) if self.chosen_model else None
-            session = Session.resume(session_id, self.tools(), home=self.home, model=model)
+            tools = self.tools()
+            session = Session.resume(session_id, tools, home=self.home, model=model,
+                                     system_prompt=self.facts.system_prompt(len(tools)))
         except (FileNotFoundError, ModelConfigError) as exc:
             return f"Cannot resume {session_id}: {exc}"
         if self.session is not None:
