@@ -221,6 +221,13 @@ def rows(results: dict[str, Outcome]) -> list[tuple[str, ...]]:
                         f"{run['logs_tail50_chars']}, grep {run['logs_grep_chars']} chars", "tail / grep only (< 1% of the log)",
                         f"whole log: {fmt(whole, 0)} chars (what pasting it would cost)", f"{biggest / whole:.4f}",
                         yes(biggest * 100 < whole)))
+    if not failed("playbook", "playbook (#15)"):
+        out += playbook_rows(results["playbook"].figures)
+    if not failed("agent_eval", "agent evaluation (#15)"):
+        f = results["agent_eval"].figures
+        figure = f"not run: {f['skipped']}" if "skipped" in f else \
+            f"{f['model']}: {f['passed']} of {f['graded']} graded rules and checks passed on {len(f['tasks'])} tasks"
+        out.append(("agent evaluation (#15)", figure, *no_goal))
     if not failed("panel", "side panel (#7)"):
         f = results["panel"].figures
         out.append(("side panel (#7)", f"render a {f['history_events']}-event session ({f['timeline_cards']} cards): "
@@ -230,6 +237,55 @@ def rows(results: dict[str, Outcome]) -> list[tuple[str, ...]]:
                     f"p95 {f['event_to_card_ms_p95']} ms, max {f['event_to_card_ms_max']} ms ({f['live_events']} events)",
                     *no_goal))
     return out
+
+
+def playbook_rows(f: dict) -> list[tuple[str, ...]]:
+    """Ours against ml-intern's published prompt and schemas (issue 15's goals: 30 concepts, <= 12,000 tokens)."""
+    label, o, r = "playbook (#15)", f["ours"], f["reference"]
+    rows = []
+    for kind, what in (("system_tokens", "system prompt"), ("tools_tokens", "tool schemas")):
+        rows.append((label, f"{what}: {o[kind]['claude']:,} tokens (Claude), {o[kind]['gpt']:,} (GPT)"
+                     + (f", {o['tools']} tools" if kind == "tools_tokens" else ""), "—",
+                     f"ml-intern: {r[kind]['claude']:,} / {r[kind]['gpt']:,}"
+                     + (f", {r['tools']} tools" if kind == "tools_tokens" else ""),
+                     ratio(o[kind]["claude"], r[kind]["claude"]), "no goal set"))
+    total = {k: o["system_tokens"][k] + o["tools_tokens"][k] for k in ("claude", "gpt")}
+    ref_total = {k: r["system_tokens"][k] + r["tools_tokens"][k] for k in ("claude", "gpt")}
+    rows.append((label, f"system prompt + tool schemas: {total['claude']:,} (Claude), {total['gpt']:,} (GPT)",
+                 "≤ 12,000", f"ml-intern: {ref_total['claude']:,} / {ref_total['gpt']:,}",
+                 ratio(total["claude"], ref_total["claude"]), yes(max(total.values()) <= 12_000)))
+    rows.append((label, f"concepts covered: {o['concepts']}/30" + (f" (missing {', '.join(o['missing'])})"
+                                                                   if o["missing"] else ""),
+                 "30/30", f"ml-intern: {r['concepts']}/30 (missing {', '.join(r['missing']) or 'none'})",
+                 ratio(o["concepts"], r["concepts"]), yes(o["concepts"] == 30 and not o["project_concepts_missing"])))
+    a = f["graders"]
+    agree, labelled = (a["hand_built"]["agree"] + a["session_logs"]["agree"],
+                       a["hand_built"]["labelled"] + a["session_logs"]["labelled"])
+    rows.append((label, f"grader agreement on scripted trajectories: {agree}/{labelled} "
+                 f"({a['hand_built']['agree']}/{a['hand_built']['labelled']} hand-built, "
+                 f"{a['session_logs']['agree']}/{a['session_logs']['labelled']} on harness session logs)",
+                 "all", "ml-intern: no graders", "—", yes(agree == labelled)))
+    rows.append((label, "ml-intern-shaped calls accepted", "all", "—", "—", "not measured here (item 3)"))
+    return rows
+
+
+def agent_eval_section(f: dict | None) -> list[str]:
+    lines = ["", "## Agent evaluation (issue 15)", "",
+             "`scripts/eval_agent.py --model MODEL` runs the tasks of `tests/agent_eval/tasks.py` in a real session "
+             "against the loopback Hub, GitHub and search fakes, with any litellm model, and grades each trajectory "
+             "(its event log) with `mlintern_jupyter/evaluation/graders.py`. It calls a real model, so it runs only "
+             "when a provider key is present."]
+    if not f:
+        return lines + ["", "Not run in this benchmark run."]
+    if "skipped" in f:
+        return lines + ["", f"**No results here: {f['skipped']}** (tasks: {', '.join(f['tasks'])})."]
+    lines += ["", f"Model `{f['model']}`: {f['passed']} of {f['graded']} graded rules and checks passed.", "",
+              "| task | turn ended | model calls | cost (LLM + compute) | failed rules and checks |", "|---|---|---|---|---|"]
+    for row in f["tasks"]:
+        failed_ = [k for k, v in {**row["rules"], **row["checks"]}.items() if v is False]
+        lines.append(f"| {row['task']} | {row['end']} | {row['model_calls']} | "
+                     f"${row['llm_cost_usd'] + row['compute_cost_usd']:.2f} | {', '.join(failed_) or 'none'} |")
+    return lines
 
 
 def whole_log_chars(lines: int) -> int:
@@ -285,6 +341,14 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
         "(tracemalloc), time from launch to the first log event, and what the model sees (launch result, "
         "`logs` with tail 50 and with grep). The whole-log size is computed from the job's format string; issue 5 sets "
         "no number, so \"met\" here means the largest piece the model sees is under 1% of the log.",
+        "- **playbook** (`tests/bench_playbook.py`): the system prompt (playbook plus session context) and tool "
+        "schemas a notebook session signed in to the loopback Hub sends, counted with litellm's `token_counter` for "
+        "`anthropic/claude-sonnet-4-5` and `gpt-4o`; huggingface/ml-intern's `system_prompt_v3.yaml` (with its "
+        "session-context line) and the 19 tool schemas of its default sandbox mode, measured from its source "
+        "(`tests/ml_intern_reference.py`, figures recorded at the commit named in the raw figures; `--reference "
+        "GIT_DIR` measures them again). Concepts: the 30 regexes of `tests/fixtures/concepts.json` on both texts "
+        "(plus 5 project-only concepts, ours only). Grader agreement: each rule's verdict against the label of the "
+        "scripted good and bad trajectories of `tests/test_eval_graders.py`.",
         "- **side panel** (`labextension/ui-tests/bench_panel.mjs`): Debian's Chromium (playwright-core, "
         "`/usr/bin/chromium`) against a throwaway JupyterLab with the built extension; the kernel side is a fake "
         "`mlintern` comm target run in a cell (as in the panel's browser tests), so the figures are transport plus "
@@ -294,6 +358,8 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
     ]
     if "guards" in results and results["guards"].figures:
         md += ["", "## Doom loop, by kind of trace", "", *guard_table(results["guards"].figures)]
+    if "agent_eval" in results:
+        md += agent_eval_section(results["agent_eval"].figures)
     problems = [f"- {o.name}: {o.error}" for o in results.values() if o.error]
     problems += [f"- {o.name}: {n}" for o in results.values() for n in o.notes]
     if problems:
@@ -304,7 +370,7 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
 
 
 def main() -> int:
-    names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "panel"]
+    names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "playbook", "agent_eval", "panel"]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(names), help="comma-separated subset of: " + ", ".join(names))
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
@@ -325,6 +391,9 @@ def main() -> int:
             results[name] = imports(env)
         elif name == "panel":
             results[name] = panel(env)
+        elif name == "agent_eval":
+            # Runs the tasks only when a provider key is set; otherwise it says so (and costs nothing).
+            results[name] = run_json(name, [py, "scripts/eval_agent.py", "--json"], ROOT, env, 3600)
         else:
             timeout = {"jobs": 300, "comm": 240}.get(name, 180)
             results[name] = run_json(name, [py, f"tests/bench_{name}.py"], ROOT, env, timeout)

@@ -9,8 +9,8 @@ JUPYTER_MODULES = ("IPython", "ipywidgets", "traitlets", "comm", "ipykernel")
 def test_engine_and_tools_import_no_jupyter_module() -> None:
     code = (
         "import sys, pkgutil, importlib\n"
-        "import mlintern_jupyter.agent, mlintern_jupyter.tools\n"
-        "for pkg in (mlintern_jupyter.agent, mlintern_jupyter.tools):\n"
+        "import mlintern_jupyter.agent, mlintern_jupyter.tools, mlintern_jupyter.evaluation\n"
+        "for pkg in (mlintern_jupyter.agent, mlintern_jupyter.tools, mlintern_jupyter.evaluation):\n"
         "    for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
         "        if info.name.endswith('sandbox_server'): continue\n"
         "        importlib.import_module(info.name)\n"

@@ -4,7 +4,6 @@ provider boundary, must teach every concept of tests/fixtures/concepts.json and 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,30 +13,15 @@ from IPython import get_ipython
 from IPython.testing.globalipapp import start_ipython
 
 from mlintern_jupyter.agent.session_context import SESSION_CONTEXT_HEADER, split_system_prompt
+from tests.concepts import CONCEPTS, missing_concepts, sent_text
 
-CONCEPTS = json.loads((Path(__file__).parent / "fixtures" / "concepts.json").read_text())
 TOKEN_BUDGET = 12_000
 COUNT_WITH = ("anthropic/claude-sonnet-4-5", "gpt-4o")
-
-
-def schema_strings(obj: Any) -> list[str]:
-    """Every string the model reads in a schema: names, descriptions, enum values, property names."""
-    if isinstance(obj, str):
-        return [obj]
-    if isinstance(obj, dict):
-        return [s for key, value in obj.items() for s in (str(key), *schema_strings(value))]
-    if isinstance(obj, list):
-        return [s for value in obj for s in schema_strings(value)]
-    return []
 
 
 def system_text(message: dict[str, Any]) -> str:
     content = message["content"]
     return content if isinstance(content, str) else "".join(b.get("text", "") for b in content)
-
-
-def missing_concepts(text: str, group: str) -> list[str]:
-    return [c["id"] for c in CONCEPTS[group] if not re.search(c["pattern"], text)]
 
 
 class CapturingProvider(litellm.CustomLLM):
@@ -96,7 +80,7 @@ def test_the_session_sends_the_playbook_then_its_context(sent) -> None:
 
 def test_every_concept_of_the_checklist_reaches_the_model(sent) -> None:
     system = next(m for m in sent["messages"] if m["role"] == "system")
-    text = "\n".join([system_text(system), *schema_strings(sent["tools"])])
+    text = sent_text(system_text(system), sent["tools"])
     assert missing_concepts(text, "ml") == []
     assert missing_concepts(text, "project") == []
     assert len(CONCEPTS["ml"]) == 30

@@ -138,7 +138,8 @@ def _hardware_item(option: HardwareOption, clean: _Cleaner) -> str:
 
 
 def _hardware_lines(facts: SessionFacts, clean: _Cleaner) -> list[str]:
-    cpu, gpu = [], []
+    cpu: list[str] = []
+    gpu: list[str] = []
     for option in facts.hardware:
         if clean.ok(option.name, _FLAVOR):
             (gpu if option.gpu else cpu).append(_hardware_item(option, clean))
