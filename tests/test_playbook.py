@@ -106,3 +106,23 @@ def test_the_checklist_tells_a_prompt_without_the_playbook_apart() -> None:
 def test_the_tools_the_model_sees_are_the_notebook_sessions_tools(sent) -> None:
     names = {t["function"]["name"] for t in sent["tools"]}
     assert {"notebook_insert_cell", "kernel_history", "kernel_inspect", "hf_jobs", "hf_inspect_dataset"} <= names
+
+
+def test_a_resumed_session_gets_a_fresh_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(["hello"]))
+    shell = start_ipython() or get_ipython()
+    shell.run_line_magic("load_ext", "mlintern_jupyter")
+    try:
+        shell.run_cell_magic("intern", f"--model scripted:{script} --wait --new", "hi")
+        agent = shell.magics_manager.registry["InternMagics"].agent
+        session_id = agent.session.id
+        shell.run_cell("resumed_marker = 1")
+        shell.run_line_magic("intern", f"resume {session_id}")
+        first = agent.session.transcript.messages[0]
+    finally:
+        shell.run_line_magic("unload_ext", "mlintern_jupyter")
+    static, context = split_system_prompt(first.text)
+    assert agent.session.id == session_id and context.startswith(SESSION_CONTEXT_HEADER)
+    assert "resumed_marker (int)" in context and "Tools: " in context

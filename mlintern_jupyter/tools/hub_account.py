@@ -16,7 +16,8 @@ from ..agent.session_context import HardwareOption
 from .config import ToolsConfig
 from .jobs.hardware import PRICES_PER_HOUR, hardware_rows
 
-DEADLINE_S = 5.0
+# The first %%intern of a kernel waits at most this long for a Hub that does not answer.
+DEADLINE_S = 3.0
 
 
 @dataclass(frozen=True)
