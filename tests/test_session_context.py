@@ -108,8 +108,11 @@ def test_no_secret_planted_in_any_input_reaches_the_context(kind: str) -> None:
                              variables=((secret, "str"), ("token", secret), ("df", "DataFrame"))),
     )
     text = build_session_context(planted, redact=redactor.redact)
+    # The clock's own zone name is an input too (used when no time zone name is given).
+    zoned = build_session_context(facts(now=datetime(2026, 3, 14, 9, 26, tzinfo=timezone(timedelta(0), secret)),
+                                        timezone=None), redact=redactor.redact)
     for piece in {secret, secret[:12], secret[-12:]}:
-        assert piece not in text, f"{kind} secret leaked into the session context"
+        assert piece not in text + zoned, f"{kind} secret leaked into the session context"
     # The rest of the context survives around what was withheld.
     assert WITHHELD in text and "t4-small T4 16GB $0.40" in text and "df (DataFrame)" in text
     assert "Tools: 23." in text
