@@ -55,3 +55,25 @@ def test_sync_functions_are_refused_and_registry_is_per_instance() -> None:
     first, second = ToolRegistry([train]), ToolRegistry()
     assert "train" in first and "train" not in second
     assert tool(read_only=True)(train).read_only
+
+
+async def open_pr(repo_id: str, title: str, description: str | None = None) -> str:
+    """Open a pull request.
+
+    Args:
+        repo_id: the repository
+        title: the pull request's title
+        description: its text
+    """
+    return title
+
+
+def test_a_parameter_called_title_survives_the_schema_cleanup() -> None:
+    t = Tool.from_function(open_pr)
+    props = t.parameters["properties"]
+    # pydantic's generated "title" annotations are gone, the real parameter named "title" is kept and required
+    assert set(props) == {"repo_id", "title", "description"} and t.parameters["required"] == ["repo_id", "title"]
+    assert props["title"] == {"description": "the pull request's title", "type": "string"}
+    assert "title" not in t.parameters and all("title" not in p for p in props.values())
+    with pytest.raises(ToolArgumentsError, match="title"):
+        t.validate({"repo_id": "me/x"})

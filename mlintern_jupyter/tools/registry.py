@@ -81,12 +81,26 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return summary.strip(), descriptions
 
 
+# Schema keywords whose value maps *names* to subschemas: a key there is a parameter or definition name (a
+# parameter may well be called "title"), never pydantic's "title" annotation.
+_NAMED_SUBSCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
+
+
 def _strip_titles(schema: Any) -> Any:
-    if isinstance(schema, dict):
-        return {k: _strip_titles(v) for k, v in schema.items() if k != "title"}
+    """Drop pydantic's generated "title" annotations (noise in every prompt), keeping parameters named title."""
     if isinstance(schema, list):
         return [_strip_titles(v) for v in schema]
-    return schema
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in _NAMED_SUBSCHEMAS and isinstance(value, dict):
+            out[key] = {name: _strip_titles(sub) for name, sub in value.items()}
+        else:
+            out[key] = _strip_titles(value)
+    return out
 
 
 @dataclass(frozen=True)
