@@ -138,6 +138,23 @@ class ToolResult(BaseEvent):
     duration_s: float = 0.0
 
 
+SubagentStep = Literal["started", "tool_call", "tool_result", "notice", "ended"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubagentProgress(BaseEvent):
+    """One step of a sub-agent (e.g. `research`) running inside the parent's tool call `call_id`: UIs group every
+    step of one call into the card of that call instead of showing a card per step."""
+
+    kind: Literal["subagent_progress"] = "subagent_progress"
+    call_id: str
+    agent: str = "research"
+    step: SubagentStep = "tool_call"
+    tool: str = ""
+    text: str = ""
+    ok: bool = True
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlanUpdated(BaseEvent):
     kind: Literal["plan_updated"] = "plan_updated"
@@ -255,6 +272,7 @@ Event = (
     | ToolStarted
     | ToolOutput
     | ToolResult
+    | SubagentProgress
     | PlanUpdated
     | Usage
     | Compacted

@@ -95,6 +95,7 @@ class Session:
         redactor: Any = None,
         services: dict[str, Any] | None = None,
         replay: LogReadResult | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.config = config
         self.tools = tools
@@ -113,7 +114,10 @@ class Session:
         self.transcript = Transcript()
         self.plan: list[dict[str, Any]] = []
         self.usage = TotalUsage()
-        self.budget = Budget(cap_usd=config.budget_usd)
+        # A sub-agent shares its parent's Budget object, so every model call it makes is checked against what the
+        # parent and its siblings spent; the parent's log records that spend (the owner folds it), never the child's.
+        self.budget = budget if budget is not None else Budget(cap_usd=config.budget_usd)
+        self.owns_budget = budget is None
         self.approvals = ApprovalBook()
         self.guards = LoopGuards()
         self.jobs: dict[str, ev.JobUpdated] = {}
@@ -200,8 +204,9 @@ class Session:
                 for name in ("prompt_tokens", "completion_tokens", "cache_read_tokens", "cache_write_tokens"):
                     setattr(self.usage, name, getattr(self.usage, name) + getattr(event, name))
                 self.usage.cost_usd += event.cost_usd
-                self.budget.add_llm(event.cost_usd)
-            case ev.BudgetUpdated(cap_usd=cap):
+                if self.owns_budget:
+                    self.budget.add_llm(event.cost_usd)
+            case ev.BudgetUpdated(cap_usd=cap) if self.owns_budget:
                 self.budget.cap_usd = cap
             case ev.ApprovalRequested(call_id=call_id, nonce=nonce, action=action, cost_usd=cost):
                 if nonce not in self.approvals.records:
