@@ -44,50 +44,21 @@ def test_inspect_dataset_formats_and_wide_dataset(tmp_path, fake_hub):
     assert "404" in missing and "check the name" in missing and len(missing) < 300
 
 
-def test_papers_search_trending_details_linked_and_read(tmp_path, fake_hub):
-    fake_hub.add_paper("2305.18290", "Direct Preference Optimization", "DPO trains from preferences.",
-                       sections={"1 Introduction": "Intro text.", "4 Method": "We derive the DPO loss."}, upvotes=99)
-    fake_hub.add_repo("org/dpo-model", tags=["arxiv:2305.18290"])
+def test_docs_fetch_as_markdown_and_token_only_to_hf_hosts(tmp_path, fake_hub, fake_github):
     tools = _tools(fake_hub)
     col = Collector(tmp_path / "ws")
 
     async def go():
-        papers = tools["hf_papers"]
-        return [await outcome(papers, col.ctx, **args) for args in (
-            {"operation": "search", "query": "preference"}, {"operation": "trending"},
-            {"operation": "details", "arxiv_id": "2305.18290"}, {"operation": "linked", "arxiv_id": "2305.18290"},
-            {"operation": "read", "arxiv_id": "2305.18290"},
-            {"operation": "read", "arxiv_id": "2305.18290", "section": "4"},
-            {"operation": "details", "arxiv_id": "9999.00000"}, {"operation": "search"})]
-
-    search, trending, details, linked, toc, section, missing, no_query = run(go())
-    assert "2305.18290: Direct Preference Optimization (99 upvotes)" in search and "2305.18290" in trending
-    assert "DPO trains from preferences." in details
-    assert "models citing 2305.18290: org/dpo-model" in linked
-    assert "- 4 Method" in toc and "DPO trains" in toc
-    assert section.startswith("4 Method") and "We derive the DPO loss." in section
-    assert "404" in missing and "needs `query`" in no_query
-
-
-def test_docs_search_fetch_and_token_only_to_hf_hosts(tmp_path, fake_hub, fake_github):
-    tools = _tools(fake_hub)
-    col = Collector(tmp_path / "ws")
-
-    async def go():
-        found = await outcome(tools["explore_hf_docs"], col.ctx, library="trl", query="SFTTrainer packing")
-        nothing = await outcome(tools["explore_hf_docs"], col.ctx, library="trl", query="zebra")
-        listing = await outcome(tools["explore_hf_docs"], col.ctx, library="transformers")
         page = await outcome(tools["fetch_hf_docs"], col.ctx, url="trl/sft_trainer")
+        table = await outcome(tools["fetch_hf_docs"], col.ctx, url="transformers/training")
         elsewhere = await outcome(tools["fetch_hf_docs"], col.ctx, url=fake_github.url + "/repos/huggingface/trl")
-        return found, nothing, listing, page, elsewhere
+        return page, table, elsewhere
 
-    found, nothing, listing, page, elsewhere = run(go())
-    # Ranked from the pages' markdown (each page URL + ".md"), as huggingface.co/docs serves them.
-    assert found.splitlines()[0].startswith("- SFT Trainer: ") and "/docs/trl/sft_trainer" in found
-    assert fake_hub.requests.find(path="/docs/trl/sft_trainer.md")
-    assert "No page of the trl docs mentions 'zebra'" in nothing
-    assert "Trainer:" in listing and "/docs/transformers/training" in listing
-    assert "# SFT Trainer" in page and "`SFTTrainer`" in page and "docs-nav" not in page
+    page, table, elsewhere = run(go())
+    # pages come as markdown (markdownify): links keep their targets, tables stay tables, the chrome is gone
+    assert "[the DPO trainer](/docs/trl/dpo_trainer)" in page and "Terms" not in page and "Pricing" not in page
+    assert "| model | accuracy |" in table and "| distilbert | 0.93 |" in table
+    assert "# SFT Trainer" in page and "`SFTTrainer`" in page and "window.hydrate" not in page
     assert "huggingface/trl" in elsewhere
     hub_requests = fake_hub.requests.find(path="/docs/trl/sft_trainer")
     assert hub_requests[0].authorization == f"Bearer {fake_hub.token}"

@@ -16,7 +16,7 @@ from mlintern_jupyter.tools import ToolsConfig, default_tools
 from tests.fakes.fixtures import fake_hub  # noqa: F401
 from tests.test_tools_support import call, of_kind, results, run, scripted_session
 
-NAMES = {"hf_jobs", "hf_inspect_dataset", "hf_papers", "explore_hf_docs", "fetch_hf_docs", "hf_repo_files",
+NAMES = {"hf_jobs", "hf_inspect_dataset", "hf_papers", "explore_hf_docs", "fetch_hf_docs", "find_hf_api", "hf_repo_files",
          "hf_repo_git", "github_find_examples", "github_list_repos", "github_read_file", "web_search", "research",
          "plan_tool", "sandbox_create", "bash", "read", "write", "edit", "notify"}
 

@@ -8,11 +8,14 @@ tools by `add_mcp_tools` (they need a connection, so they load asynchronously).
 from __future__ import annotations
 
 from .config import SlackConfig, ToolsConfig, sends_hf_token
+from .docs import make_docs_tools
 from .github import make_github_tools
 from .hub_repos import make_hub_repo_tools
 from .hub_research import make_hub_research_tools
 from .jobs import JobHandle, JobManager, make_hf_jobs
 from .notify import SlackNotifier, make_notify, slack_listener
+from .openapi import make_openapi_tools
+from .papers import make_paper_tools
 from .plan import plan_tools
 from .registry import Tool, ToolContext, ToolError, ToolRegistry, ToolReturn, tool
 from .research import make_research
@@ -33,6 +36,9 @@ def default_tools(config: ToolsConfig | None = None) -> ToolRegistry:
     for item in [
         make_hf_jobs(config),
         *make_hub_research_tools(config),
+        *make_paper_tools(config),
+        *make_docs_tools(config),
+        *make_openapi_tools(config),
         *make_hub_repo_tools(config),
         *make_github_tools(config),
         make_web_search(config),

@@ -65,6 +65,17 @@ class ToolsConfig:
     datasets_server_url: str = field(
         default_factory=lambda: _env_or("MLINTERN_DATASETS_SERVER", "https://datasets-server.huggingface.co"))
     arxiv_html_url: str = field(default_factory=lambda: _env_or("MLINTERN_ARXIV_HTML", "https://arxiv.org/html"))
+    # Semantic Scholar Graph API (citations, snippets, recommendations); S2_API_KEY raises its rate limit.
+    s2_api_url: str = field(default_factory=lambda: _env_or("MLINTERN_S2_API", "https://api.semanticscholar.org"))
+    s2_api_key: str | None = field(default_factory=lambda: _env("S2_API_KEY"))
+    # Pause between Semantic Scholar requests; None: 1 s with a key (its plan is 1 request/s), none without.
+    s2_min_interval_s: float | None = None
+    # First wait after a 429 or 5xx (doubled each retry, or the server's Retry-After), and how many retries.
+    s2_backoff_s: float = 2.0
+    s2_retries: int = 3
+    # How long the docs index, the per-library search index and the Hub's OpenAPI document stay fresh on disk.
+    docs_index_ttl_s: float = 24 * 3600
+    docs_pages_ttl_s: float = 7 * 24 * 3600
     github_api_url: str = field(default_factory=lambda: _env_or("MLINTERN_GITHUB_API", "https://api.github.com"))
     github_token: str | None = None
     search_url: str = field(default_factory=lambda: _env_or("MLINTERN_SEARCH_URL", "https://html.duckduckgo.com/html/"))
@@ -104,6 +115,12 @@ class ToolsConfig:
 
     def mlintern_home(self) -> Path:
         return self.home or Path(_env_or("MLINTERN_HOME", str(Path.home() / ".mlintern"))).expanduser()
+
+    def cache_dir(self, *parts: str) -> Path:
+        """$MLINTERN_HOME/cache/...: downloaded indexes the tools keep between sessions (created on demand)."""
+        path = self.mlintern_home().joinpath("cache", *parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def user_config(self) -> dict[str, Any]:
         """$MLINTERN_HOME/config.json, or {} when absent or unreadable."""

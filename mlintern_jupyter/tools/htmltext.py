@@ -1,65 +1,25 @@
-"""HTML to readable text (stdlib parser), and the HTTP GET the Hub-side tools share.
+"""The HTTP GET the Hub-side tools share, and pages as markdown (`html_to_text`, converted in pages.py).
 
 The HF token is attached only when the URL is a Hugging Face host (`ToolsConfig.sends_hf_token`).
 """
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 
 from .config import ToolsConfig
 from .errors import from_httpx
+from .pages import html_to_markdown
 from .registry import ToolError
 
-SKIP = {"script", "style", "nav", "noscript", "svg", "head", "footer"}
-BLOCK = {"p", "div", "section", "article", "br", "tr", "pre", "ul", "ol", "table", "main", "blockquote"}
 MAX_PAGE_BYTES = 5_000_000
 
 
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
-        self.sections: list[tuple[str, list[str]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in SKIP:
-            self.skip += 1
-        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
-        elif tag == "li":
-            self.parts.append("\n- ")
-        elif tag == "code":
-            self.parts.append("`")
-        elif tag in BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag == "code":
-            self.parts.append("`")
-        elif tag in BLOCK or tag.startswith("h"):
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.parts.append(data)
-
-
 def html_to_text(html: str) -> str:
-    parser = _Text()
-    parser.feed(html)
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
+    """A page as readable markdown (markdownify; see pages.py): the name fetch_hf_docs and others use."""
+    return html_to_markdown(html)
 
 
 def cap(text: str, limit: int = 20_000, hint: str = "") -> str:

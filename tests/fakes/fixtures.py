@@ -23,6 +23,7 @@ import pytest
 
 from .github import FakeGitHub
 from .hub import FakeHub
+from .s2 import FakeSemanticScholar
 from .search import FakeSearch
 from .slack import FakeSlack
 
@@ -43,6 +44,12 @@ def fake_github() -> Iterator[FakeGitHub]:
 def fake_search() -> Iterator[FakeSearch]:
     with FakeSearch() as s:
         yield s
+
+
+@pytest.fixture
+def fake_s2() -> Iterator[FakeSemanticScholar]:
+    with FakeSemanticScholar() as s2:
+        yield s2
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ Feature areas (each in its own module, mixed into FakeHub):
 
 * jobs, scheduled jobs, hardware: ``hub_jobs.py`` (job log scripts, ``hub.next_job(...)``)
 * repos, commits, files, refs, discussions, Spaces runtime/hardware/secrets: ``hub_repos.py``
-* dataset viewer, papers, arXiv HTML, docs pages and docs search: ``hub_content.py``
+* dataset viewer, papers, arXiv HTML, collections: ``hub_content.py``
+* docs index, docs pages (sidebar, ``.md``), the OpenAPI document: ``hub_docs.py``
 
 Errors follow the Hub: JSON ``{"error": message}`` plus ``X-Error-Message`` (and ``X-Error-Code`` for
 RepoNotFound / RevisionNotFound / EntryNotFound). ``hub.fail(route_or_glob, status, times=, body=, headers=,
@@ -32,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 from ._hubutil import iso, object_id
 from ._server import DEFAULT_ERROR_MESSAGES, FakeServer, HTTPError, RecordedRequest
 from .hub_content import ContentMixin
+from .hub_docs import DocsMixin
 from .hub_jobs import JobsMixin
 from .hub_repos import ReposMixin
 
@@ -40,7 +42,7 @@ DEFAULT_USER = "fake-user"
 DEFAULT_ORG = "fake-org"
 
 
-class FakeHub(JobsMixin, ReposMixin, ContentMixin, FakeServer):
+class FakeHub(JobsMixin, ReposMixin, ContentMixin, DocsMixin, FakeServer):
     def __init__(
         self,
         *,

@@ -26,20 +26,16 @@ upvotes=, github_repo=, published_at=)``; link models/datasets with ``hub.add_re
   ``<div class="ltx_abstract">``, one ``<section class="ltx_section" id="S{n}">`` per section with an ``<h2>``.
 * ``GET /api/models?filter=arxiv:{id}`` / ``/api/datasets?filter=arxiv:{id}`` are served by hub_repos.
 
-Docs (the shape of huggingface.co/docs: a library index with a sidebar of pages, each page also as markdown):
+Collections: ``hub.add_collection(slug, title, items=["papers/2305.18290", "models/org/x"], owner=, upvotes=)``;
+``GET /api/collections?item=papers/{id}&limit=`` -> ``[{"slug", "title", "description", "owner", "items",
+"lastUpdated", "private", "theme", "upvotes"}]`` (items truncated to 4, as the Hub does).
 
-* ``GET /docs/{library}`` -> index page (same layout as a page, body lists the pages)
-* ``GET /docs/{library}/{page}`` (page may contain ``/``) -> HTML: ``<nav class="docs-nav"><ul><li><a
-  href="/docs/{library}/{page}">{title}</a></li>...</ul></nav><main><h1>{title}</h1>{html}</main>``
-* ``GET /docs/{library}/{page}.md`` -> the page as markdown (``# {title}`` and the text).
-  Register with ``hub.add_doc(library, page, title, html)``; a few pages are seeded (transformers trainer,
-  trl sft_trainer, datasets loading, huggingface_hub guides/jobs) unless ``FakeHub(seed=False)``.
+Docs, the docs index and the Hub's OpenAPI document are in ``hub_docs.py``.
 """
 
 from __future__ import annotations
 
 import html as _html
-import re
 from typing import Any
 
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -61,9 +57,8 @@ class ContentMixin:
     def _init_content(self, *, seed: bool) -> None:
         self.viewer: dict[str, dict[str, Any]] = {}
         self.papers: dict[str, dict[str, Any]] = {}
-        self.docs: dict[str, dict[str, tuple[str, str]]] = {}
-        if seed:
-            self._seed_content()
+        self.collections: list[dict[str, Any]] = []
+        self._init_docs(seed=seed)
 
     # --- test API --------------------------------------------------------
     def add_dataset(
@@ -122,44 +117,12 @@ class ContentMixin:
         self.papers[arxiv_id] = p
         return p
 
-    def add_doc(self, library: str, page: str, title: str, html: str) -> None:
-        self.docs.setdefault(library, {})[page] = (title, html)
-
-    def _seed_content(self) -> None:
-        self.add_doc(
-            "transformers",
-            "main_classes/trainer",
-            "Trainer",
-            "<p>The <code>Trainer</code> class provides an API for feature-complete training in PyTorch."
-            " Use <code>TrainingArguments</code> to set <code>learning_rate</code>, "
-            "<code>num_train_epochs</code> and <code>push_to_hub</code>.</p>",
-        )
-        self.add_doc(
-            "transformers",
-            "training",
-            "Fine-tune a pretrained model",
-            "<p>Fine-tune distilbert on imdb with the Trainer and evaluate accuracy.</p>",
-        )
-        self.add_doc(
-            "trl",
-            "sft_trainer",
-            "SFT Trainer",
-            "<p>The <code>SFTTrainer</code> fine-tunes language models on instruction datasets."
-            " Configure it with <code>SFTConfig</code>.</p>",
-        )
-        self.add_doc(
-            "datasets",
-            "loading",
-            "Load a dataset",
-            '<p>Use <code>load_dataset("imdb")</code> to load a dataset from the Hub.</p>',
-        )
-        self.add_doc(
-            "huggingface_hub",
-            "guides/jobs",
-            "Run and manage Jobs",
-            "<p>Run compute jobs with <code>run_job</code> and <code>run_uv_job</code>; choose a "
-            "<code>flavor</code> such as <code>a10g-small</code> and set a <code>timeout</code>.</p>",
-        )
+    def add_collection(self, slug: str, title: str, *, items: list[str], owner: str = "fake-org",
+                       upvotes: int = 0, description: str = "") -> dict:
+        c = {"slug": slug, "title": title, "description": description, "upvotes": upvotes, "items": items,
+             "owner": owner}
+        self.collections.append(c)
+        return c
 
     # --- routes ------------------------------------------------------------
     def _setup_content_routes(self) -> None:
@@ -175,8 +138,8 @@ class ContentMixin:
         a("GET", r"/api/papers/(?P<pid>[^/]+)", self._paper, "papers.info")
         a("GET", r"/papers/(?P<pid>[^/]+)\.md", self._paper_md, "papers.markdown")
         a("GET", r"/arxiv/html/(?P<pid>[^/]+?)(?:v\d+)?/?", self._arxiv_html, "papers.arxiv_html")
-        a("GET", r"/docs/(?P<lib>[^/]+)/?", self._doc_page, "docs.page")
-        a("GET", r"/docs/(?P<lib>[^/]+)/(?P<page>.+)", self._doc_page, "docs.page")
+        a("GET", r"/api/collections", self._collections, "collections.list")
+        self._setup_docs_routes()
 
     # --- dataset viewer ----------------------------------------------------------
     def _v_dataset(self, rec: RecordedRequest) -> tuple[str, dict]:
@@ -374,40 +337,56 @@ class ContentMixin:
         )
 
     def _arxiv_html(self, rec: RecordedRequest, pid: str) -> Response:
+        """LaTeXML's layout: numbered ``<section class="ltx_section" id="S4">`` with an ``ltx_tag`` span in the
+        ``<h2>``, subsections (``4.1 ...`` keys) nested as ``ltx_subsection`` with ``<h3>``, math as ``<math
+        alttext=...>`` with MathML inside, tables as ``ltx_tabular``."""
         p = self._get_paper(pid)
         e = _html.escape
-        secs = "".join(
-            f'<section id="S{i}" class="ltx_section"><h2 class="ltx_title ltx_title_section">{e(h)}</h2>'
-            f'<div class="ltx_para"><p class="ltx_p">{e(t)}</p></div></section>\n'
-            for i, (h, t) in enumerate(p["sections"].items(), 1)
-        )
+
+        def head(level: int, key: str) -> str:
+            number, _, title = key.partition(" ")
+            kind = "section" if level == 2 else "subsection"
+            return (f'<h{level} class="ltx_title ltx_title_{kind}"><span class="ltx_tag ltx_tag_{kind}">{e(number)} '
+                    f"</span>{e(title)}</h{level}>")
+
+        def para(text: str) -> str:
+            body = e(text).replace("$beta$", '<math alttext="\\beta" display="inline"><semantics><mi>β</mi>'
+                                   "</semantics></math>")
+            return f'<div class="ltx_para"><p class="ltx_p">{body}</p></div>'
+
+        parts = []
+        for i, (key, text) in enumerate(p["sections"].items(), 1):
+            if "." in key.split(" ")[0]:
+                continue
+            number = key.split(" ")[0]
+            subs = "".join(
+                f'<section id="S{i}.SS{j}" class="ltx_subsection">{head(3, k)}{para(t)}</section>'
+                for j, (k, t) in enumerate(((k, t) for k, t in p["sections"].items()
+                                            if k.split(" ")[0].startswith(number + ".")), 1))
+            parts.append(f'<section id="S{i}" class="ltx_section">{head(2, key)}{para(text)}{subs}</section>\n')
         page = (
             f'<!DOCTYPE html><html lang="en"><head><title>{e(p["title"])}</title></head><body>'
+            f'<nav class="ltx_page_navbar"><a href="#S1">Contents</a></nav>'
             f'<div class="ltx_page_main"><article class="ltx_document">'
             f'<h1 class="ltx_title ltx_title_document">{e(p["title"])}</h1>'
             f'<div class="ltx_authors">{e(", ".join(p["authors"]))}</div>'
             f'<div class="ltx_abstract"><h6 class="ltx_title ltx_title_abstract">Abstract</h6>'
-            f'<p class="ltx_p">{e(p["summary"])}</p></div>\n{secs}</article></div></body></html>'
+            f'<p class="ltx_p">{e(p["summary"])}</p></div>\n{"".join(parts)}'
+            f'<section class="ltx_bibliography" id="bib"><h2 class="ltx_title ltx_title_bibliography">References'
+            f"</h2><ul><li>[1] Someone. A paper.</li></ul></section></article></div></body></html>"
         )
         return HTMLResponse(page)
 
-    # --- docs --------------------------------------------------------------------
-    def _doc_page(self, rec: RecordedRequest, lib: str, page: str | None = None) -> Response:
-        pages = self.docs.get(lib)
-        if page and page.endswith(".md") and pages is not None and page[:-3].strip("/") in pages:
-            # huggingface.co/docs serves every page's markdown at the page URL + ".md".
-            title, body = pages[page[:-3].strip("/")]
-            return Response(f"# {title}\n\n{re.sub(r'<[^>]+>', '', body)}\n", media_type="text/markdown")
-        if pages is None or (page and page.strip("/") not in pages):
-            return HTMLResponse("<html><body><h1>404</h1><p>Page not found</p></body></html>", status_code=404)
-        nav = "".join(f'<li><a href="/docs/{lib}/{p}">{_html.escape(t)}</a></li>' for p, (t, _) in pages.items())
-        if page:
-            title, body = pages[page.strip("/")]
-        else:
-            title, body = lib, "<ul>" + nav + "</ul>"
-        return HTMLResponse(
-            f"<!DOCTYPE html><html><head><title>{_html.escape(title)}</title></head><body>"
-            f'<nav class="docs-nav"><ul>{nav}</ul></nav>'
-            f"<main><h1>{_html.escape(title)}</h1>{body}</main></body></html>"
-        )
-
+    # --- collections ---------------------------------------------------------------------------------
+    def _collections(self, rec: RecordedRequest) -> Response:
+        item = rec.query.get("item")
+        found = [c for c in self.collections if item is None or item in c["items"]]
+        out = []  # no "position" in a listing: huggingface_hub adds it from the order
+        for c in found[: int(rec.query.get("limit", 100))]:
+            items = [{"_id": object_id(), "id": i.split("/", 1)[1], "type": i.split("/", 1)[0].rstrip("s"),
+                      "position": n} for n, i in enumerate(c["items"][:4])]
+            out.append({"slug": c["slug"], "title": c["title"], "description": c["description"],
+                        "owner": {"name": c["owner"], "type": "org"}, "items": items, "lastUpdated": iso(),
+                        "private": False, "theme": "indigo", "upvotes": c["upvotes"],
+                        "isUpvotedByUser": False, "shareUrl": f"{self.url}/collections/{c['slug']}"})
+        return JSONResponse(out)
