@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from mlintern_jupyter.agent import events as ev
+from mlintern_jupyter.agent.approval import classify, policy
 from mlintern_jupyter.tools.config import ToolsConfig, sends_hf_token
 from mlintern_jupyter.tools.hub_repos import make_hub_repo_tools
 from mlintern_jupyter.tools.hub_research import make_hub_research_tools
@@ -102,6 +103,53 @@ def test_repo_files_through_the_gate(tmp_path, fake_hub):
     assert asked == {"u", "d"}
 
 
+def test_pull_request_lifecycle_and_spaces(tmp_path, fake_hub):
+    fake_hub.add_repo("fake-user/model", files={"README.md": "# v1\n"})
+    tools = _tools(fake_hub)
+    col = Collector(tmp_path / "ws")
+    git, files = tools["hf_repo_git"], tools["hf_repo_files"]
+    repo = {"repo_id": "fake-user/model"}
+
+    async def go():
+        out = {"pr": await outcome(git, col.ctx, operation="create_pr", title="Better card", description="v2", **repo)}
+        await outcome(files, col.ctx, operation="upload", path="README.md", content="# v2\n", revision="refs/pr/1",
+                      **repo)
+        out["draft_merge"] = await outcome(git, col.ctx, operation="merge_pr", pr_num=1, **repo)
+        out["publish"] = await outcome(git, col.ctx, operation="change_pr_status", pr_num=1, new_status="open", **repo)
+        out["comment"] = await outcome(git, col.ctx, operation="comment_pr", pr_num=1, comment="LGTM", **repo)
+        out["get"] = await outcome(git, col.ctx, operation="get_pr", pr_num=1, **repo)
+        out["merge"] = await outcome(git, col.ctx, operation="merge_pr", pr_num=1, comment="thanks", **repo)
+        out["second"] = await outcome(git, col.ctx, operation="create_pr", title="Drop it", **repo)
+        out["close"] = await outcome(git, col.ctx, operation="close_pr", pr_num=2, **repo)
+        out["closed"] = await outcome(git, col.ctx, operation="list_prs", status="closed", **repo)
+        out["no_num"] = await outcome(git, col.ctx, operation="get_pr", **repo)
+        out["no_comment"] = await outcome(git, col.ctx, operation="comment_pr", pr_num=1, **repo)
+        out["space"] = await outcome(git, col.ctx, operation="create_repo", repo_id="fake-user/demo",
+                                     repo_type="space", space_sdk="gradio")
+        out["no_sdk"] = await outcome(git, col.ctx, operation="create_repo", repo_id="fake-user/demo2",
+                                      repo_type="space")
+        out["update"] = await outcome(git, col.ctx, operation="update_repo", gated="false", **repo)
+        return out
+
+    out = run(go())
+    assert "Opened draft PR #1" in out["pr"] and 'revision="refs/pr/1"' in out["pr"]
+    assert "400" in out["draft_merge"] and "draft" in out["draft_merge"]
+    assert "#1 on fake-user/model is now open" in out["publish"] and "Commented on #1" in out["comment"]
+    assert "PR #1: Better card" in out["get"] and "status: open; author: fake-user" in out["get"]
+    assert "target: refs/heads/main" in out["get"] and "- comment by fake-user: LGTM" in out["get"]
+    assert "Merged PR #1" in out["merge"] and fake_hub.repo("fake-user/model").read("README.md") == b"# v2\n"
+    assert "#2 on fake-user/model is now closed" in out["close"] and "#2 [closed] PR: Drop it" in out["closed"]
+    assert "needs `pr_num`" in out["no_num"] and "needs `comment`" in out["no_comment"]
+    assert "Created private space repo" in out["space"] and fake_hub.repo("fake-user/demo", "space").sdk == "gradio"
+    assert "needs `space_sdk`" in out["no_sdk"] and "gated=False" in out["update"]
+    # get_pr reads; merge, close and settings are writes (merge and settings never approved by policy alone)
+    verdicts = {op: policy(classify("hf_repo_git", git.validate({"operation": op, "pr_num": 1, **repo})))
+                for op in ("get_pr", "merge_pr", "close_pr", "comment_pr", "update_repo")}
+    assert not verdicts["get_pr"].needs_approval
+    assert all(verdicts[op].needs_approval for op in ("merge_pr", "close_pr", "comment_pr", "update_repo"))
+    assert not verdicts["merge_pr"].auto_allowed and not verdicts["update_repo"].auto_allowed
+
+
 def test_repo_git_and_http_failures(tmp_path, fake_hub):
     tools = _tools(fake_hub)
     col = Collector(tmp_path / "ws")
@@ -130,7 +178,8 @@ def test_repo_git_and_http_failures(tmp_path, fake_hub):
 
     out = run(go())
     assert out["was_private"] is True and "Created private model repo" in out["create"]
-    assert "dev" in out["refs"] and "v1" in out["refs"] and "Opened PR #" in out["pr"] and "[open] PR: Try" in out["prs"]
+    assert "dev" in out["refs"] and "v1" in out["refs"] and "Opened draft PR #1" in out["pr"]
+    assert "[draft] PR: Try (by fake-user)" in out["prs"]
     assert "Settings of" in out["settings"]
     assert "409" in out["again"] and "403" in out["forbidden"]
     assert "401" in out[401] and "HF_TOKEN" in out[401]

@@ -34,11 +34,11 @@ READ_ONLY_TOOLS = frozenset({
 JOB_READS = frozenset({"ps", "logs", "inspect", "hardware", "cancel", "scheduled ps", "scheduled inspect"})
 JOB_LAUNCHES = frozenset({"run", "uv", "scheduled run", "scheduled uv", "scheduled resume"})
 REPO_FILE_READS = frozenset({"list", "read", "info"})
-REPO_GIT_READS = frozenset({"list_refs", "list_branches", "list_tags", "list_prs", "info", "list"})
+REPO_GIT_READS = frozenset({"list_refs", "list_branches", "list_tags", "list_prs", "get_pr", "info", "list"})
 # Job flavours without an accelerator (huggingface_hub's JobHardware); only these count as CPU jobs.
 CPU_FLAVORS = frozenset({"cpu-basic", "cpu-upgrade", "cpu-performance", "cpu-xl"})
 # Never covered by `auto`: a person decides these even when the budget would allow them.
-NEVER_AUTO_MARKERS = ("scheduled", "delete", "visibility", "settings", "merge")
+NEVER_AUTO_MARKERS = ("scheduled", "delete", "visibility", "settings", "update_repo", "merge")
 
 
 def normalize(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""hf_repo_files and hf_repo_git: Hub repositories through `huggingface_hub.HfApi` (reads free, writes gated).
+"""hf_repo_files (and hf_repo_git, in hub_git.py): Hub repositories through `huggingface_hub.HfApi`.
 
 Every write (upload, delete, branch/tag, PR, create repo, settings) needs approval by the default policy; a new
 repo is private unless the model explicitly asks otherwise (and then `auto` never approves it alone).
@@ -80,81 +80,9 @@ def make_hub_repo_tools(config: ToolsConfig) -> list[Tool]:
                           what="the Hub (delete)")
         return f"Deleted {path} from {repo_id}: {getattr(info, 'commit_url', info)}"
 
-    async def hf_repo_git(operation: Literal["info", "list_refs", "list_prs", "create_repo", "create_branch",
-                                             "delete_branch", "create_tag", "delete_tag", "create_pr", "settings",
-                                             "delete_repo"],
-                          repo_id: str, repo_type: RepoType = "model", branch: str | None = None,
-                          tag: str | None = None, revision: str | None = None, title: str | None = None,
-                          description: str | None = None, private: bool | None = None,
-                          gated: Literal["auto", "manual", False] | None = None) -> str:
-        """Branches, tags, pull requests, repo creation (private by default) and settings of a Hub repository.
+    from .hub_git import make_hf_repo_git
 
-        Args:
-            operation: info, list_refs, list_prs, create_repo, create_branch, delete_branch, create_tag,
-                delete_tag, create_pr, settings, delete_repo (e.g. a sandbox Space that is no longer needed).
-            repo_id: e.g. "username/my-model".
-            repo_type: model, dataset or space.
-            branch: branch name (create_branch, delete_branch).
-            tag: tag name (create_tag, delete_tag).
-            revision: starting point of a new branch or tag (default main).
-            title: pull request title; description: its text.
-            description: pull request description.
-            private: create_repo / settings: visibility (new repos are private unless false is given).
-            gated: settings: access requests ("auto", "manual" or false).
-        """
-        client = api()
-        match operation:
-            case "info":
-                info = await call(client.repo_info, repo_id, repo_type=repo_type)
-                files = [s.rfilename for s in (info.siblings or [])][:100]
-                return (f"{info.id} ({repo_type}) private={info.private} sha={info.sha}\n"
-                        f"files ({len(info.siblings or [])}): {', '.join(files)}")
-            case "list_refs":
-                refs = await call(client.list_repo_refs, repo_id, repo_type=repo_type)
-                return (f"branches: {', '.join(b.name for b in refs.branches)}\n"
-                        f"tags: {', '.join(t.name for t in refs.tags) or '-'}")
-            case "list_prs":
-                items = await call(lambda: list(client.get_repo_discussions(repo_id, repo_type=repo_type)))
-                return "\n".join(f"#{d.num} [{d.status}] {'PR' if d.is_pull_request else 'discussion'}: {d.title}"
-                                 for d in items[:100]) or "No pull requests or discussions."
-            case "create_repo":
-                url = await call(client.create_repo, repo_id, repo_type=repo_type,
-                                 private=True if private is None else private, exist_ok=False,
-                                 what="the Hub (create repo)")
-                return f"Created {'private' if private is not False else 'public'} {repo_type} repo: {url}"
-            case "create_branch" | "delete_branch":
-                if not branch:
-                    raise ToolError(f"{operation} needs `branch`")
-                if operation == "create_branch":
-                    await call(client.create_branch, repo_id, branch=branch, revision=revision, repo_type=repo_type)
-                else:
-                    await call(client.delete_branch, repo_id, branch=branch, repo_type=repo_type)
-                return f"{operation.replace('_', ' ')} {branch!r} on {repo_id}: done"
-            case "create_tag" | "delete_tag":
-                if not tag:
-                    raise ToolError(f"{operation} needs `tag`")
-                if operation == "create_tag":
-                    await call(client.create_tag, repo_id, tag=tag, revision=revision, repo_type=repo_type)
-                else:
-                    await call(client.delete_tag, repo_id, tag=tag, repo_type=repo_type)
-                return f"{operation.replace('_', ' ')} {tag!r} on {repo_id}: done"
-            case "create_pr":
-                if not title:
-                    raise ToolError("create_pr needs `title`")
-                pr = await call(client.create_pull_request, repo_id, title=title, description=description or "",
-                                repo_type=repo_type)
-                return f"Opened PR #{pr.num} on {repo_id}: {pr.url}"
-            case "delete_repo":
-                await call(client.delete_repo, repo_id, repo_type=repo_type, what="the Hub (delete repo)")
-                return f"Deleted {repo_type} repo {repo_id}."
-            case "settings":
-                if private is None and gated is None:
-                    raise ToolError("settings needs `private` and/or `gated`")
-                await call(client.update_repo_settings, repo_id, private=private, gated=gated, repo_type=repo_type)
-                return f"Settings of {repo_id} updated (private={private}, gated={gated})."
-        raise ToolError(f"unknown operation {operation!r}")
-
-    return [Tool.from_function(hf_repo_files), Tool.from_function(hf_repo_git)]
+    return [Tool.from_function(hf_repo_files), make_hf_repo_git(config)]
 
 
 async def _read(config: ToolsConfig, repo_id: str, repo_type: str, revision: str, path: str) -> str:

@@ -8,6 +8,11 @@ routes are registered there, see its docstring).
 * ``GET /api/{t}/{repo}/discussions?p=&type=&status=`` -> ``{"discussions", "count", "start"}``;
   ``POST`` (``{"title", "description", "pullRequest"}``) -> ``{"num", ...}``; a PR gets ``refs/pr/{num}``.
 * ``GET /api/{t}/{repo}/discussions/{num}`` -> details with ``events`` (one comment) and, for PRs, ``changes.base``.
+  Pull requests opened through the API start as ``"draft"`` (as on the Hub); discussions as ``"open"``.
+* ``POST /api/{t}/{repo}/discussions/{num}/comment`` (``{"comment"}``) -> ``{"newMessage": event}``;
+  ``.../status`` (``{"status": "open"|"closed", "comment"?}``) -> ``{"newStatus": event}``;
+  ``.../merge`` (``{"comment"?}``, write access; a draft or closed PR is refused with 400) -> 200, the PR becomes
+  ``"merged"`` and ``main`` points at ``refs/pr/{num}``.
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ class RefsMixin:
         d = {
             "num": len(r.discussions) + 1,
             "title": title,
-            "status": "open",
+            "status": "draft" if is_pr else "open",
             "isPullRequest": is_pr,
             "createdAt": iso(),
             "author": {"name": user["name"], "type": "user"},
@@ -139,3 +144,41 @@ class RefsMixin:
             if d["num"] == int(num):
                 return JSONResponse(d)
         raise HTTPError(404, "Discussion not found")
+
+    def _find_discussion(self, r: FakeRepo, num: str) -> dict:
+        for d in r.discussions:
+            if d["num"] == int(num):
+                return d
+        raise HTTPError(404, "Discussion not found")
+
+    def _event(self, rec: RecordedRequest, kind: str, data: dict) -> dict:
+        user = self.require_user(rec)
+        return {"id": object_id(), "type": kind, "createdAt": iso(), "author": {"name": user["name"]}, "data": data}
+
+    def _discussion_change(self, rec: RecordedRequest, type: str, repo: str, num: str, action: str) -> Response:
+        body = json_body(rec) or {}
+        with self.lock:
+            r = self._get_repo(rec, type, repo, write=action != "comment")
+            d = self._find_discussion(r, num)
+            if action == "comment":
+                if not str(body.get("comment") or "").strip():
+                    raise HTTPError(400, "comment must not be empty")
+                event = self._event(rec, "comment", {"edited": False, "hidden": False, "numEdits": 0, "latest": {
+                    "raw": body["comment"], "html": body["comment"], "updatedAt": iso()}})
+                d["events"].append(event)
+                d["numComments"] += 1
+                return JSONResponse({"newMessage": event})
+            if action == "status":
+                if body.get("status") not in ("open", "closed"):
+                    raise HTTPError(400, "status must be open or closed")
+                d["status"] = body["status"]
+                event = self._event(rec, "status-change", {"status": body["status"]})
+                d["events"].append(event)
+                return JSONResponse({"newStatus": event})
+            if not d["isPullRequest"] or d["status"] != "open":
+                raise HTTPError(400, f"This pull request is {d['status']} and cannot be merged; publish it first")
+            r.branches["main"] = r.branches[f"refs/pr/{d['num']}"]
+            d["status"] = "merged"
+            d["changes"]["mergeCommitId"] = r.branches["main"]
+            d["events"].append(self._event(rec, "status-change", {"status": "merged"}))
+            return Response(status_code=200)

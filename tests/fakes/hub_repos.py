@@ -165,6 +165,8 @@ class ReposMixin(SpacesMixin, RefsMixin):
         a("DELETE", rf"/api/{T}/{REPO}/tag/(?P<tag>[^/]+)", self._delete_tag, "repos.tag")
         a("GET|POST", rf"/api/{T}/{REPO}/discussions", self._discussions, "repos.discussions")
         a("GET", rf"/api/{T}/{REPO}/discussions/(?P<num>\d+)", self._discussion, "repos.discussions")
+        a("POST", rf"/api/{T}/{REPO}/discussions/(?P<num>\d+)/(?P<action>comment|status|merge)",
+          self._discussion_change, "repos.discussions.change")
         a(
             "GET",
             rf"/(?P<type>dataset|space)s/{REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)",
