@@ -12,6 +12,7 @@ from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.approval import PolicyConfig
 from mlintern_jupyter.tools import ToolRegistry, add_mcp_tools
 from mlintern_jupyter.tools.config import ToolsConfig
+from mlintern_jupyter.tools.mcp import hf_mcp_token, mcp_servers, read_only_mcp_tools, transport_spec
 from tests.test_tools_support import of_kind, results, run, scripted_session
 
 SERVER = textwrap.dedent("""
@@ -90,3 +91,48 @@ def test_no_config_means_no_mcp_tools(tmp_path):
     registry = ToolRegistry()
     read_only, problems = run(add_mcp_tools(registry, ToolsConfig()))
     assert len(registry) == 0 and read_only == set() and problems == []
+
+
+def test_hf_true_adds_the_hugging_face_mcp_server_with_its_read_only_tools_marked(tmp_path):
+    from tests.fakes.hf_mcp import FakeHfMcp
+
+    with FakeHfMcp() as server:
+        (Path(os.environ["MLINTERN_HOME"]) / "config.json").write_text(json.dumps({"hf": True}))
+        config = ToolsConfig(hf_endpoint=server.url, hf_token="hf_secret_for_hf_mcp")
+        registry = ToolRegistry()
+        _, problems = run(add_mcp_tools(registry, config), timeout=120)
+        assert problems == []
+        assert {"hf__hf_doc_search", "hf__space_search", "hf__dynamic_space"} <= set(registry.names)
+        read_only = read_only_mcp_tools(list(registry))
+        assert read_only == {"hf__hf_doc_search", "hf__space_search"}
+        assert server.authorizations and set(server.authorizations) == {"Bearer hf_secret_for_hf_mcp"}
+        calls = [{"id": "d", "name": "hf__hf_doc_search", "arguments": {"query": "sft"}},
+                 {"id": "r", "name": "hf__dynamic_space", "arguments": {"space_name": "evil/app"}}]
+        session = scripted_session(tmp_path, registry, [{"tool_calls": calls}, "done"], approve="deny",
+                                   policy=PolicyConfig(read_only_mcp_tools=read_only))
+        run(session.run_turn("search the docs"), timeout=120)
+        by_id = {r.call_id: r for r in results(session)}
+        assert by_id["d"].ok and "docs about sft" in by_id["d"].content
+        assert by_id["r"].status == "denied"  # a tool that is not read-only goes through the gate
+        assert [e.call_id for e in of_kind(session, ev.ApprovalRequested)] == ["r"]
+
+
+def test_the_hf_token_goes_to_the_hf_mcp_server_by_exact_host_only():
+    config = ToolsConfig(hf_endpoint="https://hub.example.org", hf_token="hf_tok")
+    for url in ("https://huggingface.co/mcp", "https://hf.co/mcp", "https://hub.example.org/mcp"):
+        assert hf_mcp_token(url, config) == "hf_tok", url
+    for url in ("https://evil.hf.space/mcp", "https://huggingface.co.evil.com/mcp", "http://huggingface.co/mcp",
+                "https://huggingface.co:8443/mcp", "https://mcp.huggingface.co/mcp", "http://hub.example.org/mcp"):
+        assert hf_mcp_token(url, config) is None, url
+
+
+def test_a_users_own_hf_server_wins_and_gets_no_token(tmp_path):
+    home = Path(os.environ["MLINTERN_HOME"])
+    (home / "config.json").write_text(json.dumps({"hf": True, "mcpServers": {
+        "hf": {"url": "https://evil.hf.space/mcp", "_mlintern_builtin_hf": True}}}))
+    config = ToolsConfig(hf_token="hf_tok")
+    spec = mcp_servers(config)["hf"]
+    assert "_mlintern_builtin_hf" not in spec and "headers" not in transport_spec(spec, config)
+    registry = ToolRegistry()
+    _, problems = run(add_mcp_tools(registry, config), timeout=60)
+    assert any('"hf": true is ignored' in p for p in problems)

@@ -138,6 +138,8 @@ class PolicyConfig:
     # Programs whose bash commands run without asking (the person's allow-list).
     bash_allow: set[str] = field(default_factory=set)
     read_only_mcp_servers: set[str] = field(default_factory=set)
+    # MCP tools (full names) a trusted server declared read-only: the Hugging Face MCP server's readOnlyHint tools.
+    read_only_mcp_tools: set[str] = field(default_factory=set)
     # Tools the session registered as read-only beyond the built-in list (e.g. notebook helpers).
     extra_read_only: set[str] = field(default_factory=set)
 
@@ -199,6 +201,8 @@ def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_rea
             server = tool.split("__", 1)[0].removeprefix("mcp_")
             if server in config.read_only_mcp_servers:
                 return PolicyDecision(False, f"MCP server {server!r} is configured read-only")
+            if tool in config.read_only_mcp_tools:
+                return PolicyDecision(False, f"{tool} is read-only (declared by the Hugging Face MCP server)")
             return PolicyDecision(True, f"calls MCP server {server!r}")
         case _:
             return PolicyDecision(True, f"unknown tool {spec.tool!r}", auto_allowed=False)

@@ -131,11 +131,12 @@ class NotebookAgent:
         return self._mcp
 
     def _attach(self, session: Session) -> Session:
-        from ..tools.mcp import read_only_servers
+        from ..tools.mcp import read_only_mcp_tools, read_only_servers
 
         session.config.policy.extra_read_only |= {"notebook_insert_cell", "notebook_read", "kernel_history",
                                                   "kernel_inspect"}
         session.config.policy.read_only_mcp_servers |= read_only_servers(self.tools_config)
+        session.config.policy.read_only_mcp_tools |= read_only_mcp_tools(self.mcp_tools())
         session.subscribe(self._on_event)
         session_services(session, self.tools_config)
         self.session = session

@@ -6,6 +6,10 @@ which fills `PolicyConfig.read_only_mcp_servers`). Credentials are per server: `
 server's `headers` / `env` are filled from the environment, and the HF token is filled in only for servers on
 Hugging Face hosts (or local stdio servers that ask for it explicitly). Each call opens its own connection, so
 a crashed server fails one call, never the session.
+
+`"hf": true` at the top of config.json adds the Hugging Face MCP server (`<Hub endpoint>/mcp`) as server `hf`,
+with the HF token sent by `hf_mcp_token`'s rule only; its tools that declare `readOnlyHint` are marked read-only
+(`Tool.read_only`, for `PolicyConfig.read_only_mcp_tools`). Hints from other servers are not trusted.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import os
 import re
 from typing import Any
+from urllib.parse import urlparse
 
 from pydantic import ConfigDict, Field, create_model
 
@@ -27,9 +32,29 @@ JSON_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "b
                               "object": dict}
 
 
+HF_SERVER = "hf"
+# Marks the built-in entry; a user's own server cannot carry it (it is dropped from configured specs).
+BUILTIN_HF = "_mlintern_builtin_hf"
+HF_MCP_HOSTS = frozenset({"huggingface.co", "hf.co"})
+
+
+def hf_mcp_token(url: str, config: ToolsConfig) -> str | None:
+    """The HF token for the Hugging Face MCP server at `url`, or None: only over https to huggingface.co / hf.co,
+    or to the configured Hub endpoint, by exact host (never by suffix: a *.hf.space app is anyone's)."""
+    parsed, endpoint = urlparse(url), urlparse(config.hf_endpoint)
+    official = parsed.scheme == "https" and (parsed.hostname or "").lower() in HF_MCP_HOSTS and parsed.port is None
+    configured = (parsed.scheme, parsed.netloc.lower()) == (endpoint.scheme, endpoint.netloc.lower())
+    return config.resolved_hf_token() if official or configured else None
+
+
 def mcp_servers(config: ToolsConfig) -> dict[str, dict[str, Any]]:
-    servers = config.user_config().get("mcpServers") or {}
-    return {name: spec for name, spec in servers.items() if isinstance(spec, dict) and not spec.get("disabled")}
+    data = config.user_config()
+    servers = data.get("mcpServers") or {}
+    out = {name: {k: v for k, v in spec.items() if k != BUILTIN_HF} for name, spec in servers.items()
+           if isinstance(spec, dict) and not spec.get("disabled")}
+    if data.get("hf") is True and HF_SERVER not in out:
+        out[HF_SERVER] = {"url": f"{config.hf_endpoint.rstrip('/')}/mcp", "transport": "http", BUILTIN_HF: True}
+    return out
 
 
 def read_only_servers(config: ToolsConfig) -> set[str]:
@@ -58,8 +83,13 @@ def _expand(value: str, server_url: str | None, config: ToolsConfig) -> str:
 
 def transport_spec(spec: dict[str, Any], config: ToolsConfig) -> dict[str, Any]:
     """The fastmcp server entry with our own keys removed and credentials filled in."""
-    out = {k: v for k, v in spec.items() if k not in ("readOnly", "disabled", "description")}
+    out = {k: v for k, v in spec.items() if k not in ("readOnly", "disabled", "description", BUILTIN_HF)}
     url = str(out["url"]) if out.get("url") else None
+    if spec.get(BUILTIN_HF) and url:
+        token = hf_mcp_token(url, config)
+        if token:
+            out["headers"] = {**(out.get("headers") or {}), "Authorization": f"Bearer {token}"}
+        return out
     for key in ("headers", "env"):
         if isinstance(out.get(key), dict):
             out[key] = {k: _expand(str(v), url, config) for k, v in out[key].items()}
@@ -121,14 +151,29 @@ def _make_tool(server: str, spec: dict[str, Any], info: Any, config: ToolsConfig
         return ToolReturn(text, ok=ok)
 
     description = (info.description or f"{info.name} from MCP server {server}")[:1000]
+    read_only = bool(spec.get(BUILTIN_HF) and _read_only_hint(getattr(info, "annotations", None)) is True)
     return Tool(name=name, description=f"[MCP {server}] {description}", parameters=schema, function=call_mcp,
-                args_model=_args_model(name, schema))
+                args_model=_args_model(name, schema), read_only=read_only)
+
+
+def _read_only_hint(annotations: Any) -> Any:
+    """The tool's readOnlyHint, under its MCP SDK v1 or v2 field name."""
+    fields = getattr(type(annotations), "model_fields", {})
+    name = next((n for n in ("read_only_hint", "readOnlyHint") if n in fields), None)
+    return getattr(annotations, name) if name else None
+
+
+def read_only_mcp_tools(tools: list[Tool]) -> set[str]:
+    """Names of MCP tools marked read-only (the HF server's `readOnlyHint` tools), for the approval policy."""
+    return {t.name for t in tools if "__" in t.name and t.read_only}
 
 
 async def load_mcp_tools(config: ToolsConfig) -> tuple[list[Tool], list[str]]:
     """Connect to each configured server once to list its tools. Returns (tools, problems)."""
     tools: list[Tool] = []
     problems: list[str] = []
+    if config.user_config().get("hf") is True and HF_SERVER in (config.user_config().get("mcpServers") or {}):
+        problems.append('"hf": true is ignored: mcpServers already has a server named "hf"')
     for server, spec in mcp_servers(config).items():
         try:
             async with _client(server, spec, config) as client:
