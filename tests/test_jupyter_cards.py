@@ -180,3 +180,30 @@ def test_approve_for_this_session_only_for_plain_bash_commands() -> None:
                        ("bash", {"command": "ls\nrm x"}), ("hf_jobs", {"operation": "run", "command": ["ls"]})]:
         other = ApprovalCard(request(tool, args), lambda *a, **k: True)
         assert other.program is None and other.session_button.disabled, (tool, args)
+
+
+def test_a_research_sub_agent_is_one_collapsible_card_with_its_steps_escaped() -> None:
+    view = TurnView(on_answer=lambda *a: True)
+    view.update(ev.ToolCall(call_id="r1", tool="research", arguments={"task": "best DPO recipe"}))
+    view.update(ev.ToolStarted(call_id="r1", tool="research"))
+    steps = [ev.SubagentProgress(call_id="r1", step="started", text="best DPO recipe"),
+             ev.SubagentProgress(call_id="r1", step="tool_call", tool="hf_papers", text="operation='citation_graph'"),
+             ev.SubagentProgress(call_id="r1", step="tool_result", tool="hf_papers", text=f"900 chars: {XSS}"),
+             ev.SubagentProgress(call_id="r1", step="tool_call", tool="web_search", text="query='x'"),
+             ev.SubagentProgress(call_id="r1", step="tool_result", tool="web_search", text="429", ok=False)]
+    for step in steps:
+        view.update(step)
+    view.update(ev.ToolResult(call_id="r1", tool="research", ok=True, content="## Recipe table", duration_s=3.0))
+    body_cards = [w for w in view.body.children]
+    assert len(body_cards) == 1  # one card for the whole sub-agent, not one per step
+    html = view.tools["r1"].widget.value
+    assert "<details class='mlintern-subagent'><summary>research: 2 tool calls, 5 steps</summary>" in html
+    assert "<b>hf_papers</b> operation=&#x27;citation_graph&#x27;" in html and "(failed)" in html
+    assert XSS not in html and "&lt;img" in html
+    text, _ = static_record(view.events)
+    assert "research · hf_papers(operation='citation_graph')" in text
+    # a long crawl keeps the latest steps and says how many came before
+    for i in range(100):
+        view.update(ev.SubagentProgress(call_id="r1", step="tool_call", tool="read", text=f"step {i}"))
+    html = view.tools["r1"].widget.value
+    assert "… 45 earlier steps" in html and "step 99" in html and "step 39" not in html

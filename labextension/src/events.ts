@@ -118,6 +118,19 @@ export interface ToolResult extends BaseEvent {
   duration_s?: number;
 }
 
+export type SubagentStep = 'started' | 'tool_call' | 'tool_result' | 'notice' | 'ended';
+
+/** One step of a sub-agent (research) inside the parent's tool call `call_id`: grouped into that call's item. */
+export interface SubagentProgress extends BaseEvent {
+  kind: 'subagent_progress';
+  call_id: string;
+  agent?: string;
+  step?: SubagentStep;
+  tool?: string;
+  text?: string;
+  ok?: boolean;
+}
+
 export interface PlanUpdated extends BaseEvent {
   kind: 'plan_updated';
   todos?: Todo[];
@@ -220,6 +233,7 @@ export type SessionEvent =
   | ToolStarted
   | ToolOutput
   | ToolResult
+  | SubagentProgress
   | PlanUpdated
   | Usage
   | Compacted
@@ -331,6 +345,16 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
     optional: {
       status: oneOf('ok', 'error', 'invalid', 'denied', 'aborted'),
       duration_s: num
+    }
+  },
+  subagent_progress: {
+    required: { call_id: str },
+    optional: {
+      agent: str,
+      step: oneOf('started', 'tool_call', 'tool_result', 'notice', 'ended'),
+      tool: str,
+      text: str,
+      ok: bool
     }
   },
   plan_updated: { optional: { todos: arrayOf(todo) } },

@@ -5,7 +5,13 @@
  */
 
 import type { SessionEvent, TurnEndReason } from './events';
-import { initialState, type PanelState, type ToolCardStatus, type UserItem } from './state';
+import {
+  initialState,
+  MAX_SUBAGENT_STEPS,
+  type PanelState,
+  type ToolCardStatus,
+  type UserItem
+} from './state';
 import {
   addNotice,
   appendDelta,
@@ -119,6 +125,15 @@ function reduceEvent(state: PanelState, e: SessionEvent, seq: number): PanelStat
         status: e.status ?? (e.ok ? 'ok' : 'error'),
         result: e.content,
         durationS: e.duration_s ?? null
+      }));
+    case 'subagent_progress':
+      return withTool(state, e.call_id, '', item => ({
+        ...item,
+        stepCount: item.stepCount + 1,
+        steps: [
+          ...item.steps,
+          { step: e.step ?? 'tool_call', tool: e.tool ?? '', text: e.text ?? '', ok: e.ok ?? true }
+        ].slice(-MAX_SUBAGENT_STEPS)
       }));
     case 'plan_updated':
       return { ...state, plan: e.todos ?? [] };

@@ -57,6 +57,17 @@ export interface AssistantItem {
   streaming: boolean;
 }
 
+/** A step of a sub-agent running inside a tool call (research), shown in that call's card. */
+export interface SubagentStepItem {
+  step: string;
+  tool: string;
+  text: string;
+  ok: boolean;
+}
+
+/** Steps a card keeps: a deep research crawl makes dozens; the latest are the interesting ones. */
+export const MAX_SUBAGENT_STEPS = 60;
+
 export interface ToolItem {
   type: 'tool';
   key: string;
@@ -65,6 +76,9 @@ export interface ToolItem {
   arguments: ToolCall['arguments'];
   status: ToolCardStatus;
   output: string;
+  /** Sub-agent steps grouped under this call (the latest MAX_SUBAGENT_STEPS), and how many there were. */
+  steps: SubagentStepItem[];
+  stepCount: number;
   result: string | null;
   durationS: number | null;
   feedback: string;

@@ -57,6 +57,8 @@ function ensureTool(state: PanelState, callId: string, tool: string): PanelState
     arguments: {},
     status: 'called',
     output: '',
+    steps: [],
+    stepCount: 0,
     result: null,
     durationS: null,
     feedback: ''

@@ -20,6 +20,8 @@ from ..agent import events as ev
 TEXT_FLUSH_S = 0.1
 RESULT_PREVIEW_CHARS = 4_000
 LOG_TAIL_LINES = 15
+# Sub-agent steps kept on a card (a deep research crawl makes dozens): the latest ones.
+MAX_STEPS = 60
 MAX_METRIC_POINTS = 400
 
 
@@ -78,8 +80,27 @@ class ToolCard:
         self.duration: float | None = None
         self.result = ""
         self.output_tail: list[str] = []
+        # Steps of a sub-agent running inside this call (research): one collapsible list, not a card per step.
+        self.steps: list[ev.SubagentProgress] = []
+        self.step_count = 0
         self.widget = widgets.HTML()
         self._render()
+
+    def _steps_html(self) -> str:
+        if not self.steps:
+            return ""
+        calls = sum(1 for s in self.steps if s.step == "tool_call")
+        marks = {"tool_call": "▸", "tool_result": "✓", "notice": "!", "started": "●", "ended": "■"}
+        failed = ' <span style="color:#cf222e">(failed)</span>'
+        items = "".join(
+            f"<li style='list-style:none'>{marks.get(s.step, '·')} "
+            f"{'<b>' + esc(s.tool) + '</b> ' if s.tool else ''}{esc(s.text)}{'' if s.ok else failed}</li>"
+            for s in self.steps)
+        hidden = f"<li style='list-style:none'>… {self.step_count - len(self.steps)} earlier steps</li>" \
+            if self.step_count > len(self.steps) else ""
+        return (f"<details class='mlintern-subagent'><summary>{esc(self.steps[0].agent)}: {calls} tool calls, "
+                f"{self.step_count} steps</summary><ul style='margin:0;padding-left:1em'>{hidden}{items}</ul>"
+                "</details>")
 
     def _render(self) -> None:
         colour = {"ok": "#1a7f37", "running": "#0969da", "error": "#cf222e", "denied": "#cf222e",
@@ -90,7 +111,8 @@ class ToolCard:
                    f"{esc(body[:RESULT_PREVIEW_CHARS])}</pre></details>") if body else ""
         self.widget.value = (
             f'<div class="mlintern-tool"><b>{esc(self.tool)}</b> <code>{esc(self.args)}</code> '
-            f'<span style="color:{colour}">{esc(self.status)}</span>{duration}{demo_badge(self.offline)}{details}</div>'
+            f'<span style="color:{colour}">{esc(self.status)}</span>{duration}{demo_badge(self.offline)}'
+            f"{self._steps_html()}{details}</div>"
         )
 
     def update(self, event: ev.Event) -> None:
@@ -105,6 +127,9 @@ class ToolCard:
                 self.output_tail = (self.output_tail + text.splitlines())[-LOG_TAIL_LINES:]
             case ev.ToolResult(status=status, content=content, duration_s=duration):
                 self.status, self.result, self.duration = status, content, duration
+            case ev.SubagentProgress():
+                self.step_count += 1
+                self.steps = (self.steps + [event])[-MAX_STEPS:]
             case _:
                 return
         self._render()

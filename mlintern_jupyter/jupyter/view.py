@@ -103,7 +103,8 @@ class TurnView:
                     self.tools[call_id].update(event)
             case ev.ToolOutput(job_id=job_id) if job_id and job_id in self.jobs:
                 self.jobs[job_id].update(event)
-            case ev.ToolStarted(call_id=call_id) | ev.ToolOutput(call_id=call_id) | ev.ToolResult(call_id=call_id):
+            case (ev.ToolStarted(call_id=call_id) | ev.ToolOutput(call_id=call_id) | ev.ToolResult(call_id=call_id)
+                  | ev.SubagentProgress(call_id=call_id)):
                 if call_id in self.tools:
                     self.tools[call_id].update(event)
             case ev.JobUpdated(job_id=job_id):
@@ -166,6 +167,8 @@ def static_record(events: list[ev.Event], offline: bool = False) -> tuple[str, s
                 lines.append(text)
             case ev.ToolCall(tool=tool, arguments=arguments):
                 lines.append(f"· {tool}({short_args(arguments, 80)})")
+            case ev.SubagentProgress(agent=agent, step="tool_call", tool=tool, text=text):
+                lines.append(f"    {agent} · {tool}({text[:80]})")
             case ev.ToolResult(tool=tool, status=status, duration_s=duration):
                 lines.append(f"  {tool}: {status} ({duration:.1f}s)")
             case ev.ApprovalRequested(tool=tool, action_sha256=sha, cost_usd=cost):

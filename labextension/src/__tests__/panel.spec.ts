@@ -147,6 +147,42 @@ describe('MlinternPanel', () => {
   });
 });
 
+describe('sub-agent steps', () => {
+  it('render as one collapsible list of text inside the call card', () => {
+    const history: SessionEvent[] = [
+      { session_id: 's', seq: 1, ts: '', kind: 'tool_call', call_id: 'r1', tool: 'research', arguments: {} },
+      {
+        session_id: 's',
+        seq: 2,
+        ts: '',
+        kind: 'subagent_progress',
+        call_id: 'r1',
+        step: 'tool_call',
+        tool: 'hf_papers',
+        text: '<img src=x onerror="alert(1)">'
+      },
+      {
+        session_id: 's',
+        seq: 3,
+        ts: '',
+        kind: 'subagent_progress',
+        call_id: 'r1',
+        step: 'tool_result',
+        tool: 'hf_papers',
+        text: '429',
+        ok: false
+      }
+    ];
+    const root = mount(actions(), history).node;
+    expect(byTestId(root, 'mlintern-tool-card')).toHaveLength(1);
+    const [steps] = byTestId(root, 'mlintern-subagent-steps');
+    expect(steps.querySelector('summary')?.textContent).toBe('research: 1 tool calls, 2 steps');
+    expect(steps.querySelector('img')).toBeNull();
+    expect(steps.textContent).toContain('hf_papers <img src=x');
+    expect(steps.querySelectorAll('.mlintern-step-failed')).toHaveLength(1);
+  });
+});
+
 describe('approval action text', () => {
   it('shows every field the action uses, the script whole, and leaves out unused ones', () => {
     const text = actionText({

@@ -65,6 +65,14 @@ describe('reduce over the shared fixture', () => {
     });
     expect(tool.result).toContain('job-42');
     expect(tool.output).toBe(''); // job output goes to the job card
+    expect(tool.steps).toEqual([
+      {
+        step: 'tool_call',
+        tool: 'hf_papers',
+        text: 'operation="citation_graph", arxiv_id="2305.18290"',
+        ok: true
+      }
+    ]);
   });
 
   it('builds the job card with its log', () => {
@@ -90,7 +98,7 @@ describe('reduce over the shared fixture', () => {
       iterations: 7
     });
     expect(state.sessionEnded).toBe(true);
-    expect(state.lastSeq).toBe(23);
+    expect(state.lastSeq).toBe(24);
   });
 
   it('never mutates its input', () => {
@@ -223,6 +231,32 @@ describe('reduce, step by step', () => {
     expect(tailLines('a\nb\nc', 2)).toBe('b\nc');
     expect(tailLines('a\nb\nc\n', 2)).toBe('b\nc\n');
     expect(tailLines('a\nb', 5)).toBe('a\nb');
+  });
+
+  it('groups sub-agent steps into the one card of their call, keeping the latest', () => {
+    let s = reduce(initialState(), ev({ kind: 'tool_call', call_id: 'r1', tool: 'research', arguments: {} }));
+    for (let i = 0; i < 70; i++) {
+      s = reduce(
+        s,
+        ev({
+          kind: 'subagent_progress',
+          call_id: 'r1',
+          step: 'tool_call',
+          tool: 'hf_papers',
+          text: `step ${i}`
+        })
+      );
+    }
+    s = reduce(
+      s,
+      ev({ kind: 'subagent_progress', call_id: 'r1', step: 'tool_result', tool: 'x', ok: false })
+    );
+    expect(s.timeline).toHaveLength(1);
+    const tool = s.timeline[0] as ToolItem;
+    expect(tool.stepCount).toBe(71);
+    expect(tool.steps).toHaveLength(60);
+    expect(tool.steps[0].text).toBe('step 11');
+    expect(tool.steps.at(-1)).toEqual({ step: 'tool_result', tool: 'x', text: '', ok: false });
   });
 
   it('routes tool output without a job id to the tool card', () => {

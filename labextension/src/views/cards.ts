@@ -58,6 +58,40 @@ function assistantCard(item: AssistantItem): HTMLElement {
   );
 }
 
+const STEP_MARKS: Record<string, string> = {
+  started: '●',
+  tool_call: '▸',
+  tool_result: '✓',
+  notice: '!',
+  ended: '■'
+};
+
+/** A sub-agent's steps as one collapsible list inside its call's card (text only, never markup). */
+function stepsList(item: ToolItem): HTMLElement | null {
+  if (item.stepCount === 0) {
+    return null;
+  }
+  const calls = item.steps.filter(s => s.step === 'tool_call').length;
+  const hidden = item.stepCount - item.steps.length;
+  return h(
+    'details',
+    { className: 'mlintern-subagent', testid: 'mlintern-subagent-steps' },
+    h('summary', {}, `${item.tool || 'sub-agent'}: ${calls} tool calls, ${item.stepCount} steps`),
+    h(
+      'ul',
+      { className: 'mlintern-subagent-list' },
+      hidden > 0 ? h('li', { className: 'mlintern-muted' }, `… ${hidden} earlier steps`) : null,
+      ...item.steps.map(s =>
+        h(
+          'li',
+          { className: s.ok ? 'mlintern-step' : 'mlintern-step mlintern-step-failed' },
+          `${STEP_MARKS[s.step] ?? '·'} ${s.tool ? s.tool + ' ' : ''}${s.text}${s.ok ? '' : ' (failed)'}`
+        )
+      )
+    )
+  );
+}
+
 function toolCard(item: ToolItem): HTMLElement {
   const args = argumentsText(item.arguments);
   return h(
@@ -89,6 +123,7 @@ function toolCard(item: ToolItem): HTMLElement {
         )
       : null,
     item.output ? pre(item.output, 'mlintern-output', 'mlintern-tool-output') : null,
+    stepsList(item),
     item.feedback ? h('div', { className: 'mlintern-feedback' }, `Feedback: ${item.feedback}`) : null,
     item.result !== null
       ? h(
