@@ -228,6 +228,26 @@ def rows(results: dict[str, Outcome]) -> list[tuple[str, ...]]:
         figure = f"not run: {f['skipped']}" if "skipped" in f else \
             f"{f['model']}: {f['passed']} of {f['graded']} graded rules and checks passed on {len(f['tasks'])} tasks"
         out.append(("agent evaluation (#15)", figure, *no_goal))
+    if not failed("research", "research (#17)"):
+        f = results["research"].figures
+        d, c, r = f["docs"], f["crawl"], f["research"]
+        out.append(("research (#17)", f"docs: first query of a {d['pages']}-page library (fetch every page, build and "
+                    f"store the BM25 index): {fmt(d['first_query_ms'] / 1000, 1)} s, {d['first_query_requests']} requests",
+                    "—", f"previous algorithm, every query: {fmt(d['previous_ms'] / 1000, 1)} s, "
+                    f"{d['previous_requests']} requests", ratio(d["first_query_ms"], d["previous_ms"]), "no goal set"))
+        out.append(("research (#17)", f"docs: a query after the first: {d['after_first_ms']} ms, "
+                    f"{d['after_first_requests']} requests (next session, from disk: {d['next_session_ms']} ms, "
+                    f"{d['next_session_requests']} requests)", "no fetch, < 50 ms",
+                    f"previous algorithm: {fmt(d['previous_ms'], 0)} ms, {d['previous_requests']} requests",
+                    f"{d['after_first_ms'] / max(d['previous_ms'], 1e-9):.5f}",
+                    yes(d["after_first_requests"] == 0 and d["after_first_ms"] < 50 and d["next_session_requests"] == 0)))
+        out.append(("research (#17)", f"citation crawl, depth {c['depth']} ({c['calls']} citation_graph calls, "
+                    f"{c['papers_listed']} papers listed): {c['s2_requests']} Semantic Scholar requests, {c['wall_s']} s, "
+                    f"{c['chars_returned']:,} chars (≈ {c['tokens_returned']:,} tokens) to the model", *no_goal))
+        out.append(("research (#17)", f"research sub-agent: answer {r['answer_chars']:,} chars (≈ {r['answer_tokens']:,} "
+                    f"tokens) to the parent, from {r['tool_output_read_chars']:,} chars of tool output in its own context "
+                    f"({r['child_tool_calls']} calls; {r['parent_tool_cards']} card, {r['progress_events']} progress events)",
+                    "—", "—", f"{r['answer_chars'] / max(r['tool_output_read_chars'], 1):.2f}", "no goal set"))
     if not failed("panel", "side panel (#7)"):
         f = results["panel"].figures
         out.append(("side panel (#7)", f"render a {f['history_events']}-event session ({f['timeline_cards']} cards): "
@@ -349,6 +369,14 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
         "GIT_DIR` measures them again). Concepts: the 30 regexes of `tests/fixtures/concepts.json` on both texts "
         "(plus 5 project-only concepts, ours only). Grader agreement: each rule's verdict against the label of the "
         "scripted good and bad trajectories of `tests/test_eval_graders.py`.",
+        "- **research** (`tests/bench_research.py`): the loopback fake Hub and fake Semantic Scholar in the benchmark's "
+        "process. Docs: a generated 300-page library; the first `explore_hf_docs` query fetches the sidebar and every "
+        "page's markdown and writes a BM25 (tantivy) index to disk; then the median of 5 other queries, and one from a "
+        "new registry (the next session); the anchor is the previous algorithm (sidebar plus the first 80 pages "
+        "fetched and keyword-counted on every query), reimplemented in the benchmark. Crawl: `citation_graph` "
+        "direction=citations with limit 10 on a paper with 30 citing papers, then on each of the 10 listed (20 "
+        "citing papers each); tokens are chars / 4. Research: the sub-agent driven by a scripted model through a "
+        "10-call literature crawl; its answer (what reaches the parent) against the tool output it read.",
         "- **side panel** (`labextension/ui-tests/bench_panel.mjs`): Debian's Chromium (playwright-core, "
         "`/usr/bin/chromium`) against a throwaway JupyterLab with the built extension; the kernel side is a fake "
         "`mlintern` comm target run in a cell (as in the panel's browser tests), so the figures are transport plus "
@@ -370,7 +398,7 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
 
 
 def main() -> int:
-    names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "playbook", "agent_eval", "panel"]
+    names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "research", "playbook", "agent_eval", "panel"]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(names), help="comma-separated subset of: " + ", ".join(names))
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
