@@ -18,7 +18,7 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
 from tests.fakes import DEFAULT_TOKEN, FakeHub
-from tests.fakes.fixtures import fake_github, fake_hub, fake_hub_env, fake_search, fake_slack  # noqa: F401
+from tests.fakes.fixtures import fake_github, fake_hub, fake_hub_env, fake_s2, fake_search, fake_slack  # noqa: F401
 
 
 @pytest.fixture
@@ -294,7 +294,13 @@ def test_papers(api, fake_hub):
     assert [m.id for m in api.list_models(filter="arxiv:2106.09685")] == ["someone/lora-model"]
     assert [d.id for d in api.list_datasets(filter="arxiv:2106.09685")] == ["someone/lora-data"]
     html = httpx.get(f"{fake_hub.url}/arxiv/html/2106.09685v2").text
-    assert re.findall(r"<section[^>]*>\s*<h2[^>]*>([^<]+)</h2>", html) == ["1 Introduction", "4 Method"]
+    # LaTeXML's layout: the number in an ltx_tag span, the title after it; the bibliography is not a section
+    assert re.findall(r'<section id="S\d+" class="ltx_section"><h2[^>]*><span class="ltx_tag[^"]*">([^<]+)</span>'
+                      r"([^<]+)</h2>", html) == [("1 ", "Introduction"), ("4 ", "Method")]
+    fake_hub.add_collection("someone/lora-123", "LoRA things", items=["papers/2106.09685"], upvotes=3)
+    (collection,) = api.list_collections(item="papers/2106.09685")
+    assert collection.title == "LoRA things" and collection.items[0].item_id == "2106.09685"
+    assert not list(api.list_collections(item="papers/0000.00000"))
 
 
 def test_dataset_viewer(fake_hub):
@@ -324,13 +330,41 @@ def test_dataset_viewer(fake_hub):
 def test_docs(fake_hub):
     fake_hub.add_doc("peft", "lora", "LoRA", "<p>LoRA adapters with <code>LoraConfig</code>.</p>")
     page = httpx.get(f"{fake_hub.url}/docs/transformers/main_classes/trainer").text
-    assert (
-        '<nav class="docs-nav">' in page and 'href="/docs/transformers/training"' in page and "<h1>Trainer</h1>" in page
-    )
+    assert '<nav class="flex-auto' in page and 'href="/docs/transformers/training"' in page and "<h1>Trainer</h1>" in page
+    index = httpx.get(f"{fake_hub.url}/api/docs").json()
+    assert {"id": "peft", "url": "/docs/peft", "category": "Libraries"} in index
+    spec = httpx.get(f"{fake_hub.url}/.well-known/openapi.json").json()
+    assert spec["openapi"] == "3.1.0" and spec["servers"][0]["url"] == "https://huggingface.co"
+    assert "/api/spaces/{namespace}/{repo}/logs/{logType}" in spec["paths"]
     markdown = httpx.get(f"{fake_hub.url}/docs/peft/lora.md")
     assert markdown.headers["content-type"].startswith("text/markdown")
     assert markdown.text.startswith("# LoRA") and "LoraConfig" in markdown.text and "<code>" not in markdown.text
     assert httpx.get(f"{fake_hub.url}/docs/nope/x").status_code == 404
+
+
+# --- Semantic Scholar ---------------------------------------------------------------------------------------------
+def test_semantic_scholar(fake_s2):
+    root = fake_s2.add_paper("2305.18290", "Direct Preference Optimization", citations=4000)
+    follow = fake_s2.add_paper("2405.14734", "SimPO", citations=500)
+    fake_s2.cite(follow, root, influential=True, context="builds on DPO")
+    s2 = httpx.Client(base_url=fake_s2.url)
+    paper = s2.get("/graph/v1/paper/ARXIV:2305.18290", params={"fields": "title,citationCount"}).json()
+    assert paper == {"paperId": root["paperId"], "title": "Direct Preference Optimization", "citationCount": 4000}
+    edges = s2.get("/graph/v1/paper/ARXIV:2305.18290/citations",
+                   params={"fields": "contexts,isInfluential,title,externalIds"}).json()
+    (edge,) = edges["data"]
+    assert edge["isInfluential"] and edge["contexts"] == ["builds on DPO"]
+    assert edge["citingPaper"]["externalIds"]["ArXiv"] == "2405.14734" and edges["offset"] == 0
+    bad = s2.get("/graph/v1/paper/ARXIV:2305.18290", params={"fields": "title,bogus"})
+    assert bad.status_code == 400 and bad.json() == {"error": "Unrecognized or unsupported fields: [bogus]"}
+    missing = s2.get("/graph/v1/paper/ARXIV:0000.00000")
+    assert missing.status_code == 404 and "not found" in missing.json()["error"]
+    assert s2.get("/graph/v1/paper/search", params={"query": "x", "limit": 101}).status_code == 400
+    fake_s2.fail("*", 429, times=1)
+    limited = s2.get("/graph/v1/paper/ARXIV:2305.18290")
+    assert limited.status_code == 429 and limited.json()["code"] == "429"
+    recs = s2.post("/recommendations/v1/papers/", json={"positivePaperIds": ["ARXIV:2405.14734"]}).json()
+    assert [p["paperId"] for p in recs["recommendedPapers"]] == [root["paperId"]]
 
 
 # --- GitHub -------------------------------------------------------------------------------------------------------

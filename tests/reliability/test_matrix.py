@@ -252,7 +252,7 @@ def planted(fakes: Any) -> dict[int, dict[str, Any]]:
                 reads[i] = {"name": "github_read_file", "arguments": {"repo": f"acme/repo-{i}", "path": "README.md"}}
             case "paper":
                 hub.add_paper(f"2401.{i:05d}", f"Paper {i}", "An abstract.", sections={"1 Introduction": text})
-                reads[i] = {"name": "hf_papers", "arguments": {"operation": "read", "arxiv_id": f"2401.{i:05d}",
+                reads[i] = {"name": "hf_papers", "arguments": {"operation": "read_paper", "arxiv_id": f"2401.{i:05d}",
                                                                "section": "1"}}
             case "job_log":
                 hub.next_job(text.splitlines(), line_delay=0.0)
