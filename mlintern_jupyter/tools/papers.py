@@ -52,16 +52,8 @@ def make_paper_tools(config: ToolsConfig) -> list[Tool]:
         filtered = any((date_from, date_to, categories, min_citations)) or sort_by not in (None, "relevance")
         note = ""
         if filtered:
-            params: dict[str, Any] = {"query": query, "fields": PAPER_FIELDS, "limit": limit}
-            for value in (date_from, date_to):
-                if value and not DATE.match(value):
-                    raise ToolError(f"dates look like 2024-01-31 (or 2024-01, 2024), got {value!r}")
-            if date_from or date_to:
-                params["publicationDateOrYear"] = f"{date_from or ''}:{date_to or ''}"
-            if categories:
-                params["fieldsOfStudy"] = categories
-            if min_citations:
-                params["minCitationCount"] = str(min_citations)
+            params: dict[str, Any] = {"query": query, "fields": PAPER_FIELDS, "limit": limit,
+                                      **s2_filters(date_from, date_to, categories, min_citations)}
             # Relevance ranking lives on /paper/search; a sort order needs the bulk endpoint.
             path = "/graph/v1/paper/search"
             if sort_by in ("citationCount", "publicationDate"):
@@ -158,13 +150,7 @@ def make_paper_tools(config: ToolsConfig) -> list[Tool]:
 
     async def snippet(query: str, date_from: str | None, date_to: str | None, categories: str | None,
                       min_citations: int | None, limit: int) -> str:
-        params: dict[str, Any] = {"query": query, "limit": limit}
-        if date_from or date_to:
-            params["publicationDateOrYear"] = f"{date_from or ''}:{date_to or ''}"
-        if categories:
-            params["fieldsOfStudy"] = categories
-        if min_citations:
-            params["minCitationCount"] = str(min_citations)
+        params = {"query": query, "limit": limit, **s2_filters(date_from, date_to, categories, min_citations)}
         data = await s2.get("/graph/v1/snippet/search", params)
         items = (data.get("data") or [])[:limit]
         return fmt.snippets(items, query) if items else f"No passages match {query!r}; try fewer or other words."
@@ -284,6 +270,22 @@ def make_paper_tools(config: ToolsConfig) -> list[Tool]:
         return cap(text, 16_000, hint="ask for a smaller `limit` or a narrower section")
 
     return [Tool.from_function(hf_papers, read_only=True)]
+
+
+def s2_filters(date_from: str | None, date_to: str | None, categories: str | None,
+               min_citations: int | None) -> dict[str, Any]:
+    """Semantic Scholar's search filters (the same on paper search, bulk search and snippet search)."""
+    params: dict[str, Any] = {}
+    for value in (date_from, date_to):
+        if value and not DATE.match(value):
+            raise ToolError(f"dates look like 2024-01-31 (or 2024-01, 2024), got {value!r}")
+    if date_from or date_to:
+        params["publicationDateOrYear"] = f"{date_from or ''}:{date_to or ''}"
+    if categories:
+        params["fieldsOfStudy"] = categories
+    if min_citations:
+        params["minCitationCount"] = str(min_citations)
+    return params
 
 
 def bare_arxiv_id(paper_id: str) -> str | None:
