@@ -106,6 +106,17 @@ def test_pages_without_markdown_malformed_pages_and_a_stale_index(tmp_path, fake
     assert not [p for p in manifest.parent.iterdir() if ".building-" in p.name or ".old-" in p.name]
 
 
+def test_sidebar_links_to_other_hosts_are_never_fetched(tmp_path, fake_hub):
+    from tests.fakes import FakeHub
+
+    with FakeHub(seed=False) as other:
+        fake_hub.docs_extra_links["trl"] = [f"{other.url}/docs/trl/steal", "/docs/trl/../../api/whoami-v2"]
+        docs = _docs(fake_hub)
+        listing = run(outcome(docs, Collector(tmp_path / "ws").ctx, endpoint="trl"))
+        assert "steal" not in listing and "whoami" not in listing
+        assert len(other.requests) == 0 and not fake_hub.requests.find(path="/api/whoami-v2")
+
+
 def test_docs_site_down_and_a_library_that_went_away(tmp_path, fake_hub):
     col = Collector(tmp_path / "ws")
     fake_hub.fail("docs.index", 503)

@@ -107,7 +107,9 @@ class DocsCatalog:
         pages: dict[str, dict[str, str]] = {}
         for link in best.find_all("a", href=True):
             url = urljoin(f"{self.hub}/docs/{library}", link["href"]).split("#")[0].split("?")[0].rstrip("/")
-            if urlparse(url).path.startswith(prefix) and url not in pages:
+            # Same site only: a link elsewhere in the sidebar is never fetched (nor sent the token).
+            same_site = urlparse(url).netloc == urlparse(self.hub).netloc
+            if same_site and urlparse(url).path.startswith(prefix) and url not in pages:
                 pages[url] = {"title": " ".join(link.get_text(" ").split()) or url.rsplit("/", 1)[-1], "url": url}
         return list(pages.values())
 

@@ -37,6 +37,8 @@ class DocsMixin:
         self.docs: dict[str, dict[str, tuple[str, str]]] = {}
         self.docs_md_missing: set[tuple[str, str]] = set()
         self.docs_md_broken: set[tuple[str, str]] = set()
+        # Extra sidebar links per library (e.g. to another host), for tests of what the tools follow.
+        self.docs_extra_links: dict[str, list[str]] = {}
         self.openapi: dict[str, Any] = openapi_document()
         if seed:
             self._seed_docs()
@@ -108,7 +110,8 @@ class DocsMixin:
         sidebar = "".join(
             (f"<h3>{e(name.split('/')[0])}</h3>" if i == 0 or name.split("/")[0] != list(pages)[i - 1].split("/")[0]
              else "") + f'<a class="block" href="/docs/{lib}/{name}">{e(title)}</a>'
-            for i, (name, (title, _)) in enumerate(pages.items()))
+            for i, (name, (title, _)) in enumerate(pages.items())) + "".join(
+            f'<a href="{e(href)}">elsewhere</a>' for href in self.docs_extra_links.get(lib, []))
         title, body = pages[page.strip("/")] if page else (lib, f"<p>Welcome to the {e(lib)} docs.</p>")
         return HTMLResponse(
             f"<!DOCTYPE html><html><head><title>{e(title)}</title><script>window.hydrate()</script></head><body>"
