@@ -211,8 +211,11 @@ agent._attach = _attach
 _probe = LiteLLMModel("faulty/probe")
 BASE_TOKENS = _probe.count_tokens(SystemMessage(default_system_prompt())) + _context.tools_tokens(
     agent.tools().schemas())
-# Room for about three capped tool outputs past the fixed part, so a few fetches cross the 90% threshold.
-SMALL_WINDOW = int((BASE_TOKENS + 3_000) / _context.COMPACT_AT)
+# Room for about three capped tool outputs past the fixed part, so a few fetches cross the 90% threshold; and
+# enough that the tail compaction keeps (TAIL_SHARE of the window) fits beside the fixed part, whatever size the
+# tool schemas grow to (a fixed 3,000 stopped fitting once they passed about 8,000 tokens).
+SMALL_WINDOW = int(max((BASE_TOKENS + 3_000) / _context.COMPACT_AT,
+                       (BASE_TOKENS + 1_000) / (_context.COMPACT_AT - _context.TAIL_SHARE)))
 litellm.register_model({"faulty/small": {"max_input_tokens": SMALL_WINDOW, "max_output_tokens": 2_000,
                                          "input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
                                          "litellm_provider": "faulty", "mode": "chat"}})
