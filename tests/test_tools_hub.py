@@ -60,12 +60,16 @@ def test_docs_fetch_as_markdown_and_token_only_to_hf_hosts(tmp_path, fake_hub, f
     assert "[the DPO trainer](/docs/trl/dpo_trainer)" in page and "Terms" not in page and "Pricing" not in page
     assert "| model | accuracy |" in table and "| distilbert | 0.93 |" in table
     assert "# SFT Trainer" in page and "`SFTTrainer`" in page and "window.hydrate" not in page
-    assert "huggingface/trl" in elsewhere
+    # A loopback address the person did not configure is refused (server-side request forgery).
+    assert "loopback, private, link-local or metadata address" in elsewhere and not fake_github.requests
     hub_requests = fake_hub.requests.find(path="/docs/trl/sft_trainer")
     assert hub_requests[0].authorization == f"Bearer {fake_hub.token}"
-    assert all(r.authorization is None for r in fake_github.requests)  # the HF token never left the Hub
-    assert sends_hf_token("https://huggingface.co/docs") and sends_hf_token("https://datasets-server.huggingface.co/x")
+    assert sends_hf_token("https://huggingface.co/docs/trl") and sends_hf_token("https://hf.co/api/whoami-v2")
+    assert sends_hf_token("https://datasets-server.huggingface.co/x")
     assert not sends_hf_token("https://huggingface.co.evil.com/") and not sends_hf_token("http://huggingface.co/")
+    # By exact destination, never by suffix: anyone can host a Space.
+    assert not sends_hf_token("https://attacker.hf.space/docs/x") and not sends_hf_token("https://hf.space/api/x")
+    assert not sends_hf_token("https://evil.huggingface.co/api/x") and not sends_hf_token("https://huggingface.co/u/r")
 
 
 def test_repo_files_through_the_gate(tmp_path, fake_hub):

@@ -17,6 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ..tools.config import is_docs_url
+from ..tools.os_sandbox import unavailable_reason
+
 ApproveMode = Literal["ask", "auto", "deny"]
 APPROVE_MODES: tuple[str, ...] = ("ask", "auto", "deny")
 DEFAULT_EXPIRY = timedelta(minutes=30)
@@ -130,6 +133,9 @@ class PolicyDecision:
     auto_allowed: bool = True
     # Spends compute money (reserved against the budget before launch).
     spends: bool = False
+    # Under `auto`, a person decides (instead of a denial) what policy may not approve: local code where no
+    # OS sandbox can run.
+    person_in_auto: bool = False
 
 
 @dataclass
@@ -142,6 +148,10 @@ class PolicyConfig:
     read_only_mcp_tools: set[str] = field(default_factory=set)
     # Tools the session registered as read-only beyond the built-in list (e.g. notebook helpers).
     extra_read_only: set[str] = field(default_factory=set)
+    # The Hub endpoint whose /docs/ pages fetch_hf_docs reads freely (any other page asks in `ask` mode).
+    hf_endpoint: str = "https://huggingface.co"
+    # Why no OS sandbox can run local code here (None: bubblewrap works); then `auto` asks a person for it.
+    no_local_sandbox: str | None = field(default_factory=unavailable_reason)
 
 
 def _is_cpu(flavor: str) -> bool:
@@ -171,7 +181,7 @@ def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_rea
             if op.startswith("scheduled"):
                 return PolicyDecision(True, f"scheduled job operation {op!r}", auto_allowed=False, spends=True)
             if spec.runtime == "local":
-                return PolicyDecision(True, "runs code as a local job", spends=False)
+                return _local_code("runs code as a local job", config)
             flavor = spec.hardware_flavor
             if not flavor:
                 return PolicyDecision(True, "no hardware flavour given", spends=True)
@@ -192,13 +202,18 @@ def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_rea
             program = bash_program(spec)
             if program and program in config.bash_allow:
                 return PolicyDecision(False, f"{program} is on the session's allow-list")
-            return PolicyDecision(True, "runs a shell command")
+            if '"sandbox":true' in spec.arguments_json:
+                return PolicyDecision(True, "runs a shell command in the GPU sandbox")
+            return _local_code("runs a shell command", config)
         case "notify":
             return PolicyDecision(False, "sends a notification to a configured destination")
+        case "fetch_hf_docs" if not is_docs_url(spec.target, config.hf_endpoint):
+            return PolicyDecision(True, "fetches a page outside the Hugging Face docs (without credentials); its "
+                                  "address could carry data out")
         case tool if tool in READ_ONLY_TOOLS or tool in config.extra_read_only or (declared_read_only and "__" not in tool):
             return PolicyDecision(False, f"{tool} acts only inside the session or reads")
         case tool if "__" in tool:
-            server = tool.split("__", 1)[0].removeprefix("mcp_")
+            server = tool.split("__", 1)[0]
             if server in config.read_only_mcp_servers:
                 return PolicyDecision(False, f"MCP server {server!r} is configured read-only")
             if tool in config.read_only_mcp_tools:
@@ -206,6 +221,15 @@ def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_rea
             return PolicyDecision(True, f"calls MCP server {server!r}")
         case _:
             return PolicyDecision(True, f"unknown tool {spec.tool!r}", auto_allowed=False)
+
+
+def _local_code(reason: str, config: PolicyConfig) -> PolicyDecision:
+    """Local code under `auto` runs only inside the OS sandbox; without one, a person decides and is told why."""
+    if config.no_local_sandbox:
+        return PolicyDecision(True, f"{reason}; auto mode runs local code only inside the OS sandbox, and none can "
+                              f"run here ({config.no_local_sandbox}), so a person decides", auto_allowed=False,
+                              person_in_auto=True)
+    return PolicyDecision(True, reason)
 
 
 # One plain command: no chaining, substitution, redirection, quoting or line breaks can hide a second program.

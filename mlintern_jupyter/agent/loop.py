@@ -249,7 +249,7 @@ async def _gate(session: Session, prepared: PreparedCall) -> str | None:
     elif mode == "auto" and prepared.decision.auto_allowed and session.budget.fits(cost):
         session.approvals.approve_by_policy(record)
         by = "policy"
-    elif mode == "auto":
+    elif mode == "auto" and not prepared.decision.person_in_auto:
         session.approvals.deny(record, "denied", "auto mode does not cover this action "
                                f"({prepared.decision.reason}; cost {'unknown' if cost is None else f'${cost:.2f}'})")
         by = "policy"

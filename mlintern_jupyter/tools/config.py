@@ -1,8 +1,9 @@
 """Configuration of the built-in tools: endpoints, credentials, runtime default, notification destinations.
 
 Every base URL is configurable (environment or the object) so tests point the tools at loopback fakes. The HF
-token is only ever attached to requests for Hugging Face hosts (`sends_hf_token`), never to GitHub, search
-pages, Slack or MCP servers elsewhere.
+token goes by destination, never by domain suffix (`sends_hf_token`): to the configured Hub endpoint, to
+https://huggingface.co and https://hf.co on their API and docs paths, and to hosts the person listed; never to a
+Space someone else hosts (`*.hf.space`), GitHub, search pages, Slack or MCP servers elsewhere.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 Runtime = Literal["auto", "hf", "local"]
-HF_HOST_SUFFIXES = ("huggingface.co", "hf.co", "hf.space")
+# Exact hosts (https only) that receive the HF token on the paths below; a suffix match once sent it to any
+# attacker's Space (`*.hf.space`), because anyone can host one.
+HF_TOKEN_HOSTS = frozenset({"huggingface.co", "hf.co"})
+HF_TOKEN_PATHS = ("/api/", "/docs/", "/mcp")
+# Hugging Face's own API hosts: every path.
+HF_API_HOSTS = frozenset({"datasets-server.huggingface.co"})
 
 
 @dataclass
@@ -132,20 +138,46 @@ class ToolsConfig:
         return data if isinstance(data, dict) else {}
 
     def hf_hosts(self) -> set[str]:
-        hosts = {urlparse(self.hf_endpoint).netloc, urlparse(self.datasets_server_url).netloc}
-        hosts = {h for h in hosts if h and (h.endswith(HF_HOST_SUFFIXES) or h == urlparse(self.hf_endpoint).netloc)}
-        return hosts | set(self.extra_hf_hosts)
+        """Exact netlocs that get the HF token on every path: the configured endpoint (and the dataset viewer when
+        it is Hugging Face's or the endpoint's), plus `extra_hf_hosts`."""
+        endpoint = urlparse(self.hf_endpoint).netloc.lower()
+        viewer = urlparse(self.datasets_server_url).netloc.lower()
+        hosts = {endpoint} | ({viewer} if viewer == endpoint or viewer in HF_API_HOSTS else set())
+        return {h for h in hosts if h} | {h.lower() for h in self.extra_hf_hosts}
 
     def sends_hf_token(self, url: str) -> bool:
         return sends_hf_token(url, self.hf_hosts())
 
+    def trusted_origins(self) -> list[str]:
+        """The endpoints the person configured: requests to them may reach private addresses (see netguard)."""
+        return [self.hf_endpoint, self.datasets_server_url, self.arxiv_html_url, self.github_api_url,
+                self.search_url, *(f"https://{h}" for h in self.extra_hf_hosts)]
+
+    def is_docs_url(self, url: str) -> bool:
+        return is_docs_url(url, self.hf_endpoint)
+
 
 def sends_hf_token(url: str, extra_hosts: set[str] | frozenset[str] = frozenset()) -> bool:
-    """Whether a request to `url` may carry the HF token: only https Hugging Face hosts (or configured ones)."""
+    """Whether a request to `url` may carry the HF token: by exact destination, never by domain suffix."""
     parsed = urlparse(url)
     netloc, host = parsed.netloc.lower(), (parsed.hostname or "").lower()
-    if netloc in extra_hosts or host in extra_hosts:
+    if netloc in extra_hosts:
         return True
-    if parsed.scheme != "https":
+    if parsed.scheme != "https" or parsed.username or parsed.password or parsed.port not in (None, 443):
         return False
-    return any(host == s or host.endswith("." + s) for s in HF_HOST_SUFFIXES)
+    if host in extra_hosts or host in HF_API_HOSTS:
+        return True
+    return host in HF_TOKEN_HOSTS and (parsed.path or "/").startswith(HF_TOKEN_PATHS)
+
+
+def is_docs_url(url: str, hf_endpoint: str) -> bool:
+    """A Hugging Face documentation page: `library/page`, or /docs/ on the configured endpoint or huggingface.co."""
+    if not url.startswith(("http://", "https://")):
+        return True  # "trl/sft_trainer": fetch_hf_docs puts it under {endpoint}/docs/
+    parsed = urlparse(url)
+    if parsed.username or parsed.password or not parsed.path.startswith("/docs/") or ".." in parsed.path:
+        return False
+    endpoint = urlparse(hf_endpoint)
+    if (parsed.scheme, parsed.netloc.lower()) == (endpoint.scheme, endpoint.netloc.lower()):
+        return True
+    return parsed.scheme == "https" and parsed.netloc.lower() in HF_TOKEN_HOSTS

@@ -1,15 +1,19 @@
-"""Which secrets local code (bash, local jobs) may see.
+"""Which secrets local code (bash, local jobs) may see, and whether it runs in the OS sandbox.
 
 Local code runs with the person's privileges, so an instruction planted in a tool output could make it write to
 the Hub with the person's token. Credentials therefore go only to an action a person approved on its card;
-anything approved by policy (`--approve auto`) or by an allow-list runs without them.
+anything approved by policy (`--approve auto`) or by an allow-list runs without them, and inside bubblewrap
+(`os_sandbox`), so the token file, the kernel's environment (/proc) and other secrets are not even reachable.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
+
+from .os_sandbox import sandboxed_argv, unavailable_reason
 
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
 
@@ -28,3 +32,14 @@ def local_process_env(workspace: Path, *, with_credentials: bool, token: str | N
         env["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
     env.update(extra or {})
     return env
+
+
+def local_launch(argv: list[str], workspace: Path, *, approved_by: str | None, token: str | None = None,
+                 extra: dict[str, str] | None = None, readable: Iterable[Path] = ()) -> tuple[list[str], dict[str, str]]:
+    """(argv, env) of local code: as the person's own when a person approved it, else without secrets and, where
+    bubblewrap runs, inside the OS sandbox (where it cannot, the policy already asked a person under `auto`)."""
+    person = approved_by == "person"
+    env = local_process_env(workspace, with_credentials=person, token=token, extra=extra)
+    if not person and unavailable_reason() is None:
+        argv = sandboxed_argv(argv, workspace=workspace, readable=readable)
+    return argv, env

@@ -1,6 +1,8 @@
 """The HTTP GET the Hub-side tools share, and pages as markdown (`html_to_text`, converted in pages.py).
 
-The HF token is attached only when the URL is a Hugging Face host (`ToolsConfig.sends_hf_token`).
+The HF token is attached only for its exact destinations (`ToolsConfig.sends_hf_token`), and only when the caller
+asks for credentials; every hop passes the network guard (no loopback, private or metadata addresses except the
+endpoints the person configured).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import httpx
 
 from .config import ToolsConfig
 from .errors import from_httpx
+from .netguard import guarded_client
 from .pages import html_to_markdown
 from .registry import ToolError
 
@@ -29,21 +32,24 @@ def cap(text: str, limit: int = 20_000, hint: str = "") -> str:
 
 
 async def get(config: ToolsConfig, url: str, params: dict[str, Any] | None = None, *,
-              service: str = "the Hub") -> httpx.Response:
-    response = await get_optional(config, url, params, service=service, allow_404=False)
+              service: str = "the Hub", credentials: bool = True) -> httpx.Response:
+    response = await get_optional(config, url, params, service=service, allow_404=False, credentials=credentials)
     assert response is not None
     return response
 
 
 async def get_optional(config: ToolsConfig, url: str, params: dict[str, Any] | None = None, *,
-                       service: str = "the Hub", allow_404: bool = True) -> httpx.Response | None:
-    """GET with the HF token only for HF hosts; None for a 404 when `allow_404`."""
+                       service: str = "the Hub", allow_404: bool = True,
+                       credentials: bool = True) -> httpx.Response | None:
+    """GET with the HF token only for its destinations (and only with `credentials`); None for a 404 when
+    `allow_404`."""
     headers = {"User-Agent": "mlintern-jupyter"}
-    token = config.resolved_hf_token()
+    token = config.resolved_hf_token() if credentials else None
     if token and config.sends_hf_token(url):
         headers["Authorization"] = f"Bearer {token}"
     try:
-        async with httpx.AsyncClient(timeout=config.http_timeout_s, follow_redirects=False) as client:
+        async with guarded_client(trusted=config.trusted_origins(), timeout=config.http_timeout_s,
+                                  follow_redirects=False) as client:
             response = await client.get(url, params=params, headers=headers)
             # Follow redirects by hand so the token never travels to a host it was not meant for.
             hops = 0

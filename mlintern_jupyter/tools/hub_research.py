@@ -105,14 +105,20 @@ def make_hub_research_tools(tc: ToolsConfig) -> list[Tool]:
         return cap("\n".join(out), hint="ask for fewer sample_rows")
 
     async def fetch_hf_docs(url: str) -> str:
-        """Fetch one documentation page as text (a full URL, or "library/page" such as "trl/sft_trainer").
+        """Fetch one documentation page as text ("library/page" such as "trl/sft_trainer", or a full URL; pages
+        outside the Hugging Face docs are fetched without credentials and may need approval).
 
         Args:
             url: the page URL or "library/page".
         """
         if not url.startswith(("http://", "https://")):
+            if ".." in url.split("/"):
+                raise ToolError("give a docs page as 'library/page' (no '..'), or a full URL")
             url = f"{hub}/docs/{url.strip('/')}"
-        page = await get(tc, url, service="the docs site")
+        # Documentation hosts get the HF token (gated docs); any other page is fetched without credentials, and
+        # the approval policy asks before fetching it in `ask` mode (its address can carry data out).
+        docs = tc.is_docs_url(url)
+        page = await get(tc, url, service="the docs site" if docs else "that page", credentials=docs)
         return cap(html_to_text(page.text), hint="the page is long")
 
     return [Tool.from_function(f, read_only=True) for f in (hf_inspect_dataset, fetch_hf_docs)]

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .credentials import local_process_env
+from .credentials import local_launch
 from .registry import Tool, ToolContext, ToolError, ToolReturn
 
 READ_LINES = 2_000
@@ -223,9 +223,9 @@ async def bash(command: str, ctx: ToolContext, timeout: int = BASH_DEFAULT_TIMEO
         status = f"[exit code {data.get('exit_code')} in the sandbox]"
         return ToolReturn(f"{text}\n{status}" if text else status, ok=data.get("exit_code") == 0)
     ctx.workspace.mkdir(parents=True, exist_ok=True)
-    env = local_process_env(ctx.workspace, with_credentials=ctx.approved_by == "person")
+    argv, env = local_launch(["bash", "-c", command], ctx.workspace, approved_by=ctx.approved_by)
     proc = await asyncio.create_subprocess_exec(
-        "bash", "-c", command, cwd=str(ctx.workspace), stdin=asyncio.subprocess.DEVNULL,
+        *argv, cwd=str(ctx.workspace), stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True, env=env,
     )
     output = _Capped()

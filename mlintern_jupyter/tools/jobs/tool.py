@@ -8,7 +8,7 @@ from typing import Literal
 
 from ...agent.approval import _duration_s
 from ..config import ToolsConfig
-from ..credentials import local_process_env
+from ..credentials import local_launch
 from ..registry import Tool, ToolContext, ToolError
 from . import hf
 from .local import uv_argv
@@ -182,18 +182,20 @@ async def _run_local(manager: JobManager, ctx: ToolContext, operation: str, scri
                      command: list[str] | str | None, dependencies: list[str], script_args: list[str],
                      env: dict[str, str], seconds: int, image: str | None) -> str:
     notes = []
+    readable: list[Path] = []
     if operation == "uv":
         path = _save_script(ctx, _script_text(script or "", ctx))
         argv, how = uv_argv(path, dependencies, script_args)
+        readable.append(path.parent)
         notes.append(f"Script saved to {path}; runs with {how}.")
     else:
         argv = _command_list(command)
     if image:
         notes.append(f"The local runtime ignores image {image!r}: it runs on this machine's environment.")
+    argv, process_env = local_launch(argv, ctx.workspace, approved_by=ctx.approved_by, token=manager.token,
+                                     extra=env or {}, readable=readable)
     handle = await manager.launch_local(call_id=ctx.call_id, session_id=ctx.session_id, argv=argv, cwd=ctx.workspace,
-                                        env=local_process_env(ctx.workspace, with_credentials=ctx.approved_by == "person",
-                                                              token=manager.token, extra=env or {}),
-                                        timeout_s=seconds)
+                                        env=process_env, timeout_s=seconds)
     return _started(handle, " ".join(notes))
 
 
