@@ -119,10 +119,10 @@ class NotebookAgent:
     def mcp_tools(self) -> list[Any]:
         """The tools of the MCP servers in $MLINTERN_HOME/config.json, listed once per kernel (on the agent loop)."""
         if self._mcp is None:
-            from ..tools.mcp import load_mcp_tools, mcp_servers
+            from ..tools.mcp import load_mcp_tools, mcp_servers, name_problems
 
             self._mcp = []
-            if mcp_servers(self.tools_config):
+            if mcp_servers(self.tools_config) or name_problems(self.tools_config):
                 try:
                     tools, problems = self.runner.submit(load_mcp_tools(self.tools_config)).result(timeout=120)
                 except Exception as exc:  # noqa: BLE001 - a broken server config must not stop the session
@@ -137,6 +137,7 @@ class NotebookAgent:
                                                   "kernel_inspect"}
         session.config.policy.read_only_mcp_servers |= read_only_servers(self.tools_config)
         session.config.policy.read_only_mcp_tools |= read_only_mcp_tools(self.mcp_tools())
+        session.config.policy.hf_endpoint = self.tools_config.hf_endpoint  # its /docs/ pages need no approval
         session.subscribe(self._on_event)
         session_services(session, self.tools_config)
         self.session = session

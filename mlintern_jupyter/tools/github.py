@@ -14,6 +14,7 @@ import httpx
 
 from .config import ToolsConfig
 from .errors import from_httpx
+from .netguard import guarded_client
 from .registry import Tool, ToolError
 
 FILE_CHARS = 24_000
@@ -44,7 +45,9 @@ class _GitHub:
         headers = {"Accept": accept, "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "mlintern-jupyter"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        return httpx.AsyncClient(base_url=self.base, headers=headers, timeout=self.timeout, follow_redirects=True)
+        # Redirects (renamed repositories, raw downloads) pass the network guard; httpx drops the token off-origin.
+        return guarded_client(trusted=[self.base], base_url=self.base, headers=headers, timeout=self.timeout,
+                              follow_redirects=True)
 
     async def get_json(self, path: str, params: dict[str, Any] | None = None,
                        accept: str = "application/vnd.github+json") -> Any:

@@ -36,6 +36,9 @@ HF_SERVER = "hf"
 # Marks the built-in entry; a user's own server cannot carry it (it is dropped from configured specs).
 BUILTIN_HF = "_mlintern_builtin_hf"
 HF_MCP_HOSTS = frozenset({"huggingface.co", "hf.co"})
+# A server name is used as it is, never rewritten: rewriting once mapped `docs.search` and `docs_search` to one
+# name, so one server's read-only flag covered another, writable one. No `__` (it separates server and tool).
+SERVER_NAME = re.compile(r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")
 
 
 def hf_mcp_token(url: str, config: ToolsConfig) -> str | None:
@@ -47,19 +50,33 @@ def hf_mcp_token(url: str, config: ToolsConfig) -> str | None:
     return config.resolved_hf_token() if official or configured else None
 
 
-def mcp_servers(config: ToolsConfig) -> dict[str, dict[str, Any]]:
+def _configured(config: ToolsConfig) -> dict[str, dict[str, Any]]:
     data = config.user_config()
     servers = data.get("mcpServers") or {}
-    out = {name: {k: v for k, v in spec.items() if k != BUILTIN_HF} for name, spec in servers.items()
+    if not isinstance(servers, dict):
+        servers = {}
+    out = {str(name): {k: v for k, v in spec.items() if k != BUILTIN_HF} for name, spec in servers.items()
            if isinstance(spec, dict) and not spec.get("disabled")}
     if data.get("hf") is True and HF_SERVER not in out:
         out[HF_SERVER] = {"url": f"{config.hf_endpoint.rstrip('/')}/mcp", "transport": "http", BUILTIN_HF: True}
     return out
 
 
+def mcp_servers(config: ToolsConfig) -> dict[str, dict[str, Any]]:
+    """The enabled servers whose names are valid tool-name prefixes (see `name_problems` for the others)."""
+    return {name: spec for name, spec in _configured(config).items() if SERVER_NAME.fullmatch(name)}
+
+
+def name_problems(config: ToolsConfig) -> list[str]:
+    """Configuration errors to show the person: server names that cannot prefix a tool name as they are."""
+    return [f"{name}: the server name may hold only letters, digits and single '-' or '_' between them (it "
+            "prefixes its tools' names as written); rename it in config.json. Its tools were not loaded."
+            for name in _configured(config) if not SERVER_NAME.fullmatch(name)]
+
+
 def read_only_servers(config: ToolsConfig) -> set[str]:
     """Servers the person marked read-only: their tools run without asking."""
-    return {_safe(name) for name, spec in mcp_servers(config).items() if spec.get("readOnly") is True}
+    return {name for name, spec in mcp_servers(config).items() if spec.get("readOnly") is True}
 
 
 def _safe(name: str) -> str:
@@ -134,7 +151,7 @@ def _render(result: Any) -> tuple[str, bool]:
 
 
 def _make_tool(server: str, spec: dict[str, Any], info: Any, config: ToolsConfig) -> Tool:
-    name = f"{_safe(server)}__{_safe(info.name)}"
+    name = f"{server}__{_safe(info.name)}"
     schema = dict(getattr(info, "input_schema", None) or {"type": "object", "properties": {}})
     schema.setdefault("properties", {})
 
@@ -171,7 +188,7 @@ def read_only_mcp_tools(tools: list[Tool]) -> set[str]:
 async def load_mcp_tools(config: ToolsConfig) -> tuple[list[Tool], list[str]]:
     """Connect to each configured server once to list its tools. Returns (tools, problems)."""
     tools: list[Tool] = []
-    problems: list[str] = []
+    problems: list[str] = name_problems(config)
     if config.user_config().get("hf") is True and HF_SERVER in (config.user_config().get("mcpServers") or {}):
         problems.append('"hf": true is ignored: mcpServers already has a server named "hf"')
     for server, spec in mcp_servers(config).items():
@@ -184,5 +201,14 @@ async def load_mcp_tools(config: ToolsConfig) -> tuple[list[Tool], list[str]]:
         except Exception as exc:  # noqa: BLE001 - one broken server must not hide the others
             problems.append(f"{server}: could not connect ({type(exc).__name__}: {str(exc)[:200]})")
             continue
-        tools += [_make_tool(server, spec, info, config) for info in infos]
+        names: dict[str, str] = {}
+        for info in infos:
+            tool = _make_tool(server, spec, info, config)
+            if tool.name in names:  # two tool names of one server that read the same once sanitised
+                problems.append(f"{server}: tools {names[tool.name]!r} and {info.name!r} would both be {tool.name}; "
+                                f"neither was loaded")
+                tools = [t for t in tools if t.name != tool.name]
+                continue
+            names[tool.name] = info.name
+            tools.append(tool)
     return tools, problems

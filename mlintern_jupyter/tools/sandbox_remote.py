@@ -1,7 +1,8 @@
 """sandbox_create: a GPU sandbox on a private HF Space running the package's `sandbox_server.py`.
 
-The Space gets a random SANDBOX_TOKEN secret (the server refuses requests without it) and the HF token as a
-Space secret (never in a file or a variable). The tool waits until the Space runs, then keeps the sandbox's URL
+The Space gets a random SANDBOX_TOKEN secret (the server refuses requests without it) and not the HF token:
+the server does not need it, and `bash sandbox=true` must not be able to read it (code there runs what the model
+wrote, under any approval mode). The tool waits until the Space runs, then keeps the sandbox's URL
 and token in the session's services (`session.services["sandbox"]`) for `SandboxClient`.
 """
 
@@ -99,7 +100,7 @@ def make_sandbox_create(config: ToolsConfig) -> Tool:
         server = resources.files("mlintern_jupyter.tools").joinpath("sandbox_server.py").read_bytes()
         await call(api.create_repo, repo_id, repo_type="space", space_sdk="docker", private=True,
                    space_hardware=hardware_flavor, space_sleep_time=sleep_time,
-                   space_secrets=[{"key": "SANDBOX_TOKEN", "value": sandbox_token}, {"key": "HF_TOKEN", "value": token}],
+                   space_secrets=[{"key": "SANDBOX_TOKEN", "value": sandbox_token}],
                    what="the Hub (create Space)")
         from huggingface_hub import CommitOperationAdd
 

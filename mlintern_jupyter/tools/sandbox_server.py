@@ -13,13 +13,18 @@ import argparse
 import hmac
 import json
 import os
+import re
 import signal
+import sys
 import subprocess
 import tempfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+# Variables the commands never see (the server's own bearer token, and any credential a Space was given):
+# commands run what the model wrote.
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
 OUTPUT_CAP = 100_000
 MAX_BODY = 20 << 20
 MAX_TIMEOUT = 3_600
@@ -34,7 +39,7 @@ def _confined(root: Path, path: str) -> Path:
 
 def run_command(command: str, root: Path, timeout: float) -> dict[str, Any]:
     proc = subprocess.Popen(["bash", "-c", command], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdin=subprocess.DEVNULL, start_new_session=True, env=clean_environment(os.environ))
     timed_out = False
     try:
         out, _ = proc.communicate(timeout=timeout)
@@ -46,6 +51,24 @@ def run_command(command: str, root: Path, timeout: float) -> dict[str, Any]:
     if len(text) > OUTPUT_CAP:
         text = text[: OUTPUT_CAP // 2] + f"\n[... {len(text) - OUTPUT_CAP} characters cut ...]\n" + text[-OUTPUT_CAP // 2:]
     return {"exit_code": None if timed_out else proc.returncode, "timed_out": timed_out, "output": text}
+
+
+def clean_environment(environ: Any) -> dict[str, str]:
+    return {k: v for k, v in environ.items() if not SECRET_NAME.search(k)}
+
+
+def _drop_secrets_from_process(token: str) -> None:
+    """Re-exec without secret variables (token passed on stdin): a command could otherwise read them from
+    /proc/<server pid>/environ, which keeps the environment the process started with."""
+    if not any(SECRET_NAME.search(k) for k in os.environ):
+        return
+    read_end, write_end = os.pipe()
+    os.write(write_end, token.encode())
+    os.close(write_end)
+    os.dup2(read_end, 0)
+    env = clean_environment(os.environ)
+    env["MLINTERN_SANDBOX_STDIN"] = "1"
+    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *sys.argv[1:]], env)
 
 
 def make_handler(root: Path, token: str) -> type[BaseHTTPRequestHandler]:
@@ -126,7 +149,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "7860")))
     parser.add_argument("--root", default=os.environ.get("SANDBOX_ROOT", "/tmp/workspace"))
     args = parser.parse_args(argv)
-    token = os.environ.get("SANDBOX_TOKEN", "")
+    token = sys.stdin.read().strip() if os.environ.get("MLINTERN_SANDBOX_STDIN") else os.environ.get(
+        "SANDBOX_TOKEN", "")
+    if token:
+        _drop_secrets_from_process(token)
     if not token:
         raise SystemExit("SANDBOX_TOKEN is not set: refusing to serve without authentication")
     server = serve(args.host, args.port, Path(args.root), token)

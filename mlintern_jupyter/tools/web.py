@@ -11,6 +11,7 @@ import httpx
 
 from .config import ToolsConfig
 from .errors import from_httpx
+from .netguard import guarded_client
 from .registry import Tool, ToolError
 
 MAX_RESULTS = 10
@@ -85,8 +86,9 @@ def make_web_search(config: ToolsConfig) -> Tool:
             raise ToolError("give a non-empty query")
         allowed = tuple(allowed_domains or ()) or config.search_allowed_domains
         blocked = tuple(blocked_domains or ()) + config.search_blocked_domains
-        async with httpx.AsyncClient(timeout=config.http_timeout_s, follow_redirects=True,
-                                     headers={"User-Agent": USER_AGENT}) as client:
+        # The search page is configured; a redirect elsewhere passes the network guard like any model request.
+        async with guarded_client(trusted=[config.search_url], timeout=config.http_timeout_s, follow_redirects=True,
+                                  headers={"User-Agent": USER_AGENT}) as client:
             try:
                 response = await client.get(config.search_url, params={"q": query})
             except httpx.HTTPError as exc:
