@@ -1,22 +1,21 @@
 """What the kernel knows: executed cells, their results and errors, and read-only summaries of variables.
 
 Nothing here evaluates code: variables are looked up by name in the user namespace and attributes are read with
-`inspect.getattr_static` first (a property is reported, not run). Large objects are summarised with bounded
+`inspect.getattr_static` (a property is refused, not run); private names and the process environment are refused,
+and secret-looking values are masked (see `variable_summary`). Large objects are summarised with bounded
 previews, so a 10-million-row DataFrame costs a few hundred characters.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import reprlib
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from ..tools.registry import Tool, ToolError
+from ..tools.registry import Tool, ToolContext, ToolError
+from .variable_summary import MASK, is_environment, looks_secret, safe_repr, summarize, type_name
 
-PREVIEW_CHARS = 1_500
 SUMMARY_CHARS = 4_000
 # About 4 characters a token: the digest sent with a prompt stays under ~1,500 tokens.
 DIGEST_CHARS = 6_000
@@ -33,50 +32,6 @@ class CellRecord:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[: limit // 2]}\n… [{len(text) - limit} chars cut] …\n{text[-limit // 2:]}"
-
-
-def _safe_repr(value: Any, limit: int = PREVIEW_CHARS) -> str:
-    short = reprlib.Repr()
-    short.maxstring, short.maxother, short.maxlist, short.maxdict = limit, limit, 20, 20
-    try:
-        return _clip(short.repr(value), limit)
-    except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not break the tool
-        return f"<repr failed: {type(exc).__name__}>"
-
-
-def summarize(value: Any) -> dict[str, Any]:
-    """Type, shape, dtypes, length and a bounded preview, by duck typing (pandas and numpy are optional)."""
-    kind = type(value)
-    info: dict[str, Any] = {"type": f"{kind.__module__}.{kind.__qualname__}"}
-    shape = getattr(value, "shape", None) if not inspect.isclass(value) else None
-    if isinstance(shape, tuple):
-        info["shape"] = list(shape)
-    dtypes = getattr(value, "dtypes", None) if not inspect.isclass(value) else None
-    if dtypes is not None and hasattr(dtypes, "items"):
-        items = list(dtypes.items())
-        info["dtypes"] = {str(k): str(v) for k, v in items[:50]}
-        if len(items) > 50:
-            info["dtypes_more"] = len(items) - 50
-    elif getattr(value, "dtype", None) is not None and not inspect.isclass(value):
-        info["dtype"] = str(value.dtype)
-    if hasattr(value, "__len__") and not inspect.isclass(value):
-        with contextlib.suppress(Exception):  # a broken __len__ just leaves the length out
-            info["len"] = len(value)
-    if callable(value) and not hasattr(value, "shape"):
-        with contextlib.suppress(TypeError, ValueError):
-            info["signature"] = f"{getattr(value, '__name__', '')}{inspect.signature(value)}"
-        info["doc"] = (inspect.getdoc(value) or "").split("\n\n")[0][:500]
-    elif hasattr(value, "head") and "shape" in info:
-        # A frame-like object: the first rows only, never the whole thing.
-        try:
-            head = value.head(5)
-            text = head.to_string(max_cols=20, max_colwidth=40) if hasattr(head, "to_string") else repr(head)
-            info["preview"] = _clip(text, PREVIEW_CHARS)
-        except Exception as exc:  # noqa: BLE001
-            info["preview"] = f"<preview failed: {type(exc).__name__}>"
-    else:
-        info["preview"] = _safe_repr(value)
-    return info
 
 
 class KernelContext:
@@ -103,7 +58,7 @@ class KernelContext:
         source = getattr(info, "raw_cell", "") or ""
         record = CellRecord(getattr(result, "execution_count", None), source)
         if getattr(result, "result", None) is not None:
-            record.result = _safe_repr(result.result, 500)
+            record.result = safe_repr(result.result, 500)
         error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
         if error is not None:
             record.error = _clip("".join(traceback.format_exception(error)), CELL_CHARS)
@@ -145,8 +100,12 @@ class KernelContext:
         namespace = self.shell.user_ns
         if parts[0] not in namespace or parts[0].startswith("_"):
             raise ToolError(f"no variable named {parts[0]!r} in the kernel")
+        if any(p.startswith("_") for p in parts[1:]):
+            raise ToolError(f"{name!r} names a private attribute; only public ones can be inspected")
         value = namespace[parts[0]]
         for part in parts[1:]:
+            if is_environment(value):
+                break
             try:
                 attr = inspect.getattr_static(value, part)
             except AttributeError:
@@ -154,6 +113,8 @@ class KernelContext:
             if isinstance(attr, property) or (hasattr(attr, "__get__") and not callable(attr)):
                 raise ToolError(f"{part!r} is a computed attribute; inspect the object itself instead")
             value = attr
+        if is_environment(value):
+            raise ToolError("the process environment (os.environ) holds credentials; it is not inspected")
         return value
 
     def tools(self) -> list[Tool]:
@@ -169,7 +130,7 @@ class KernelContext:
 
             return json.dumps(context.history(last), indent=1) if context.cells else "No cells have run yet."
 
-        async def kernel_inspect(name: str) -> str:
+        async def kernel_inspect(name: str, ctx: ToolContext | None = None) -> str:
             """Describe a variable in the user's kernel: type, shape, dtypes, length and a short preview. Read-only.
 
             Args:
@@ -177,7 +138,22 @@ class KernelContext:
             """
             import json
 
-            return _clip(json.dumps(summarize(context.lookup(name)), indent=1, default=str), SUMMARY_CHARS)
+            session = (ctx.services.get("session") if ctx is not None else None)
+            redactor = getattr(session, "redactor", None)
+
+            def on_secret(label: str, value: object) -> None:
+                # Known from now on: the same value met in a job log or a file is redacted too.
+                if redactor is not None and isinstance(value, str | bytes):
+                    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                    redactor.add_secret(text, label)
+
+            value = context.lookup(name)
+            if looks_secret(name):
+                on_secret(name, value)
+                info = {"type": type_name(value), "value": MASK}
+            else:
+                info = summarize(value, on_secret)
+            return _clip(json.dumps(info, indent=1, default=str), SUMMARY_CHARS)
 
         async def notebook_read(last: int = 20) -> str:
             """The cells this kernel has executed, in order (source only, newest last).

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import signal
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -44,11 +46,6 @@ def _reads(ctx: ToolContext) -> set[str]:
     session = ctx.services.get("session")
     holder = session.services if session is not None else ctx.services
     return holder.setdefault("sandbox_reads", set())
-
-
-def _is_binary(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return b"\x00" in handle.read(BINARY_SNIFF)
 
 
 def _remote(ctx: ToolContext) -> Any:
@@ -86,20 +83,46 @@ async def read(path: str, ctx: ToolContext, offset: int = 0, limit: int = READ_L
         _reads(ctx).add(f"sandbox:{path}")
         return _numbered(data.get("content", ""), offset, limit) or f"{path} is empty (in the sandbox)"
     target = confine(ctx, path)
-    if not target.exists():
-        raise ToolError(f"{path!r} does not exist in the workspace")
+    # Off the event loop: a slow disk or a huge file must not stall the agent (or keep Stop from landing).
+    text, was_read = await asyncio.to_thread(_read_local, target, path, offset, limit)
+    if was_read:
+        _reads(ctx).add(str(target))
+    return text
+
+
+def _open_regular(target: Path, path: str) -> int:
+    """A read-only descriptor of a regular file. Opened non-blocking and checked on the descriptor itself, so a
+    FIFO, device or socket (or one swapped in after a check) is refused instead of blocking forever."""
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise ToolError(f"{path!r} does not exist in the workspace") from None
+    except OSError as exc:  # e.g. ENXIO: a FIFO with no writer
+        raise ToolError(f"{path!r} cannot be read ({exc.strerror}); only regular files can") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise ToolError(f"{path!r} is {kind}, not a regular file; read refuses it (it could block forever)")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _read_local(target: Path, path: str, offset: int, limit: int) -> tuple[str, bool]:
     if target.is_dir():
         entries = sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir())
-        return f"{path} is a directory:\n" + "\n".join(entries[:500])
-    size = target.stat().st_size
-    if _is_binary(target):
-        return f"{path} is a binary file ({size} bytes); it is not shown. Inspect it with bash (e.g. `file`, `xxd | head`)."
-    _reads(ctx).add(str(target))
-    shown: list[str] = []
-    chars = total = 0
-    # Stream the file: a 50 MB log costs only the lines shown.
-    with target.open("r", encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle):
+        return f"{path} is a directory:\n" + "\n".join(entries[:500]), False
+    fd = _open_regular(target, path)
+    with open(fd, "rb") as raw:
+        size = os.fstat(raw.fileno()).st_size
+        if b"\x00" in raw.read(BINARY_SNIFF):
+            return (f"{path} is a binary file ({size} bytes); it is not shown. Inspect it with bash (e.g. `file`, "
+                    "`xxd | head`)."), False
+        raw.seek(0)
+        shown: list[str] = []
+        chars = total = 0
+        # Stream the file: a 50 MB log costs only the lines shown.
+        for number, line in enumerate(io.TextIOWrapper(raw, encoding="utf-8", errors="replace")):
             total = number + 1
             if number < offset or len(shown) >= limit or chars > READ_CHARS:
                 continue
@@ -110,7 +133,7 @@ async def read(path: str, ctx: ToolContext, offset: int = 0, limit: int = READ_L
     note = ""
     if offset + len(shown) < total:
         note = f"\n[showing lines {offset + 1}-{offset + len(shown)} of {total}; pass offset= to read more]"
-    return "\n".join(shown) + note if shown else f"{path} is empty ({size} bytes)" + note
+    return ("\n".join(shown) + note if shown else f"{path} is empty ({size} bytes)" + note), True
 
 
 def _atomic_write(target: Path, content: str) -> None:
@@ -167,9 +190,11 @@ async def edit(path: str, old_string: str, new_string: str, ctx: ToolContext, re
     if not target.is_file():
         raise ToolError(f"{path!r} does not exist; create it with write")
     _check_read(ctx, target, path)
-    if _is_binary(target):
+    with open(_open_regular(target, path), "rb") as handle:
+        data = handle.read()
+    if b"\x00" in data[:BINARY_SNIFF]:
         raise ToolError(f"{path!r} is a binary file; it cannot be edited as text")
-    text = target.read_text(encoding="utf-8")
+    text = data.decode("utf-8")
     count = text.count(old_string) if old_string else 0
     if count == 0:
         raise ToolError(f"old_string was not found in {path}; read the file again and copy the text exactly")

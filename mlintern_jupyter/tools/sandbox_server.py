@@ -15,8 +15,8 @@ import json
 import os
 import re
 import signal
-import sys
 import subprocess
+import sys
 import tempfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
