@@ -47,7 +47,7 @@ def test_export_of_a_session_directory(story, tmp_path):
     assert DIGEST.splitlines()[-1] in prompts[1].source and "```" in prompts[1].source
     # LLM text never becomes HTML.
     answer = next(c for c in cells_of(nb, "assistant_message") if "smoke job" in c.source)
-    assert "<script>" not in answer.source and "&lt;script&gt;" in answer.source
+    assert "<script>" not in answer.source and "&lt;script>" in answer.source
     # Tool calls: collapsed code cells holding the result as a stream output.
     tools = cells_of(nb, "tool_call")
     assert {c.metadata["mlintern"]["tool"] for c in tools} == {"plan_tool", "notebook_insert_cell", "hf_jobs"}
@@ -124,9 +124,15 @@ def test_export_of_an_empty_directory_fails_cleanly(tmp_path):
 @pytest.mark.parametrize(
     ("text", "absent", "present"),
     [
-        ("<b>bold</b> & more", "<b>", "&lt;b&gt;bold&lt;/b&gt; &amp; more"),
-        ("see `a<b>` and\n```html\n<div>x</div>\n```", "&lt;div", "```html\n<div>x</div>\n```"),
+        ("<b>bold</b> & more", "<b>", "&lt;b>bold&lt;/b> & more"),
+        ("see `a<b>` and\n```html\n<div>x</div>\n```", "&lt;div", "see `a<b>` and\n```html\n<div>x</div>\n```"),
         ("![pixel](https://tracker.example/p.png)", "![pixel]", "!\\[pixel]"),
+        # The regex this replaced took \` for a code span and an indented ``` for a fence (attack 11).
+        ("x \\`<img src=https://t.example/a.png>`", "<img", "&lt;img"),
+        ("    ```\n<img src=https://t.example/a.png>\n    ```", "\n<img", "&lt;img"),
+        # GFM splits table cells before code spans: the pipe ends the span for the renderer.
+        ("| a | b |\n|---|---|\n| `x | <img src=https://t.example/p> ` |", "<img", "&lt;img"),
+        ("- item ![a][r]\n\n[r]: https://t.example/x.png", "![a]", "!\\[a][r]"),
     ],
 )
 def test_escape_md(text, absent, present):

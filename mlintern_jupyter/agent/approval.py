@@ -17,9 +17,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..tools.config import is_docs_url
-from ..tools.os_sandbox import unavailable_reason
-
 ApproveMode = Literal["ask", "auto", "deny"]
 APPROVE_MODES: tuple[str, ...] = ("ask", "auto", "deny")
 DEFAULT_EXPIRY = timedelta(minutes=30)
@@ -151,7 +148,19 @@ class PolicyConfig:
     # The Hub endpoint whose /docs/ pages fetch_hf_docs reads freely (any other page asks in `ask` mode).
     hf_endpoint: str = "https://huggingface.co"
     # Why no OS sandbox can run local code here (None: bubblewrap works); then `auto` asks a person for it.
-    no_local_sandbox: str | None = field(default_factory=unavailable_reason)
+    no_local_sandbox: str | None = field(default_factory=lambda: _sandbox_unavailable())
+
+
+def _sandbox_unavailable() -> str | None:
+    from ..tools.os_sandbox import unavailable_reason  # the tools package imports this module
+
+    return unavailable_reason()
+
+
+def _is_docs_url(url: str, endpoint: str) -> bool:
+    from ..tools.config import is_docs_url
+
+    return is_docs_url(url, endpoint)
 
 
 def _is_cpu(flavor: str) -> bool:
@@ -207,7 +216,7 @@ def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_rea
             return _local_code("runs a shell command", config)
         case "notify":
             return PolicyDecision(False, "sends a notification to a configured destination")
-        case "fetch_hf_docs" if not is_docs_url(spec.target, config.hf_endpoint):
+        case "fetch_hf_docs" if not _is_docs_url(spec.target, config.hf_endpoint):
             return PolicyDecision(True, "fetches a page outside the Hugging Face docs (without credentials); its "
                                   "address could carry data out")
         case tool if tool in READ_ONLY_TOOLS or tool in config.extra_read_only or (declared_read_only and "__" not in tool):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 from mlintern_jupyter import __version__
 
 from . import events as ev
+from .markdown_safe import fenced, inert_markdown
 from .redact import RedactionError, Redactor
 from .store import read_events
 
@@ -30,8 +30,6 @@ __all__ = ["INERT_MAGIC", "ExportError", "export_notebook", "session_to_notebook
 INERT_MAGIC = "%%script false --no-raise-error"
 # A tool result in the notebook is for reading, not for replaying the context: keep its head and tail.
 RESULT_CAP_CHARS = 20_000
-_MD_SPECIAL = re.compile(r"[&<>]")
-_CODE_SPLIT = re.compile(r"(```.*?```|`[^`\n]+`)", re.DOTALL)
 
 
 class ExportError(Exception):
@@ -39,20 +37,8 @@ class ExportError(Exception):
 
 
 def escape_md(text: str) -> str:
-    """Markdown that cannot carry HTML: &, < and > escaped outside code spans and fences (inside them
-    markdown shows text literally anyway); images become links so opening the notebook fetches nothing."""
-    parts = _CODE_SPLIT.split(text)
-    for i in range(0, len(parts), 2):
-        parts[i] = _MD_SPECIAL.sub(lambda m: {"&": "&amp;", "<": "&lt;", ">": "&gt;"}[m.group(0)], parts[i])
-        parts[i] = parts[i].replace("![", "!\\[")
-    return "".join(parts)
-
-
-def fenced(text: str, info: str = "text") -> str:
-    """A fenced block no backtick run inside `text` can close."""
-    runs = [len(m) for m in re.findall(r"`+", text)]
-    fence = "`" * max(3, max(runs, default=0) + 1)
-    return f"{fence}{info}\n{text}\n{fence}"
+    """Markdown that cannot carry HTML or fetch an image when the notebook opens (a CommonMark parse decides)."""
+    return inert_markdown(text)
 
 
 def _cap(text: str, limit: int = RESULT_CAP_CHARS) -> str:

