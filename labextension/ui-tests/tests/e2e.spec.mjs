@@ -224,6 +224,9 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
 
   it('renders hostile model text, tool output and an inserted markdown cell inertly', async () => {
     await page.evaluate(() => delete window.__xss);
+    const beacons = [];
+    const onRequest = request => request.url().includes('beacon.invalid') && beacons.push(request.url());
+    page.on('request', onRequest);
     const panel = await startTurn('xss.ipynb', `${scripted('xss.json', ' --approve auto')}\nbe nasty`);
     try {
       await panel.locator('[data-testid="mlintern-assistant-text"]', { hasText: 'Final:' }).waitFor();
@@ -263,7 +266,7 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
               el.tagName === 'IFRAME' ||
               handlers ||
               /^\s*javascript:/i.test(href) ||
-              (el.tagName === 'IMG' && /__xss|^x$/.test(el.getAttribute('src') ?? ''));
+              (el.tagName === 'IMG' && /__xss|^x$|beacon/.test(el.getAttribute('src') ?? ''));
             // JupyterLab's own icons are inline <svg> without handlers: only payload-shaped ones count.
             if (
               hostile ||
@@ -286,11 +289,16 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
       // Let any handler that slipped through fire (image errors and onload are asynchronous).
       await page.evaluate(() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 200))));
       assert.equal(await page.evaluate(() => window.__xss), undefined);
+      // Images in model text and in the inserted markdown cell are links: nothing was fetched by itself.
+      await panel.locator('a.mlintern-image-link', { hasText: '[image: beacon]' }).first().waitFor();
+      assert.match(await inserted.innerText(), /!\[beacon\]|beacon/);
+      assert.deepEqual(beacons, []);
       assert.deepEqual(
         pageErrors.filter(m => /__xss/.test(m)),
         []
       );
     } finally {
+      page.off('request', onRequest);
       await openPanel().catch(() => {});
       await screenshot(page, 'e2e-xss');
     }

@@ -22,12 +22,14 @@ describe('mlintern panel', () => {
   let target;
   let browser;
   let page;
+  const requests = [];
 
   before(async () => {
     target = await labTarget();
     browser = await launchBrowser();
     page = await browser.context.newPage();
     page.on('pageerror', err => console.error('page error:', err.message));
+    page.on('request', request => requests.push(request.url()));
   });
 
   after(async () => {
@@ -68,6 +70,12 @@ describe('mlintern panel', () => {
     assert.ok(
       hrefs.every(h => h === null || /^https?:/.test(h)),
       `hrefs: ${hrefs}`
+    );
+    // An image in model markdown is a visible link: the panel fetched nothing by itself.
+    await panel.locator('a.mlintern-image-link', { hasText: '[image: beacon]' }).waitFor();
+    assert.deepEqual(
+      requests.filter(url => url.includes('beacon.invalid')),
+      []
     );
     await panel.locator('[data-testid="mlintern-timeline"] a', { hasText: 'click me' }).first().click();
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
