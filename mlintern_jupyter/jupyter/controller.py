@@ -206,6 +206,7 @@ class NotebookAgent:
     def prompt(self, text: str, *, cell_id: str | None, wait: bool, view: TurnView | None) -> concurrent.futures.Future[Any]:
         """Submit a prompt to the agent thread and return its future at once."""
         assert self.session is not None
+        self.kernel_context.register_secrets(self.session.redactor)  # before the digest carries the cells
         digest = self.kernel_context.digest()
         future = self.runner.submit(self._drive(text, cell_id, digest, wait, view))
         self.futures = [(f, v) for f, v in self.futures if not f.done()] + [(future, view)]

@@ -72,6 +72,18 @@ class KernelContext:
                  **({"result": c.result} if c.result else {}), **({"error": c.error} if c.error else {})}
                 for c in cells]
 
+    def register_secrets(self, redactor: Any) -> int:
+        """Hand the values of secret-looking kernel variables and environment variables (`db_password`,
+        `os.environ["DB_PASS"]`) to the session's redactor, so the cells that set them, shown in the digest, and
+        any output that repeats them come out masked. Returns how many were registered."""
+        import os
+
+        found = [(name, value) for name, value in list(self.shell.user_ns.items())
+                 if not name.startswith("_") and isinstance(value, str) and looks_secret(name)]
+        found += [(name, value) for name, value in os.environ.items()
+                  if looks_secret(name) and not value.startswith("/")]  # SSH_AUTH_SOCK is a path, not a secret
+        return sum(1 for name, value in found if redactor.add_secret(value, name))
+
     def digest(self) -> str | None:
         """What ran since the last prompt (excluding %%intern cells), newest kept when over the budget."""
         new = [c for c in self.cells[self.digest_mark:] if not c.source.lstrip().startswith(("%%intern", "%intern"))]

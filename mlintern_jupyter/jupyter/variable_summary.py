@@ -18,9 +18,11 @@ from collections.abc import Callable
 from typing import Any
 
 PREVIEW_CHARS = 1_500
-# Names that hold credentials (db_password, HF_TOKEN, wandb_api, aws_secret_access_key, session_cookie, dsn...).
-SECRET_NAME = re.compile(r"pass|pwd|secret|token|api|key|credential|cred|auth|cookie|dsn|private|signature",
-                         re.IGNORECASE)
+# Words of a name that mark a credential: db_password, HF_TOKEN, wandb_api, aws_secret_access_key, apiKey,
+# session_cookie, dsn. Whole words, so `tokenizer_name` or `num_tokens` stay visible.
+SECRET_WORDS = frozenset({"password", "passwd", "pass", "passphrase", "secret", "secrets", "token", "apikey", "api",
+                          "key", "credential", "credentials", "creds", "cred", "auth", "authorization", "cookie",
+                          "dsn", "signature", "bearer", "privatekey"})
 MASK = "[masked: the name looks like a secret]"
 KNOWN_LIBRARIES = frozenset({"pandas", "numpy", "torch"})
 PLAIN = (str, bytes, int, float, complex, bool, type(None), list, tuple, dict, set, frozenset, range)
@@ -30,7 +32,9 @@ OnSecret = Callable[[str, Any], None]
 
 
 def looks_secret(name: str) -> bool:
-    return any(SECRET_NAME.search(part) for part in re.split(r"[.\[\]'\"]", name) if part)
+    """Whether any word of any dotted part of `name` marks a credential."""
+    words = re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", name)
+    return any(word.lower() in SECRET_WORDS for word in words if word)
 
 
 def is_environment(value: Any) -> bool:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from .os_sandbox import sandboxed_argv, unavailable_reason
 
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
+# Substrings, not words: MYAPP_DBPASSWORD and DB_PASS are both dropped (a variable too many is cheap).
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH|COOKIE|DSN", re.IGNORECASE)
 
 
 def local_process_env(workspace: Path, *, with_credentials: bool, token: str | None = None,

@@ -24,7 +24,7 @@ from typing import Any
 
 # Variables the commands never see (the server's own bearer token, and any credential a Space was given):
 # commands run what the model wrote.
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH|COOKIE|DSN", re.IGNORECASE)
 OUTPUT_CAP = 100_000
 MAX_BODY = 20 << 20
 MAX_TIMEOUT = 3_600

@@ -17,6 +17,7 @@ from .harness import TALLY, Kernel, Tally
 
 ROOT = Path(__file__).resolve().parents[2]
 CELL = Path(__file__).with_name("kernel_cell.py")
+OTHER_KEY = "sk-other-" + "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +41,13 @@ def kernel(fakes: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory) -> 
     env = {k: v for k, v in os.environ.items()
            if not (k.endswith("_API_KEY") or k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN"))}
     hub = fakes.hub
+    # A person's machine: a saved HF token file in HOME and another key in the environment (the secrets the
+    # injection attacks of test_secrets.py go after).
+    home = root / "user-home"
+    (home / ".cache" / "huggingface").mkdir(parents=True)
+    (home / ".cache" / "huggingface" / "token").write_text(hub.token)
     env.update(
+        HOME=str(home), OTHER_API_KEY=OTHER_KEY,
         PYTHONPATH=str(ROOT), IPYTHONDIR=str(root / "ipython"), MLINTERN_HOME=str(root / "home"),
         LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_OFFLINE_MODE="true", HF_HUB_DISABLE_TELEMETRY="1",
         HF_ENDPOINT=hub.url, HF_TOKEN=hub.token, HF_HUB_CACHE=str(root / "hf-cache"), HF_HUB_OFFLINE="0",

@@ -22,6 +22,8 @@ class Tally:
     duplicate_effects: int = 0
     duplicated_messages: int = 0
     by_group: dict[str, list[int]] = field(default_factory=dict)
+    # Prompt-injection attacks on secrets: tried and that reached a secret, per approval mode (goal 0).
+    secret_attacks: dict[str, list[int]] = field(default_factory=dict)
     timings: dict[str, list[float]] = field(default_factory=dict)
 
     def record(self, group: str, audit: dict[str, Any], problems: list[str]) -> None:
@@ -38,6 +40,8 @@ class Tally:
         out = [f"reliability matrix: {self.runs} runs, {self.passed} passed, {self.lost} lost messages, "
                f"{self.duplicated_messages} duplicated messages, {self.duplicate_effects} duplicate side effects"]
         out += [f"  {group}: {ok}/{n} passed" for group, (n, ok) in self.by_group.items()]
+        out += [f"  secret attacks ({mode}): {n} tried, {reached} reached a secret"
+                for mode, (n, reached) in self.secret_attacks.items()]
         for point, values in self.timings.items():
             out.append(f"  interrupt at {point}: p95 {p95(values):.2f}s over {len(values)} "
                        f"(max {max(values):.2f}s, median {sorted(values)[len(values) // 2]:.2f}s)")
