@@ -93,17 +93,21 @@ async def read(path: str, ctx: ToolContext, offset: int = 0, limit: int = READ_L
 def _open_regular(target: Path, path: str) -> int:
     """A read-only descriptor of a regular file. Opened non-blocking and checked on the descriptor itself, so a
     FIFO, device or socket (or one swapped in after a check) is refused instead of blocking forever."""
+    def refuse(mode: int) -> ToolError:
+        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        return ToolError(f"{path!r} is {kind}, not a regular file; read refuses it (it could block forever)")
+
     try:
+        if not stat.S_ISREG(mode := os.stat(target).st_mode):
+            raise refuse(mode)  # never opened: opening a device can have effects of its own
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise ToolError(f"{path!r} does not exist in the workspace") from None
-    except OSError as exc:  # e.g. ENXIO: a FIFO with no writer
+    except OSError as exc:
         raise ToolError(f"{path!r} cannot be read ({exc.strerror}); only regular files can") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(mode := os.fstat(fd).st_mode):  # swapped in after the check
         os.close(fd)
-        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-        raise ToolError(f"{path!r} is {kind}, not a regular file; read refuses it (it could block forever)")
+        raise refuse(mode)
     os.set_blocking(fd, True)
     return fd
 
