@@ -256,6 +256,15 @@ def rows(results: dict[str, Outcome]) -> list[tuple[str, ...]]:
         out.append(("side panel (#7)", f"event leaving the kernel → card painted: p50 {f['event_to_card_ms_p50']} ms, "
                     f"p95 {f['event_to_card_ms_p95']} ms, max {f['event_to_card_ms_max']} ms ({f['live_events']} events)",
                     *no_goal))
+    if not failed("sandbox", "OS sandbox (#11)"):
+        f = results["sandbox"].figures
+        if "error" in f:
+            out.append(("OS sandbox (#11)", f"not measured: {f['error']}", "", "", "", ""))
+        else:
+            out.append(("OS sandbox (#11)", f"{f['commands']:,} bash calls in bubblewrap: {f['sandboxed_total_s']} s "
+                        f"({f['sandboxed_median_ms']} ms median, {f['extra_ms_per_command']:+} ms a call)", "—",
+                        f"the same calls unsandboxed: {f['plain_total_s']} s ({f['plain_median_ms']} ms median)",
+                        f"{f['ratio_total']:.2f}", "no goal set"))
     return out
 
 
@@ -377,6 +386,10 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
         "direction=citations with limit 10 on a paper with 30 citing papers, then on each of the 10 listed (20 "
         "citing papers each); tokens are chars / 4. Research: the sub-agent driven by a scripted model through a "
         "10-call literature crawl; its answer (what reaches the parent) against the tool output it read.",
+        "- **OS sandbox** (`tests/bench_sandbox.py`): the `bash` tool running 1,000 short commands (echo, ls, wc, "
+        "a small pipeline) as a policy-approved call (inside bubblewrap: namespaces, private HOME and /tmp, "
+        "read-only system) and as a person-approved call (plain), interleaved in blocks of 25; the ratio is "
+        "sandboxed / plain over the whole run, each call timed from the tool call to its result.",
         "- **side panel** (`labextension/ui-tests/bench_panel.mjs`): Debian's Chromium (playwright-core, "
         "`/usr/bin/chromium`) against a throwaway JupyterLab with the built extension; the kernel side is a fake "
         "`mlintern` comm target run in a cell (as in the panel's browser tests), so the figures are transport plus "
@@ -398,7 +411,8 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
 
 
 def main() -> int:
-    names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "research", "playbook", "agent_eval", "panel"]
+    names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "research", "playbook", "agent_eval", "panel",
+             "sandbox"]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(names), help="comma-separated subset of: " + ", ".join(names))
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
