@@ -150,7 +150,7 @@ class ToolsConfig:
 
     def trusted_origins(self) -> list[str]:
         """The endpoints the person configured: requests to them may reach private addresses (see netguard)."""
-        return [self.hf_endpoint, self.datasets_server_url, self.arxiv_html_url, self.github_api_url,
+        return [self.hf_endpoint, self.datasets_server_url, self.arxiv_html_url, self.github_api_url, self.s2_api_url,
                 self.search_url, *(f"https://{h}" for h in self.extra_hf_hosts)]
 
     def is_docs_url(self, url: str) -> bool:
