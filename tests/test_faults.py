@@ -19,6 +19,7 @@ from litellm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk
 
 from mlintern_jupyter.agent import events as ev
+from mlintern_jupyter.agent.context import SUMMARISER_SYSTEM
 from mlintern_jupyter.agent.messages import AssistantMessage, ToolResultMessage
 from mlintern_jupyter.agent.models.litellm_model import LiteLLMModel
 from mlintern_jupyter.agent.retry import RetryPolicy
@@ -76,8 +77,7 @@ class FaultyProvider(CustomLLM):
         return summarising
 
     def astreaming(self, model, messages, *args, **kwargs):  # type: ignore[no-untyped-def]
-        optional = kwargs.get("optional_params") or {}
-        summarising = optional.get("tool_choice") == "none"
+        summarising = messages[0].get("content") == SUMMARISER_SYSTEM
         self.calls += 1
         if self._at_fault_point(messages, summarising):
             self.times -= 1

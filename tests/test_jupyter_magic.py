@@ -35,7 +35,9 @@ def test_model_resolution_order() -> None:
     assert choose_model(None, None, "trait/m", env) == "openai/gpt-5-mini"
     assert choose_model(None, None, "trait/m", {}) == "trait/m"
     assert choose_model(None, None, "", {"OPENAI_API_KEY": "k", "HF_TOKEN": "t"}).startswith("openai/")
-    assert choose_model(None, None, "", {"HF_TOKEN": "t"}).startswith("huggingface/")
+    # Only an HF token: Hugging Face Inference Providers through the router, as in ml-intern.
+    assert choose_model(None, None, "", {"HF_TOKEN": "t"}) == "anthropic/claude-opus-4.8:fal-ai"
+    assert choose_model(None, None, "", {"HF_TOKEN": "  "}) is None
     assert choose_model(None, None, "", {}) is None
 
 

@@ -1,4 +1,5 @@
-"""Retries: classified by litellm exception type and HTTP status, Retry-After honoured, bounded, cancellable."""
+"""Retries: classified by HTTP status and error body, Retry-After honoured, rate limits waited out for tens of
+seconds, bounded, cancellable."""
 
 from __future__ import annotations
 
@@ -96,25 +97,42 @@ def policy(sleeps: list[float]) -> RetryPolicy:
 
 def test_retry_after_is_honoured_and_capped() -> None:
     sleeps: list[float] = []
-    notes: list[tuple[str, float]] = []
+    notes: list[tuple[str, float, int, int]] = []
     fn = Flaky([
         litellm.RateLimitError("x", llm_provider="p", model="m", response=resp(429, **{"retry-after": "3"})),
         litellm.RateLimitError("x", llm_provider="p", model="m", response=resp(429, **{"retry-after": "3600"})),
     ])
-    assert asyncio.run(call_with_retries(fn, lambda r, d: notes.append((r, d)), policy(sleeps))) == "ok"
-    assert sleeps == [3.0, 60.0]
-    assert fn.calls == 3 and "attempt 1 of 4" in notes[0][0]
+    assert asyncio.run(call_with_retries(fn, lambda *note: notes.append(note), policy(sleeps))) == "ok"
+    assert sleeps == [3.0, 120.0]
+    assert fn.calls == 3 and notes[0][0] == "rate limit, HTTP 429" and notes[0][2:] == (1, 2)
 
 
-def test_backoff_is_jittered_exponential_and_bounded_to_four_attempts() -> None:
+def test_a_rate_limit_without_retry_after_waits_tens_of_seconds() -> None:
+    """The reference waits 30 s then 60 s: a token bucket refills in about a minute (1-2-4 s gave up too soon)."""
+    sleeps: list[float] = []
+    fn = Flaky([litellm.RateLimitError("x", llm_provider="p", model="m", response=resp(429)) for _ in range(5)])
+    with pytest.raises(litellm.RateLimitError):
+        asyncio.run(call_with_retries(fn, None, policy(sleeps)))
+    assert fn.calls == 3 and len(sleeps) == 2
+    assert 27 <= sleeps[0] <= 33 and 54 <= sleeps[1] <= 66 and sum(sleeps) > 60
+
+
+def test_server_errors_back_off_for_seconds_and_stop_after_three_retries() -> None:
     sleeps: list[float] = []
     fn = Flaky([litellm.InternalServerError("x", llm_provider="p", model="m", response=resp(500)) for _ in range(10)])
     with pytest.raises(litellm.InternalServerError):
         asyncio.run(call_with_retries(fn, None, policy(sleeps)))
     assert fn.calls == 4 and len(sleeps) == 3
-    for attempt, delay in enumerate(sleeps, start=1):
-        ceiling = 2 ** (attempt - 1)
-        assert ceiling / 2 <= delay <= ceiling
+    for delay, base in zip(sleeps, (5, 15, 30), strict=True):
+        assert base * 0.9 <= delay <= base * 1.1
+
+
+def test_billing_refusals_are_never_retried() -> None:
+    sleeps: list[float] = []
+    fn = Flaky([litellm.exceptions.PaymentRequiredError("credits exhausted", llm_provider="p", model="m")])
+    with pytest.raises(litellm.exceptions.PaymentRequiredError):
+        asyncio.run(call_with_retries(fn, None, policy(sleeps)))
+    assert fn.calls == 1 and sleeps == []
 
 
 def test_permanent_error_is_raised_at_once() -> None:

@@ -34,6 +34,9 @@ export interface SessionStarted extends BaseEvent {
   max_iterations?: number;
   workspace?: string;
   demo?: boolean;
+  /** low | medium | high | max, or null for none. */
+  reasoning_effort?: string | null;
+  api_base?: string | null;
 }
 
 export interface UserPrompt extends BaseEvent {
@@ -142,7 +145,8 @@ export interface Usage extends BaseEvent {
   completion_tokens?: number;
   cache_read_tokens?: number;
   cache_write_tokens?: number;
-  cost_usd?: number;
+  /** null when the model's price is unknown (never shown as $0.00). */
+  cost_usd?: number | null;
   model?: string;
 }
 
@@ -200,6 +204,45 @@ export interface Notice extends BaseEvent {
 export interface ModelChanged extends BaseEvent {
   kind: 'model_changed';
   model: string;
+  api_base?: string | null;
+}
+
+/** The person set the session's reasoning effort. */
+export interface EffortChanged extends BaseEvent {
+  kind: 'effort_changed';
+  effort?: string | null;
+}
+
+/** A model refused an effort level: from now on it gets at most `effective` (null: none). */
+export interface EffortFallback extends BaseEvent {
+  kind: 'effort_fallback';
+  model: string;
+  requested?: string | null;
+  effective?: string | null;
+  reason?: string;
+}
+
+/** A price the person gave for a model litellm cannot price (USD per 1M tokens). */
+export interface PriceSet extends BaseEvent {
+  kind: 'price_set';
+  model: string;
+  input_per_mtok: number;
+  output_per_mtok: number;
+}
+
+export interface ContextWindowLearned extends BaseEvent {
+  kind: 'context_window_learned';
+  model: string;
+  tokens: number;
+}
+
+/** A model call waits before retrying; sent every second (not persisted). */
+export interface RetryWait extends BaseEvent {
+  kind: 'retry_wait';
+  reason: string;
+  seconds_left: number;
+  attempt?: number;
+  max_attempts?: number;
 }
 
 export interface ErrorEvent extends BaseEvent {
@@ -243,6 +286,11 @@ export type SessionEvent =
   | CellInsert
   | Notice
   | ModelChanged
+  | EffortChanged
+  | EffortFallback
+  | PriceSet
+  | ContextWindowLearned
+  | RetryWait
   | ErrorEvent
   | TurnEnded
   | SessionEnded;
@@ -291,7 +339,9 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
       budget_usd: nullable(num),
       max_iterations: int,
       workspace: str,
-      demo: bool
+      demo: bool,
+      reasoning_effort: nullable(str),
+      api_base: nullable(str)
     }
   },
   user_prompt: {
@@ -364,7 +414,7 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
       completion_tokens: int,
       cache_read_tokens: int,
       cache_write_tokens: int,
-      cost_usd: num,
+      cost_usd: nullable(num),
       model: str
     }
   },
@@ -403,7 +453,18 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
     required: { message: str },
     optional: { level: oneOf('info', 'warning') }
   },
-  model_changed: { required: { model: str } },
+  model_changed: { required: { model: str }, optional: { api_base: nullable(str) } },
+  effort_changed: { optional: { effort: nullable(str) } },
+  effort_fallback: {
+    required: { model: str },
+    optional: { requested: nullable(str), effective: nullable(str), reason: str }
+  },
+  price_set: { required: { model: str, input_per_mtok: num, output_per_mtok: num } },
+  context_window_learned: { required: { model: str, tokens: int } },
+  retry_wait: {
+    required: { reason: str, seconds_left: int },
+    optional: { attempt: int, max_attempts: int }
+  },
   error: {
     required: { message: str },
     optional: { error_type: str, hint: str }

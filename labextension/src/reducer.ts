@@ -43,6 +43,7 @@ function reduceEvent(state: PanelState, e: SessionEvent, seq: number): PanelStat
           model: e.model,
           approveMode: e.approve_mode ?? state.header.approveMode,
           demo: e.demo ?? false,
+          effort: e.reasoning_effort ?? null,
           budget:
             state.header.budget ??
             (e.budget_usd !== null && e.budget_usd !== undefined
@@ -177,6 +178,41 @@ function reduceEvent(state: PanelState, e: SessionEvent, seq: number): PanelStat
         ...addNotice(state, seq, 'info', `Model: ${e.model}`),
         header: { ...state.header, model: e.model }
       };
+    case 'effort_changed':
+      return {
+        ...addNotice(state, seq, 'info', `Reasoning effort: ${e.effort ?? 'none'}`),
+        header: { ...state.header, effort: e.effort ?? null }
+      };
+    case 'effort_fallback':
+      return {
+        ...state,
+        header: {
+          ...state.header,
+          effortCaps: { ...state.header.effortCaps, [e.model]: e.effective ?? null }
+        }
+      };
+    case 'price_set':
+      return addNotice(
+        state,
+        seq,
+        'info',
+        `Price of ${e.model}: $${e.input_per_mtok} in / $${e.output_per_mtok} out per million tokens`
+      );
+    case 'context_window_learned':
+      return addNotice(
+        state,
+        seq,
+        'info',
+        `${e.model}: context window ${e.tokens} tokens (from the provider)`
+      );
+    case 'retry_wait':
+      return {
+        ...state,
+        header: {
+          ...state.header,
+          retry: e.seconds_left > 0 ? { secondsLeft: e.seconds_left, reason: e.reason } : null
+        }
+      };
     case 'error':
       return addNotice(state, seq, 'error', e.hint ? `${e.message} (${e.hint})` : e.message);
     case 'cell_insert':
@@ -189,6 +225,7 @@ function reduceEvent(state: PanelState, e: SessionEvent, seq: number): PanelStat
     case 'turn_ended': {
       const next: PanelState = {
         ...state,
+        header: { ...state.header, retry: null },
         streamingKey: null,
         turn: {
           running: false,

@@ -28,6 +28,14 @@ export interface Header {
   /** cache_read / prompt tokens, or null before any usage. */
   cacheHitShare: number | null;
   costUsd: number;
+  /** Model calls whose price is unknown: their cost is not in costUsd. */
+  unpricedCalls: number;
+  /** The session's reasoning effort (null: none). */
+  effort: string | null;
+  /** Per model, the highest effort it accepted (null: none), learned from refusals. */
+  effortCaps: Record<string, string | null>;
+  /** A model call waiting to retry: the countdown the kernel sends every second. */
+  retry: { secondsLeft: number; reason: string } | null;
 }
 
 export type ToolCardStatus =
@@ -138,7 +146,11 @@ export function initialState(): PanelState {
       budget: null,
       tokens: { prompt: 0, completion: 0, cacheRead: 0, cacheWrite: 0 },
       cacheHitShare: null,
-      costUsd: 0
+      costUsd: 0,
+      unpricedCalls: 0,
+      effort: null,
+      effortCaps: {},
+      retry: null
     },
     timeline: [],
     approvals: [],

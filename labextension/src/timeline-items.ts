@@ -178,6 +178,8 @@ export function withUsage(header: Header, e: Extract<SessionEvent, { kind: 'usag
     ...header,
     tokens,
     cacheHitShare: tokens.prompt > 0 ? tokens.cacheRead / tokens.prompt : null,
-    costUsd: header.costUsd + (e.cost_usd ?? 0)
+    costUsd: header.costUsd + (e.cost_usd ?? 0),
+    unpricedCalls: header.unpricedCalls + (e.cost_usd === null ? 1 : 0),
+    retry: null
   };
 }

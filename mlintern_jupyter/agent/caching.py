@@ -15,6 +15,8 @@ import re
 from typing import Any
 
 MAX_BREAKPOINTS = 4
+# The router keeps one session's requests on the same provider replica (and its cache).
+HF_ROUTER_SESSION_HEADER = "X-HF-Session-id"
 EPHEMERAL = {"type": "ephemeral"}
 _OPENAI_PREFIXES = ("openai/", "azure/", "azure_ai/openai", "text-completion-openai/")
 _OPENAI_BARE = re.compile(r"^(gpt-|o\d|chatgpt-)")
@@ -64,25 +66,50 @@ def rolling_points(messages: list[dict[str, Any]]) -> list[int]:
     return points
 
 
+def _breakpoints(messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    messages, tools = copy.deepcopy(messages), copy.deepcopy(tools)
+    used = 0
+    if tools:
+        tools[-1]["cache_control"] = dict(EPHEMERAL)
+        used += 1
+    system = next((m for m in messages if m.get("role") == "system"), None)
+    if system is not None and _mark(system):
+        used += 1
+    for index in rolling_points(messages):
+        if used >= MAX_BREAKPOINTS:
+            break
+        if _mark(messages[index]):
+            used += 1
+    return messages, tools
+
+
+def router_uses_cache_control(router_model: str) -> bool:
+    """Claude on the HF router (fal): explicit breakpoints plus a top-level hint, as ml-intern found necessary."""
+    return router_model.startswith("anthropic/") and ":fal" in router_model
+
+
 def apply_prompt_caching(
-    model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], session_key: str | None
+    route_kind: str, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], session_key: str | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-    """Wire messages and tools with cache hints for `model`, plus extra completion kwargs. Inputs are not mutated."""
-    if is_anthropic(model):
-        messages, tools = copy.deepcopy(messages), copy.deepcopy(tools)
-        used = 0
-        if tools:
-            tools[-1]["cache_control"] = dict(EPHEMERAL)
-            used += 1
-        system = next((m for m in messages if m.get("role") == "system"), None)
-        if system is not None and _mark(system):
-            used += 1
-        for index in rolling_points(messages):
-            if used >= MAX_BREAKPOINTS:
-                break
-            if _mark(messages[index]):
-                used += 1
+    """Wire messages and tools with cache hints for the route, plus extra completion kwargs. Inputs are not mutated.
+
+    Each hint goes only where the endpoint takes it: breakpoints to Anthropic (and Claude through the router's
+    fal provider), `prompt_cache_key` to OpenAI itself, the `X-HF-Session-id` header to the HF router. An
+    OpenAI-compatible server that is not OpenAI (a vLLM, the router) gets no `prompt_cache_key`.
+    """
+    if route_kind == "anthropic" or (route_kind == "litellm" and is_anthropic(model)):
+        messages, tools = _breakpoints(messages, tools)
         return messages, tools, {}
-    if is_openai_family(model) and session_key:
+    if route_kind == "hf_router":
+        kwargs: dict[str, Any] = {}
+        if session_key:
+            kwargs["extra_headers"] = {HF_ROUTER_SESSION_HEADER: session_key[:256]}
+        router_model = model.removeprefix("openai/")
+        if router_uses_cache_control(router_model):
+            messages, tools = _breakpoints(messages, tools)
+            kwargs["extra_body"] = {"cache_control": dict(EPHEMERAL)}
+        return messages, tools, kwargs
+    if route_kind == "openai" and session_key:
         return messages, tools, {"prompt_cache_key": session_key}
     return messages, tools, {}

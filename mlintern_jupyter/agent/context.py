@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import events as ev
-from .messages import AssistantMessage, Message, ToolResultMessage, UserMessage
+from .costs import record_usage
+from .messages import AssistantMessage, Message, SystemMessage, ToolResultMessage, UserMessage
 from .models import ModelSettings
 from .retry import RetryPolicy, call_with_retries
 
@@ -29,6 +30,20 @@ TAIL_SHARE = 0.25
 # Tokens kept free for the summary itself when planning the cut.
 SUMMARY_RESERVE = 2_000
 SUMMARY_MAX_TOKENS = 2_000
+# Extra completion allowance for models whose hidden reasoning comes before the summary.
+REASONING_ALLOWANCE = 8_000
+# A summariser request carries at most this share of the window (so it is always smaller than a refused one).
+CHUNK_SHARE = 0.5
+MIN_CHUNK_TOKENS = 1_000
+# Characters per token assumed when sizing parts: low on purpose, so a part never exceeds its token budget.
+CHARS_PER_TOKEN_LOW = 3
+# Each message is cut to this in the summariser's transcript (it needs the gist, not whole logs).
+RENDER_CAP_CHARS = 6_000
+SUMMARISER_SYSTEM = ("You summarise the working transcript of an autonomous ML engineering agent so it can "
+                     "continue the work from your summary. Answer in plain text.")
+MERGE_PROMPT = ("These are summaries of consecutive parts of one working transcript, oldest first. Merge them into "
+                "one summary with the same sections (Task, Decisions, Tried and failed, State, Open items); where "
+                "they disagree the later part wins. Keep identifiers exact.")
 OUTPUT_CAP_CHARS = 24_000
 MIN_OUTPUT_CAP_CHARS = 2_000
 
@@ -62,7 +77,7 @@ def spill_name(call_id: str) -> str:
 
 def cap_tool_output(session: Session, call_id: str, text: str) -> str:
     """Cap one tool output for the transcript; the full text is spilled (redacted) into the workspace."""
-    limit = output_cap_chars(session.model.context_window)
+    limit = output_cap_chars(window(session))
     if len(text) <= limit:
         return text
     if session.redactor is not None:
@@ -80,8 +95,12 @@ def request_tokens(session: Session) -> int:
     return session.transcript.total_tokens + tools_tokens(session.tools.schemas())
 
 
+def window(session: Session) -> int:
+    return int(getattr(session, "context_window", None) or session.model.context_window)
+
+
 def threshold(session: Session) -> int:
-    return int(session.model.context_window * COMPACT_AT)
+    return int(window(session) * COMPACT_AT)
 
 
 def over_threshold(session: Session) -> bool:
@@ -133,54 +152,101 @@ def plan_cut(messages: Sequence[Message], tokens: Sequence[int], window: int, li
     return Cut(start, end)
 
 
-def _shrink(messages: Sequence[Message], budget_tokens: int) -> list[Message]:
-    """The summariser's input, with long texts cut so the request itself fits the window."""
-    size = sum(len(getattr(m, "text", "") or getattr(m, "content", "")) for m in messages) // 4
-    if size <= budget_tokens:
-        return list(messages)
-    per_message = max(MIN_OUTPUT_CAP_CHARS, budget_tokens * 4 // max(1, len(messages)))
-    out: list[Message] = []
-    for m in messages:
-        match m:
-            case ToolResultMessage(content=content) if len(content) > per_message:
-                out.append(ToolResultMessage(m.call_id, m.tool, cap_output(content, per_message), m.ok))
-            case UserMessage(text=text) if len(text) > per_message:
-                out.append(UserMessage(cap_output(text, per_message), synthetic=m.synthetic))
-            case AssistantMessage(text=text) if len(text) > per_message:
-                out.append(AssistantMessage(cap_output(text, per_message), m.tool_calls, m.thinking_blocks))
-            case _:
-                out.append(m)
-    return out
+def render(message: Message, limit: int = RENDER_CAP_CHARS) -> str:
+    """One message as a line of the transcript the summariser reads (as text: no tool protocol to satisfy)."""
+    match message:
+        case UserMessage(text=text, synthetic=synthetic):
+            return f"[{'note' if synthetic else 'person'}] {cap_output(text, limit)}"
+        case AssistantMessage(text=text, tool_calls=calls):
+            called = "".join(f"\n  -> {c.name}({cap_output(c.arguments, limit // 4)})" for c in calls)
+            return f"[assistant] {cap_output(text, limit)}{called}"
+        case ToolResultMessage(tool=tool, content=content, ok=ok):
+            return f"[{tool} {'ok' if ok else 'failed'}] {cap_output(content, limit)}"
+    return f"[system] {cap_output(getattr(message, 'text', ''), limit)}"
+
+
+def chunks(lines: Sequence[str], chars: int) -> list[str]:
+    """Lines packed into parts of at most `chars` characters (a longer line is cut to fit)."""
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        line = cap_output(line, chars)
+        if current and size + len(line) + 1 > chars:
+            parts.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        parts.append("\n".join(current))
+    return parts
+
+
+def summary_settings(session: Session, larger: bool = False) -> ModelSettings:
+    """Room for the summary: reasoning models spend hidden tokens first (gpt-5 used the whole 2,000-token allowance
+    on reasoning and answered with nothing), so they get more, and the lowest effort they take."""
+    model = session.model
+    reasons = bool(getattr(model, "may_reason", False))
+    allowance = SUMMARY_MAX_TOKENS + (REASONING_ALLOWANCE if reasons else 0)
+    effort = None
+    if reasons:
+        accepted = model.accepted_efforts() if hasattr(model, "accepted_efforts") else None
+        effort = session.provider.effort_for(model.name, "low", accepted)
+    return ModelSettings(tool_choice="none", max_tokens=allowance * (4 if larger else 1), reasoning_effort=effort,
+                         prompt_cache_key=session.id)
+
+
+async def _summarise_part(session: Session, instruction: str, text: str, label: str) -> str:
+    from .session import fence
+
+    request: list[Message] = [SystemMessage(SUMMARISER_SYSTEM), UserMessage(f"{instruction}\n\n{fence(label, text)}")]
+    policy = session.services.get("retry_policy") or RetryPolicy()
+
+    def on_retry(reason: str, delay: float, retry: int, of: int) -> None:
+        session.emit(ev.Notice(message=f"compaction call failed ({reason}); retry {retry} of {of} in {delay:.0f} s",
+                               level="warning"))
+
+    for larger in (False, True):  # an empty summary is retried once with a larger allowance
+        settings = summary_settings(session, larger)
+
+        async def attempt(settings: ModelSettings = settings) -> Any:
+            return await session.model.request(request, [], settings, None)
+
+        response = await call_with_retries(attempt, on_retry, policy)
+        record_usage(session, response)
+        if response.text.strip():
+            return response.text.strip()
+    raise CompactionFailedError("the model returned an empty summary twice (the second time with a larger "
+                                "allowance), so the context could not be compacted")
+
+
+async def summarise(session: Session, messages: Sequence[Message]) -> str:
+    """A summary of `messages`, in parts when they do not fit one request: every request is at most half the
+    window, so it is always smaller than the one the provider refused."""
+    budget_tokens = max(MIN_CHUNK_TOKENS, int(window(session) * CHUNK_SHARE))
+    parts = chunks([render(m) for m in messages], budget_tokens * CHARS_PER_TOKEN_LOW)
+    instruction = compaction_prompt()
+    if len(parts) == 1:
+        return await _summarise_part(session, instruction, parts[0], "transcript to summarise")
+    partial = [await _summarise_part(session, instruction, part, f"transcript part {i + 1} of {len(parts)}")
+               for i, part in enumerate(parts)]
+    for _ in range(3):  # merge the partial summaries, in parts again if even they are too long
+        merged = chunks(partial, budget_tokens * CHARS_PER_TOKEN_LOW)
+        partial = [await _summarise_part(session, MERGE_PROMPT, part, "partial summaries, oldest first")
+                   for part in merged]
+        if len(partial) == 1:
+            return partial[0]
+    raise CompactionFailedError("the partial summaries could not be merged into one that fits the window")
 
 
 async def compact(session: Session, why: str, forced: bool = False) -> ev.Compacted:
     """Summarise the middle of the transcript and emit `compacted` (which replaces it in the transcript)."""
     transcript = session.transcript
-    window = session.model.context_window
     limit = threshold(session)
     fixed = tools_tokens(session.tools.schemas())
     before = request_tokens(session)
-    cut = plan_cut(transcript.messages, transcript.tokens, window, limit, fixed, forced)
-    # The summariser sees everything before the tail, then the instruction; it must answer in text.
-    source = _shrink(transcript.messages[: cut.end], limit - fixed - SUMMARY_MAX_TOKENS)
-    request = [*source, UserMessage(compaction_prompt(), synthetic=True)]
-    settings = ModelSettings(tool_choice="none", max_tokens=SUMMARY_MAX_TOKENS)
-    policy = session.services.get("retry_policy") or RetryPolicy()
-
-    async def attempt() -> Any:
-        return await session.model.request(request, session.tools.schemas(), settings, None)
-
-    def on_retry(reason: str, delay: float) -> None:
-        session.emit(ev.Notice(message=f"compaction call failed ({reason}); retrying in {delay:.1f}s", level="warning"))
-
-    response = await call_with_retries(attempt, on_retry, policy)
-    summary = response.text.strip()
-    if not summary:
-        raise CompactionFailedError("the model returned an empty summary, so the context could not be compacted")
-    u = response.usage
-    session.emit(ev.Usage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens,
-                          cache_read_tokens=u.cache_read_tokens, cache_write_tokens=u.cache_write_tokens,
-                          cost_usd=u.cost_usd, model=response.model or session.model.name))
+    cut = plan_cut(transcript.messages, transcript.tokens, window(session), limit, fixed, forced)
+    summary = await summarise(session, transcript.messages[cut.start: cut.end])
     summary_tokens = session.model.count_tokens(UserMessage(summary, synthetic=True))
     after = before - sum(transcript.tokens[cut.start: cut.end]) + summary_tokens
     if after >= (before if forced else limit):

@@ -41,6 +41,9 @@ class SessionStarted(BaseEvent):
     max_iterations: int = 300
     workspace: str = ""
     demo: bool = False
+    # The session's reasoning effort (low | medium | high | max, None for none) and the --api-base, if any.
+    reasoning_effort: str | None = None
+    api_base: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,7 +172,8 @@ class Usage(BaseEvent):
     completion_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
-    cost_usd: float = 0.0
+    # None when the price of the model is unknown: never recorded as $0.00.
+    cost_usd: float | None = 0.0
     model: str = ""
 
 
@@ -235,6 +239,56 @@ class Notice(BaseEvent):
 class ModelChanged(BaseEvent):
     kind: Literal["model_changed"] = "model_changed"
     model: str
+    api_base: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EffortChanged(BaseEvent):
+    """The person set the session's reasoning effort (`--effort`, `%intern effort`)."""
+
+    kind: Literal["effort_changed"] = "effort_changed"
+    effort: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EffortFallback(BaseEvent):
+    """A model refused an effort level (or effort at all): from now on it gets at most `effective`."""
+
+    kind: Literal["effort_fallback"] = "effort_fallback"
+    model: str
+    requested: str | None = None
+    effective: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceSet(BaseEvent):
+    """A price the person gave for a model litellm has no price for (`%intern price IN OUT`, USD per 1M tokens)."""
+
+    kind: Literal["price_set"] = "price_set"
+    model: str
+    input_per_mtok: float
+    output_per_mtok: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContextWindowLearned(BaseEvent):
+    """The provider named the model's input window in a refusal; compaction uses it from now on."""
+
+    kind: Literal["context_window_learned"] = "context_window_learned"
+    model: str
+    tokens: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryWait(BaseEvent):
+    """A model call waits before its next attempt; sent every second as a countdown (not persisted)."""
+
+    kind: Literal["retry_wait"] = "retry_wait"
+    reason: str
+    seconds_left: int
+    attempt: int = 1
+    max_attempts: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -282,6 +336,11 @@ Event = (
     | CellInsert
     | Notice
     | ModelChanged
+    | EffortChanged
+    | EffortFallback
+    | PriceSet
+    | ContextWindowLearned
+    | RetryWait
     | Error
     | TurnEnded
     | SessionEnded

@@ -177,11 +177,11 @@ def session_to_notebook(events: Iterable[ev.Event], *, session_id: str | None = 
             case ev.Usage(prompt_tokens=p, completion_tokens=c, cost_usd=cost):
                 for name in ("prompt_tokens", "completion_tokens", "cache_read_tokens", "cache_write_tokens"):
                     totals[name] += getattr(event, name)
-                totals["llm_cost_usd"] += cost
+                totals["llm_cost_usd"] += cost or 0.0  # None: unknown price
                 totals["model_calls"] += 1
                 turn_usage["calls"] += 1
                 turn_usage["tokens"] += p + c
-                turn_usage["cost"] += cost
+                turn_usage["cost"] += cost or 0.0
             case ev.Compacted(summary=summary, tokens_before=before, tokens_after=after):
                 totals["compactions"] += 1
                 nb.markdown(seq, f"### Context compacted\n\n{before:,} tokens became {after:,}. The summary that "

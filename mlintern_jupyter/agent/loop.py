@@ -19,8 +19,8 @@ from .approval import ActionSpec, ApprovalRecord, PolicyDecision, classify, poli
 from .context import CompactionFailedError
 from .guards import CallRecord
 from .messages import ToolCallPart
-from .models import ModelConfigError, ModelResponse, ModelSettings
-from .retry import RetryPolicy, call_with_retries, is_context_window_error
+from .model_call import TRUNCATED, call_model, describe_failure
+from .models import ModelConfigError
 
 if TYPE_CHECKING:
     from .session import Session
@@ -85,8 +85,10 @@ async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None 
             if compacted:  # compact before the provider overflows, at most once per model call
                 await context.compact(session, "the context reached 90% of the model's window")
             # 2. model call
-            response = await _call_model(session, may_compact=not compacted)
+            response = await call_model(session, may_compact=not compacted)
             iterations += 1
+            if response.finish_reason == TRUNCATED:
+                continue  # the cut calls were dropped and the model was told how to split the work
             if not response.tool_calls:
                 nudge = session.guards.on_text_answer(session.plan)
                 if nudge is None:
@@ -116,9 +118,9 @@ async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None 
         return _end(session, "cancelled", iterations, "stopped by the user")
     except Exception as exc:  # noqa: BLE001 - a provider or tool-layer failure ends the turn, visibly
         session.repair()
-        session.emit(ev.Error(message=f"{type(exc).__name__}: {exc}"[:2000], error_type=type(exc).__name__,
-                              hint=_hint_for(exc)))
-        return _end(session, "error", iterations, str(exc)[:500])
+        message, error_type, hint = describe_failure(session, exc)
+        session.emit(ev.Error(message=message, error_type=error_type, hint=hint))
+        return _end(session, "error", iterations, message[:500])
 
 
 def _supersede_pending(session: Session) -> None:
@@ -137,62 +139,6 @@ def _end(session: Session, reason: ev.TurnEndReason, iterations: int, message: s
     session.running = False
     session._turn_task = None
     return session.emit(ev.TurnEnded(reason=reason, iterations=iterations, message=message))  # type: ignore[return-value]
-
-
-def _hint_for(exc: Exception) -> str:
-    name = type(exc).__name__
-    if name == "AuthenticationError":
-        return "the provider rejected the API key: check the key variable for this model (e.g. ANTHROPIC_API_KEY)"
-    if name == "NotFoundError":
-        return "the provider does not know this model id: check --model"
-    return ""
-
-
-async def _call_model(session: Session, may_compact: bool) -> ModelResponse:
-    """One model request with retries. A context-window refusal compacts once (unless that just happened) and
-    asks again; a second refusal is a CompactionFailedError, never a loop."""
-    try:
-        return await _request(session)
-    except Exception as exc:
-        if not is_context_window_error(exc):
-            raise
-        if not may_compact:
-            raise CompactionFailedError("the provider refused the context as too long right after compaction") from exc
-        await context.compact(session, "the provider refused the context as too long", forced=True)
-    try:
-        return await _request(session)
-    except Exception as exc:
-        if is_context_window_error(exc):
-            raise CompactionFailedError("the provider still refuses the context as too long after compaction") from exc
-        raise
-
-
-async def _request(session: Session) -> ModelResponse:
-    model = session.model
-    settings = ModelSettings(reasoning_effort=session.config.reasoning_effort, prompt_cache_key=session.id)
-
-    def on_delta(text: str) -> None:
-        session.emit(ev.AssistantDelta(text=text))
-
-    async def attempt() -> ModelResponse:
-        return await model.request(session.transcript.messages, session.tools.schemas(), settings, on_delta)
-
-    def on_retry(reason: str, delay: float) -> None:
-        session.emit(ev.Notice(message=f"model call failed ({reason}); retrying in {delay:.1f}s", level="warning"))
-
-    response = await call_with_retries(attempt, on_retry, session.services.get("retry_policy") or RetryPolicy())
-    for notice in response.notices:
-        session.emit(ev.Notice(message=notice, level="warning"))
-    usage = response.usage
-    session.emit(ev.Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-                          cache_read_tokens=usage.cache_read_tokens, cache_write_tokens=usage.cache_write_tokens,
-                          cost_usd=usage.cost_usd, model=response.model or model.name))
-    session.emit(ev.AssistantMessage(
-        text=response.text, model=response.model or model.name,
-        tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
-        thinking_blocks=list(response.thinking_blocks) if response.thinking_blocks else None,
-    ))
-    return response
 
 
 def _prepare(session: Session, call: ToolCallPart) -> PreparedCall:

@@ -1,4 +1,10 @@
-"""Retries of model calls: classified by exception type and HTTP status, never by the text of the message.
+"""Retries of model calls, as long as providers need: classified by status and error body (`provider_errors`),
+never by the prose of a message.
+
+A rate limit without `Retry-After` waits 30 s, then 60 s (the reference's schedule: token buckets refill in about a
+minute; the earlier 1-2-4 s backoff gave up after 5 s and failed the turn). Overload (529), 5xx, timeouts and a
+server that does not answer wait 5, 15, 30 s. Billing refusals (402, exhausted credits or quota) are never
+retried. The wait is a countdown the caller can show, and cancelling the caller interrupts it.
 
 The retry wraps only the model request, so a call whose tool calls already ran is never replayed: tool
 execution starts after `call_with_retries` has returned a complete response.
@@ -8,106 +14,87 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
+from .provider_errors import ProviderFailure, inspect
+
 T = TypeVar("T")
 
-# 529 is Anthropic's "overloaded"; 408/504 are timeouts on the way. Everything else in 4xx is the caller's fault.
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
-
-# litellm class names, checked against the classes of the loaded litellm module (never against message text).
-# Order matters: ContextWindowExceededError and ContentPolicyViolationError are BadRequestError subclasses.
-_PERMANENT = ("ContextWindowExceededError", "ContentPolicyViolationError", "AuthenticationError",
-              "PermissionDeniedError", "NotFoundError", "BadRequestError", "UnprocessableEntityError")
-_TRANSIENT = ("RateLimitError", "Timeout", "APIConnectionError", "InternalServerError", "ServiceUnavailableError",
-              "BadGatewayError")
+# Called before each wait: (what failed, seconds to wait, retry number, retries allowed).
+OnRetry = Callable[[str, float, int, int], Any]
 
 
 @dataclass
 class RetryPolicy:
-    max_attempts: int = 4
-    base_delay: float = 1.0
-    max_delay: float = 30.0
-    # A provider asking for minutes is treated as "not now": we wait at most this long, then try once more.
-    retry_after_cap: float = 60.0
+    # Waits before retry 1, 2, 3 of an overloaded / failing / unreachable provider.
+    delays: tuple[float, ...] = (5.0, 15.0, 30.0)
+    # Waits before the retries of a rate limit that named no Retry-After.
+    rate_limit_delays: tuple[float, ...] = (30.0, 60.0)
+    # A server that does not answer at all (a local server not started) is retried once, soon: the person needs
+    # the hint naming the command that starts it, not a minute of waiting.
+    unreachable_delays: tuple[float, ...] = (2.0,)
+    # A provider asking for longer is treated as "not now": we wait at most this long, then try once more.
+    retry_after_cap: float = 120.0
+    jitter: float = 0.1
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
 
-    def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff for retry number `attempt` (1-based)."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+    def delay(self, failure: ProviderFailure, retry: int, asked: float | None) -> float | None:
+        """Seconds before retry number `retry` (1-based), or None when no retry is left."""
+        schedule = self.schedule(failure)
+        if retry > len(schedule):
+            return None
+        if asked is not None:
+            return min(asked, self.retry_after_cap)
+        base = schedule[retry - 1]
+        return base * (1 + self.rng.uniform(-self.jitter, self.jitter))
 
+    def schedule(self, failure: ProviderFailure) -> tuple[float, ...]:
+        return {"rate_limit": self.rate_limit_delays, "unreachable": self.unreachable_delays}.get(
+            failure.kind, self.delays)
 
-def _litellm_class(name: str) -> type | None:
-    litellm = sys.modules.get("litellm")  # only the adapter imports litellm; if it is not loaded, no litellm error
-    cls = getattr(litellm, name, None) if litellm is not None else None
-    return cls if isinstance(cls, type) else None
-
-
-def _unwrap(exc: BaseException) -> BaseException:
-    # litellm wraps errors raised inside a stream; the original carries the real type and headers.
-    original = getattr(exc, "original_exception", None)
-    return original if isinstance(original, BaseException) else exc
-
-
-def status_of(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    for value in (getattr(response, "status_code", None), getattr(exc, "status_code", None)):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
-
-
-def is_context_window_error(exc: BaseException) -> bool:
-    cls = _litellm_class("ContextWindowExceededError")
-    return cls is not None and isinstance(_unwrap(exc), cls)
+    def retries_for(self, failure: ProviderFailure) -> int:
+        return len(self.schedule(failure))
 
 
 def classify(exc: BaseException) -> str | None:
     """A short reason when the error is transient (worth retrying), None when it is not."""
-    exc = _unwrap(exc)
-    for name in _PERMANENT:
-        cls = _litellm_class(name)
-        if cls is not None and isinstance(exc, cls):
-            return None
-    for name in _TRANSIENT:
-        cls = _litellm_class(name)
-        if cls is not None and isinstance(exc, cls):
-            status = status_of(exc)
-            return f"{name}{f' {status}' if status else ''}"
-    status = status_of(exc)
-    if status is not None:
-        return f"HTTP {status}" if status in TRANSIENT_STATUS else None
-    if isinstance(exc, TimeoutError | ConnectionError):
-        return type(exc).__name__
-    return None
+    failure = inspect(exc)
+    if not failure.transient:
+        return None
+    return failure.kind.replace("_", " ") + (f" (HTTP {failure.status})" if failure.status else "")
+
+
+def is_context_window_error(exc: BaseException) -> bool:
+    return inspect(exc).kind == "context_overflow"
 
 
 def _headers(exc: BaseException) -> dict[str, str]:
+    from .provider_errors import _chain
+
     found: dict[str, str] = {}
-    sources = (getattr(getattr(exc, "response", None), "headers", None), getattr(exc, "headers", None),
-               getattr(exc, "litellm_response_headers", None))
-    for source in sources:
-        if source is None:
-            continue
-        try:
-            items = source.items()
-        except Exception:  # noqa: BLE001 - a header source we cannot read is no header
-            continue
-        for key, value in items:
-            found.setdefault(str(key).lower(), str(value))
+    for item in _chain(exc):
+        sources = (getattr(getattr(item, "response", None), "headers", None), getattr(item, "headers", None),
+                   getattr(item, "litellm_response_headers", None))
+        for source in sources:
+            if source is None:
+                continue
+            try:
+                items = source.items()
+            except Exception:  # noqa: BLE001 - a header source we cannot read is no header
+                continue
+            for key, value in items:
+                found.setdefault(str(key).lower(), str(value))
     return found
 
 
 def retry_after(exc: BaseException, now: datetime | None = None) -> float | None:
     """Seconds the provider asked us to wait (`Retry-After` as seconds or HTTP date, or `retry-after-ms`)."""
-    headers = _headers(_unwrap(exc))
+    headers = _headers(exc)
     if "retry-after-ms" in headers:
         try:
             return max(0.0, float(headers["retry-after-ms"]) / 1000)
@@ -129,23 +116,27 @@ def retry_after(exc: BaseException, now: datetime | None = None) -> float | None
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-async def call_with_retries(fn: Callable[[], Awaitable[T]], on_retry: Callable[[str, float], None] | None = None,
-                            policy: RetryPolicy | None = None) -> T:
-    """Run `fn`, retrying transient failures. Cancelling the caller interrupts the wait between attempts."""
+async def call_with_retries(fn: Callable[[], Awaitable[T]], on_retry: OnRetry | None = None,
+                            policy: RetryPolicy | None = None,
+                            wait: Callable[[float], Awaitable[Any]] | None = None) -> T:
+    """Run `fn`, retrying transient failures. `wait` (default `policy.sleep`) may show a countdown; cancelling the
+    caller interrupts it."""
     policy = policy or RetryPolicy()
-    attempt = 0
+    retry = 0
     while True:
-        attempt += 1
         try:
             return await fn()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            reason = classify(exc)
-            if reason is None or attempt >= policy.max_attempts:
+            failure = inspect(exc)
+            if not failure.transient:
                 raise
-            asked = retry_after(exc)
-            delay = min(asked, policy.retry_after_cap) if asked is not None else policy.backoff(attempt)
+            retry += 1
+            delay = policy.delay(failure, retry, retry_after(exc))
+            if delay is None:
+                raise
             if on_retry is not None:
-                on_retry(f"{reason}, attempt {attempt} of {policy.max_attempts}", delay)
-            await policy.sleep(delay)
+                reason = failure.kind.replace("_", " ") + (f", HTTP {failure.status}" if failure.status else "")
+                on_retry(reason, delay, retry, policy.retries_for(failure))
+            await (wait or policy.sleep)(delay)

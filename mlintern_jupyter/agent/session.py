@@ -30,8 +30,9 @@ from .messages import (
     repair_dangling_calls,
 )
 from .models import Model, resolve_model
+from .provider_state import ProviderState
 from .redact import Redactor
-from .store import EventStore, LogReadResult, new_session_id, read_events, sessions_dir
+from .store import EPHEMERAL_KINDS, EventStore, LogReadResult, new_session_id, read_events, sessions_dir
 
 Listener = Callable[[ev.Event], None]
 
@@ -62,6 +63,8 @@ class SessionConfig:
     budget_usd: float | None = None
     max_iterations: int = 300
     reasoning_effort: str | None = None
+    # The --api-base of the model, if the person gave one.
+    api_base: str | None = None
     system_prompt: str | None = None
     # Invalid tool calls (bad JSON, schema violations, unknown tools) tolerated in one run.
     max_invalid_calls: int = 5
@@ -77,6 +80,8 @@ class TotalUsage:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     cost_usd: float = 0.0
+    # Model calls whose price is unknown: their spend is not in cost_usd (shown as "cost unknown").
+    unpriced_calls: int = 0
 
     @property
     def cache_hit_share(self) -> float:
@@ -99,7 +104,7 @@ class Session:
     ) -> None:
         self.config = config
         self.tools = tools
-        self.model = model or resolve_model(config.model)
+        self.model = model or resolve_model(config.model, config.api_base)
         self.id = session_id or new_session_id()
         self.dir = sessions_dir(home) / self.id
         self.workspace = self.dir / "workspace"
@@ -120,6 +125,7 @@ class Session:
         self.owns_budget = budget is None
         self.approvals = ApprovalBook()
         self.guards = LoopGuards()
+        self.provider = ProviderState()
         self.jobs: dict[str, ev.JobUpdated] = {}
         self.anchor_cell_id: str | None = None
         self._seq = 0
@@ -141,6 +147,7 @@ class Session:
             self.emit(ev.SessionStarted(
                 model=self.model.name, approve_mode=config.approve_mode, budget_usd=config.budget_usd,
                 max_iterations=config.max_iterations, workspace=str(self.workspace), demo=self.model.offline,
+                reasoning_effort=config.reasoning_effort, api_base=getattr(self.model, "api_base", None),
             ))
 
     # ---- events -------------------------------------------------------------------------------------
@@ -156,14 +163,14 @@ class Session:
         """Stamp, redact, persist (fsync), apply, fan out. A redaction failure raises: nothing is written."""
         with self._lock:
             # Streamed deltas are not persisted, so they share the last durable seq instead of leaving gaps.
-            if event.kind != "assistant_delta":
+            if event.kind not in EPHEMERAL_KINDS:
                 self._seq += 1
             stamped = replace(event, session_id=self.id, seq=self._seq, ts=ev.now_iso())
             data = self.store.prepare(stamped)
             stamped = ev.event_from_dict(data)
             self.store.append(data)
             self._apply(stamped)
-            if stamped.kind != "assistant_delta":
+            if stamped.kind not in EPHEMERAL_KINDS:
                 self.events.append(stamped)
         for listener in list(self.listeners):
             try:
@@ -200,12 +207,20 @@ class Session:
                 self.transcript.replace(start, end, summary_message, self.model.count_tokens(summary_message))
             case ev.PlanUpdated(todos=todos):
                 self.plan = list(todos)
-            case ev.Usage():
+            case ev.Usage(cost_usd=cost):
                 for name in ("prompt_tokens", "completion_tokens", "cache_read_tokens", "cache_write_tokens"):
                     setattr(self.usage, name, getattr(self.usage, name) + getattr(event, name))
-                self.usage.cost_usd += event.cost_usd
-                if self.owns_budget:
-                    self.budget.add_llm(event.cost_usd)
+                if cost is None:
+                    self.usage.unpriced_calls += 1
+                else:
+                    self.usage.cost_usd += cost
+                    if self.owns_budget:
+                        self.budget.add_llm(cost)
+                self.provider.apply(event)
+            case ev.EffortChanged(effort=effort):
+                self.config.reasoning_effort = effort
+            case ev.EffortFallback() | ev.PriceSet() | ev.ContextWindowLearned():
+                self.provider.apply(event)
             case ev.BudgetUpdated(cap_usd=cap) if self.owns_budget:
                 self.budget.cap_usd = cap
             case ev.ApprovalRequested(call_id=call_id, nonce=nonce, action=action, cost_usd=cost):
@@ -220,8 +235,9 @@ class Session:
                     record.decision = decision
             case ev.JobUpdated(job_id=job_id):
                 self.jobs[job_id] = event
-            case ev.ModelChanged(model=name):
+            case ev.ModelChanged(model=name, api_base=api_base):
                 self.config.model = name
+                self.config.api_base = api_base
             case ev.SessionEnded(reason=reason):
                 self.ended = reason or "ended"
 
@@ -245,11 +261,14 @@ class Session:
         config = config or SessionConfig(
             model=started.model, approve_mode=started.approve_mode,  # type: ignore[arg-type]
             budget_usd=started.budget_usd, max_iterations=started.max_iterations,
+            reasoning_effort=started.reasoning_effort, api_base=started.api_base,
         )
         for event in log.events:
             if isinstance(event, ev.ModelChanged):
-                config.model = event.model
+                config.model, config.api_base = event.model, event.api_base
         config.system_prompt = system_prompt or config.system_prompt
+        if model is None:
+            model = resolve_model(config.model, config.api_base)
         session = cls(config, tools, model=model, session_id=session_id, home=home, replay=log, **kwargs)
         session.repair(keep_pending=True)
         return session
@@ -304,9 +323,20 @@ class Session:
                                    compute_reserved_usd=self.budget.compute_reserved_usd,
                                    compute_spent_usd=self.budget.compute_spent_usd))
 
-    def set_model(self, name: str, model: Model | None = None) -> None:
-        self.model = model or resolve_model(name)
-        self.emit(ev.ModelChanged(model=self.model.name))
+    def set_model(self, name: str, model: Model | None = None, api_base: str | None = None) -> None:
+        self.model = model or resolve_model(name, api_base)
+        self.emit(ev.ModelChanged(model=self.model.name, api_base=getattr(self.model, "api_base", None)))
+
+    def set_effort(self, effort: str | None) -> None:
+        self.emit(ev.EffortChanged(effort=effort))
+
+    def set_price(self, input_per_mtok: float, output_per_mtok: float) -> None:
+        self.emit(ev.PriceSet(model=self.model.name, input_per_mtok=input_per_mtok, output_per_mtok=output_per_mtok))
+
+    @property
+    def context_window(self) -> int:
+        """The model's input window: the one its provider named in a refusal, else what the model reports."""
+        return self.provider.windows.get(self.model.name) or self.model.context_window
 
     async def run_turn(self, prompt: str | None, *, cell_id: str | None = None,
                        kernel_digest: str | None = None) -> ev.TurnEnded:

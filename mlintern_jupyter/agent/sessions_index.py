@@ -79,7 +79,7 @@ def summarize(path: Path, live: Any = None, stale_after_s: float = STALE_AFTER_S
                 turns += 1
                 turn_open = False
             case ev.Usage(cost_usd=cost):
-                llm_cost += cost
+                llm_cost += cost or 0.0  # None: unknown price (counted nowhere rather than as $0.00 spent)
             case ev.JobUpdated(job_id=job_id, cost_usd=cost, status=status):
                 job_costs[job_id], job_status[job_id] = cost, status.upper()
             case ev.ApprovalRequested(call_id=call_id, nonce=nonce):

@@ -18,7 +18,7 @@ from typing import Any
 from .events import Event, EventDecodeError, event_from_dict
 
 # Streamed text is rebuilt from assistant_message; writing every delta would fsync hundreds of times a turn.
-EPHEMERAL_KINDS = frozenset({"assistant_delta"})
+EPHEMERAL_KINDS = frozenset({"assistant_delta", "retry_wait"})
 # Job and tool output lines: flushed, not fsync'd one by one (a 200,000-line log would crawl); the job's own
 # log file keeps the full text.
 UNSYNCED_KINDS = frozenset({"tool_output"})

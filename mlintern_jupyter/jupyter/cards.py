@@ -150,33 +150,56 @@ class PlanCard:
 
 
 class FooterCard:
-    """Tokens, cache-hit share and cost; the Stop button sits beside it from the first instant of the turn."""
+    """Tokens, cache-hit share, cost and reasoning effort; the Stop button sits beside it from the first instant."""
 
-    def __init__(self, offline: bool = False) -> None:
+    def __init__(self, offline: bool = False, effort: str | None = None) -> None:
         self.offline = offline
         self.prompt_tokens = self.completion_tokens = self.cache_read = 0
         self.cost = 0.0
+        # Calls whose price is unknown: shown as "cost unknown", never added as $0.00.
+        self.unpriced = 0
+        self.effort = effort
+        # What the current model accepted, when it took less than `effort` ("" = no fallback).
+        self.model_effort: str | None = ""
         self.state = "starting"
         self.widget = widgets.HTML()
         self._render()
 
     def _render(self) -> None:
         share = self.cache_read / self.prompt_tokens if self.prompt_tokens else 0.0
+        cost = f"${self.cost:.4f}"
+        if self.unpriced:
+            cost = f"{cost} + cost unknown" if self.cost else "cost unknown"
         self.widget.value = (
             f"<span class='mlintern-footer' style='color:#57606a'>{esc(self.state)} · "
             f"{self.prompt_tokens:,} in / {self.completion_tokens:,} out tokens · cache hits {share:.0%} · "
-            f"${self.cost:.4f}{' · demo model' if self.offline else ''}</span>"
+            f"{esc(cost)} · effort {esc(self._effort())}{' · demo model' if self.offline else ''}</span>"
         )
+
+    def _effort(self) -> str:
+        if self.model_effort == "" or not self.effort:
+            return self.effort or "none"
+        return f"{self.effort} (this model: {self.model_effort or 'none'})"
 
     def update(self, event: ev.Event) -> None:
         match event:
-            case ev.Usage():
+            case ev.Usage(cost_usd=cost):
                 self.prompt_tokens += event.prompt_tokens
                 self.completion_tokens += event.completion_tokens
                 self.cache_read += event.cache_read_tokens
-                self.cost += event.cost_usd
+                if cost is None:
+                    self.unpriced += 1
+                else:
+                    self.cost += cost
+                self.state = "running"
             case ev.UserPrompt():
                 self.state = "running"
+            case ev.EffortChanged(effort=effort):
+                self.effort = effort
+            case ev.EffortFallback(effective=effective):
+                self.model_effort = effective
+            case ev.RetryWait(seconds_left=left, reason=reason):
+                self.state = f"retrying in {left} s ({reason}); Stop cancels" if left else "running"
             case ev.PromptQueued(position=position):
                 self.state = f"queued (#{position})"
             case ev.TurnEnded(reason=reason):

@@ -23,6 +23,7 @@ from . import records
 from .cells import insert_cell_tool
 from .comm import CommBridge
 from .kernel_context import KernelContext
+from .provider_commands import budget_note, requested_effort
 from .runner import AgentRunner
 from .session_facts import SessionFactsSource
 from .sigint import SigintHook
@@ -148,7 +149,7 @@ class NotebookAgent:
 
     def new_session(self, model_name: str, config: SessionConfig) -> Session:
         """Raises ModelConfigError when the model cannot be used."""
-        model = resolve_model(model_name)
+        model = resolve_model(model_name, config.api_base)
         config.model = model.name
         if self.session is not None:
             self.stop()
@@ -196,6 +197,7 @@ class NotebookAgent:
         session = self.session
         offline = bool(session and getattr(session.model, "offline", False))
         view = TurnView(offline=offline, model=session.model.name if session else "",
+                        effort=session.config.reasoning_effort if session else None,
                         on_answer=self.answer, on_edit=self.edit_in_cell, on_job_cancel=self.cancel_job,
                         on_insert=self.insert_below)
         view.stop_button.on_click(lambda _b: self.stop(view))
@@ -328,11 +330,11 @@ class NotebookAgent:
 
     # ---- line subcommands ---------------------------------------------------------------------------
 
-    def set_model(self, name: str) -> str:
+    def set_model(self, name: str, api_base: str | None = None) -> str:
         if self.session is None:
             return f"The next %%intern will use {name}."
         try:
-            self.session.set_model(name)
+            self.session.set_model(name, api_base=api_base)
         except ModelConfigError as exc:
             return f"Cannot use {name}: {exc}" + (f"\n{exc.hint}" if exc.hint else "")
         return f"Model set to {self.session.model.name}" + (" (demo model)" if self.session.model.offline else "")
@@ -342,13 +344,14 @@ class NotebookAgent:
         session = self.session
         assert session is not None
         session.set_budget(cap)
+        note = budget_note(session)
         paused = self.last_end is not None and self.last_end.reason == "budget"
         if paused and not session.running and not session.budget.exhausted:
             self.last_end = None
             view = self.view
             self.futures.append((self.runner.submit(self._drive(None, None, None, False, view)), view))
-            return f"Budget set to ${cap:.2f}; the paused turn continues."
-        return f"Budget set to ${cap:.2f}."
+            return f"Budget set to ${cap:.2f}; the paused turn continues.{note}"
+        return f"Budget set to ${cap:.2f}.{note}"
 
     def status(self) -> str:
         s = self.session
@@ -357,11 +360,14 @@ class NotebookAgent:
         pending = s.approvals.pending()
         left = s.budget.left()
         lines = [
-            f"session {s.id} · model {s.model.name}" + (" (demo model)" if s.model.offline else ""),
+            f"session {s.id} · model {s.model.name}" + (" (demo model)" if s.model.offline else "")
+            + f" · effort {s.config.reasoning_effort or 'none'}",
             f"state: {'running' if s.running else 'idle'}" + (f", {self._queued} queued" if self._queued else "")
             + (f", last turn ended: {self.last_end.reason}" if self.last_end else ""),
             f"tokens {s.usage.prompt_tokens:,} in / {s.usage.completion_tokens:,} out · cache hits "
-            f"{s.usage.cache_hit_share:.0%} · LLM ${s.usage.cost_usd:.4f} · compute ${s.budget.compute_spent_usd:.2f}",
+            f"{s.usage.cache_hit_share:.0%} · LLM ${s.usage.cost_usd:.4f}"
+            + (f" + {s.usage.unpriced_calls} call(s) of unknown cost" if s.usage.unpriced_calls else "")
+            + f" · compute ${s.budget.compute_spent_usd:.2f}",
             f"budget: {'no cap' if s.budget.cap_usd is None else f'${s.budget.cap_usd:.2f} cap, ${left:.2f} left'}",
             f"approve mode {s.config.approve_mode} · {len(pending)} approval(s) pending · folder {s.dir}",
         ]
@@ -399,7 +405,7 @@ class NotebookAgent:
             return "A turn is running: stop it first (%intern stop)."
         try:
             # A model chosen with `%intern model` wins over the one named in the log.
-            model = resolve_model(self.chosen_model) if self.chosen_model else None
+            model = resolve_model(self.chosen_model, self.chosen_api_base) if self.chosen_model else None
             tools = self.tools()
             session = Session.resume(session_id, tools, home=self.home, model=model,
                                      system_prompt=self.facts.system_prompt(len(tools)))
@@ -423,7 +429,7 @@ class NotebookAgent:
 
     def start_turn(self, prompt: str, *, model: str | None, approve: str | None, budget: float | None,
                    max_iterations: int | None, wait: bool, new: bool, defaults: dict[str, Any],
-                   cell_id: str | None) -> str | None:
+                   cell_id: str | None, effort: str | None = None, api_base: str | None = None) -> str | None:
         """Start (or continue) the session with this prompt and show its cards. Returns a message on failure."""
         from .model_choice import NO_MODEL_HELP, choose_model
 
@@ -436,16 +442,20 @@ class NotebookAgent:
                 model=name, approve_mode=approve or defaults.get("approve") or "ask",  # type: ignore[arg-type]
                 budget_usd=budget if budget is not None else defaults.get("budget"),
                 max_iterations=max_iterations or defaults.get("max_iterations") or 300,
+                reasoning_effort=requested_effort(effort, self.chosen_effort, defaults.get("effort")),
+                api_base=api_base or (self.chosen_api_base if name == self.chosen_model else None),
             )
             try:
                 session = self.new_session(name, config)
             except ModelConfigError as exc:
                 return f"Cannot use model {name!r}: {exc}" + (f"\nHint: {exc.hint}" if exc.hint else "")
         else:
-            if model and model != session.model.name:
-                message = self.set_model(model)
+            if (model and model != session.model.name) or api_base:
+                message = self.set_model(model or session.model.name, api_base)
                 if message.startswith("Cannot"):
                     return message
+            if effort:
+                session.set_effort(requested_effort(effort, None, None))
             if approve:
                 session.config.approve_mode = approve  # type: ignore[assignment]
             if budget is not None:
@@ -454,17 +464,21 @@ class NotebookAgent:
                 session.config.max_iterations = max_iterations
         view = self.make_view()
         view.display()
+        if budget is not None and (note := budget_note(session)):
+            print(note.strip())
         future = self.prompt(prompt, cell_id=cell_id, wait=wait, view=view)
         if wait:
             self.wait(future)
         return None
 
     chosen_model: str | None = None
+    chosen_api_base: str | None = None
+    chosen_effort: str | None = None
 
-    def choose(self, name: str) -> str:
-        """`%intern model NAME`: the model for this session from now on (or for the next one)."""
-        self.chosen_model = name
-        return self.set_model(name)
+    def choose(self, name: str, api_base: str | None = None) -> str:
+        """`%intern model NAME [--api-base URL]`: the model for this session from now on (or for the next one)."""
+        self.chosen_model, self.chosen_api_base = name, api_base
+        return self.set_model(name, api_base)
 
     def approve_cell(self, nonce: str, script: str) -> str:
         """`%%intern approve NONCE` + the edited script: approve exactly what the cell holds."""

@@ -14,8 +14,10 @@ from traitlets import Enum, Float, Int, Unicode
 
 from .controller import NotebookAgent
 
-SUBCOMMANDS = "status | stop | model [NAME] | budget USD | compact | export PATH | sessions | resume ID | " \
+SUBCOMMANDS = "status | stop | model [NAME [--api-base URL]] | effort [low|medium|high|max|none] | budget USD | " \
+              "price IN_PER_MTOK OUT_PER_MTOK | compact | export PATH | sessions | resume ID | " \
               "traces [public|private|off] | upload"
+EFFORTS = ["low", "medium", "high", "max", "none"]
 
 
 @magics_class
@@ -24,6 +26,9 @@ class InternMagics(Magics):
     approve = Enum(["ask", "auto", "deny"], default_value="ask", help="Who decides approvals.").tag(config=True)
     budget = Float(None, allow_none=True, help="Session spend cap in USD (none by default).").tag(config=True)
     max_iterations = Int(300, help="Model calls per prompt.").tag(config=True)
+    default_effort = Enum(EFFORTS, default_value="high",
+                          help="Reasoning effort when neither --effort, %intern effort nor MLINTERN_EFFORT is set; "
+                               "a model that takes less gets the nearest level it accepts.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
@@ -41,6 +46,9 @@ class InternMagics(Magics):
     @argument("--approve", choices=["ask", "auto", "deny"], default=None, help="who decides approvals")
     @argument("--budget", type=float, default=None, help="session spend cap in USD")
     @argument("--max-iterations", type=int, default=None, help="model calls per prompt (default 300)")
+    @argument("--effort", choices=EFFORTS, default=None, help="reasoning effort (default high; none turns it off)")
+    @argument("--api-base", default=None, help="base URL of the model server (a vLLM, llama.cpp, Ollama, LM Studio "
+              "server elsewhere, or a proxy)")
     @argument("--wait", action="store_true", help="block the cell until the turn ends (headless runs)")
     @argument("--new", action="store_true", help="start a fresh session instead of continuing")
     @line_cell_magic
@@ -48,8 +56,9 @@ class InternMagics(Magics):
         """%%intern [options] + a prompt: start or continue this notebook's agent session.
 
         The cell returns at once and the agent works in the background (use --wait to block).
-        Line magic: %intern status | stop | model [NAME] | budget USD | compact | export PATH | sessions |
-        resume ID | traces [public|private|off] | upload
+        Line magic: %intern status | stop | model [NAME [--api-base URL]] | effort [LEVEL] | budget USD |
+        price IN_PER_MTOK OUT_PER_MTOK | compact | export PATH | sessions | resume ID |
+        traces [public|private|off] | upload
         """
         words = shlex.split(line)
         if cell is None or (words and words[0] == "approve"):
@@ -59,14 +68,15 @@ class InternMagics(Magics):
             message = self.agent.start_turn(
                 cell.strip(), model=args.model, approve=args.approve, budget=args.budget,
                 max_iterations=args.max_iterations, wait=args.wait, new=args.new, cell_id=self._cell_id(),
+                effort=args.effort, api_base=args.api_base,
                 defaults={"model": self.default_model, "approve": self.approve, "budget": self.budget,
-                          "max_iterations": self.max_iterations},
+                          "max_iterations": self.max_iterations, "effort": self.default_effort},
             )
         if message:
             print(message)
 
     def _subcommand(self, words: list[str], cell: str | None) -> str:
-        from . import records
+        from . import provider_commands, records
         from .model_choice import suggestions_text
 
         agent = self.agent
@@ -82,6 +92,20 @@ class InternMagics(Magics):
                 return f"Current model: {current}\n\n{suggestions_text()}"
             case "model", [model]:
                 return agent.choose(model)
+            case "model", [model, "--api-base", url] | ["--api-base", url, model]:
+                return agent.choose(model, api_base=url)
+            case "effort", []:
+                return provider_commands.effort_text(agent, self.default_effort)
+            case "effort", [level]:
+                if level not in EFFORTS:
+                    return f"effort must be one of {', '.join(EFFORTS)}, got {level!r}"
+                return provider_commands.set_effort(agent, level)
+            case "price", [price_in, price_out]:
+                try:
+                    prices = float(price_in), float(price_out)
+                except ValueError:
+                    return "usage: %intern price IN_PER_MTOK OUT_PER_MTOK (USD per million input / output tokens)"
+                return provider_commands.set_price(agent, *prices)
             case "budget", [usd]:
                 try:
                     cap = float(usd)

@@ -36,7 +36,7 @@ class CellCard:
 
 
 class TurnView:
-    def __init__(self, *, offline: bool = False, model: str = "",
+    def __init__(self, *, offline: bool = False, model: str = "", effort: str | None = None,
                  on_stop: Callable[[], None] | None = None,
                  on_answer: Callable[..., bool] | None = None,
                  on_edit: Callable[[str, str], None] | None = None,
@@ -56,7 +56,7 @@ class TurnView:
         self.stop_button.on_click(lambda _b: self._stop(on_stop))
         label = f"mlintern · {model}" + (" · demo model (offline, scripted)" if offline else "")
         self.title = widgets.HTML(f"<span style='color:#57606a'>{esc(label)}</span>")
-        self.footer = FooterCard(offline)
+        self.footer = FooterCard(offline, effort)
         self.body = widgets.VBox([])
         self.widget = widgets.VBox([widgets.HBox([self.stop_button, self.title]), self.body, self.footer.widget])
         self.handle: Any = None
@@ -76,7 +76,7 @@ class TurnView:
         self._add(widgets.HTML(f"<div style='color:{colour};white-space:pre-wrap'>{esc(text)}</div>"))
 
     def update(self, event: ev.Event) -> None:
-        if event.kind != "assistant_delta":
+        if event.kind not in ("assistant_delta", "retry_wait"):
             self.events.append(event)
         match event:
             case ev.AssistantDelta() | ev.AssistantMessage():
@@ -123,7 +123,9 @@ class TurnView:
                 self._message(f"Error: {message}" + (f"\nHint: {hint}" if hint else ""), "#cf222e")
             case ev.Notice(message=message) | ev.GuardFired(message=message):
                 self._message(message, "#9a6700")
-            case ev.PromptQueued() | ev.UserPrompt() | ev.Usage():
+            case ev.PromptQueued() | ev.UserPrompt() | ev.Usage() | ev.EffortChanged() | ev.RetryWait():
+                self.footer.update(event)
+            case ev.EffortFallback():
                 self.footer.update(event)
             case ev.TurnEnded(reason=reason, message=message):
                 self.ended = event

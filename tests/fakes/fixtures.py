@@ -21,8 +21,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from .anthropic import FakeAnthropic
 from .github import FakeGitHub
 from .hub import FakeHub
+from .openai_chat import FakeOpenAIChat
 from .s2 import FakeSemanticScholar
 from .search import FakeSearch
 from .slack import FakeSlack
@@ -74,3 +76,37 @@ def fake_hub_env(fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch, tmp_path) -
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     monkeypatch.setattr(hf_api.api, "endpoint", fake_hub.url)
     yield fake_hub
+
+
+@pytest.fixture
+def fake_anthropic(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
+    """The Anthropic Messages fake with ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL pointing at it."""
+    with FakeAnthropic() as fake:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", fake.api_key)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
+        yield fake
+
+
+@pytest.fixture
+def fake_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIChat]:
+    """OpenAI itself: OPENAI_API_KEY / OPENAI_BASE_URL pointing at the fake."""
+    with FakeOpenAIChat(flavour="openai") as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", fake.api_key or "")
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        yield fake
+
+
+@pytest.fixture
+def fake_router(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIChat]:
+    """The HF router's OpenAI-compatible path, reached with HF_TOKEN alone (MLINTERN_HF_ROUTER_URL points at it)."""
+    with FakeOpenAIChat(flavour="router", reasoning_models=("moonshotai/Kimi", "openai/gpt-oss")) as fake:
+        monkeypatch.setenv("HF_TOKEN", fake.api_key or "")
+        monkeypatch.setenv("MLINTERN_HF_ROUTER_URL", fake.base_url)
+        yield fake
+
+
+@pytest.fixture
+def fake_local() -> Iterator[FakeOpenAIChat]:
+    """A local OpenAI-compatible server (vLLM, llama.cpp, Ollama, LM Studio); pass its URL as --api-base."""
+    with FakeOpenAIChat(flavour="local") as fake:
+        yield fake

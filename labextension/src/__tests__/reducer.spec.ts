@@ -10,6 +10,7 @@ import {
   type ToolItem
 } from '../reducer';
 import { fixtureLines } from './fixture';
+import { costText, effortText } from '../views/header';
 
 function fixtureEvents(): SessionEvent[] {
   return fixtureLines().filter(isSessionEvent);
@@ -98,7 +99,14 @@ describe('reduce over the shared fixture', () => {
       iterations: 7
     });
     expect(state.sessionEnded).toBe(true);
-    expect(state.lastSeq).toBe(24);
+    expect(state.lastSeq).toBe(29);
+  });
+
+  it('shows the session effort and what the current model accepted', () => {
+    expect(state.header.effort).toBe('medium');
+    expect(state.header.effortCaps['openai/gpt-4.1']).toBeNull();
+    expect(effortText(state)).toBe('medium (this model: none)');
+    expect(state.header.retry).toBeNull(); // the countdown is over once the turn ended
   });
 
   it('never mutates its input', () => {
@@ -356,5 +364,44 @@ describe('reduce, step by step', () => {
     expect(s.timeline).toEqual([]);
     expect(s.header.costUsd).toBe(0);
     expect(s.lastSeq).toBe(1);
+  });
+});
+
+describe('honest cost and the retry countdown', () => {
+  it('never shows an unknown price as $0.00', () => {
+    let state = reduce(initialState(), ev({ kind: 'session_started', model: 'moonshotai/Kimi-K2.6:novita' }));
+    state = reduce(state, ev({ kind: 'usage', prompt_tokens: 1000, completion_tokens: 10, cost_usd: null }));
+    expect(costText(state)).toBe('unknown');
+    state = reduce(state, ev({ kind: 'usage', prompt_tokens: 10, completion_tokens: 10, cost_usd: 0.25 }));
+    expect(costText(state)).toBe('$0.25 + unknown');
+    expect(state.header.unpricedCalls).toBe(1);
+  });
+
+  it('counts down while a model call waits and clears when it is over', () => {
+    let state = reduce(initialState(), ev({ kind: 'user_prompt', text: 'go' }));
+    state = reduce(state, ev({ kind: 'retry_wait', reason: 'rate limit, HTTP 429', seconds_left: 30 }));
+    expect(state.header.retry).toEqual({ secondsLeft: 30, reason: 'rate limit, HTTP 429' });
+    state = reduce(state, ev({ kind: 'retry_wait', reason: 'rate limit, HTTP 429', seconds_left: 29 }));
+    expect(state.header.retry?.secondsLeft).toBe(29);
+    state = reduce(state, ev({ kind: 'retry_wait', reason: 'rate limit, HTTP 429', seconds_left: 0 }));
+    expect(state.header.retry).toBeNull();
+  });
+
+  it('shows the effort a model was lowered to', () => {
+    let state = reduce(
+      initialState(),
+      ev({ kind: 'session_started', model: 'moonshotai/Kimi-K2.6:novita', reasoning_effort: 'max' })
+    );
+    expect(effortText(state)).toBe('max');
+    state = reduce(
+      state,
+      ev({
+        kind: 'effort_fallback',
+        model: 'moonshotai/Kimi-K2.6:novita',
+        requested: 'max',
+        effective: 'high'
+      })
+    );
+    expect(effortText(state)).toBe('max (this model: high)');
   });
 });

@@ -14,10 +14,41 @@ function turnText(state: PanelState): string {
   if (state.sessionEnded) {
     return 'session ended';
   }
+  const retry = state.header.retry;
+  if (state.turn.running && retry) {
+    return `retrying in ${retry.secondsLeft} s (${retry.reason})`;
+  }
   if (state.turn.running) {
     return 'running';
   }
   return state.turn.lastReason ? `idle (${state.turn.lastReason.replace(/_/g, ' ')})` : 'idle';
+}
+
+/** The session's effort, and what the current model gets when it accepted less. */
+export function effortText(state: PanelState): string {
+  const { effort, effortCaps, model } = state.header;
+  if (!effort) {
+    return 'none';
+  }
+  if (Object.hasOwn(effortCaps, model)) {
+    const cap = effortCaps[model];
+    const order = ['low', 'medium', 'high', 'max'];
+    if (cap === null) {
+      return `${effort} (this model: none)`;
+    }
+    if (order.indexOf(cap) < order.indexOf(effort)) {
+      return `${effort} (this model: ${cap})`;
+    }
+  }
+  return effort;
+}
+
+export function costText(state: PanelState): string {
+  const { costUsd, unpricedCalls } = state.header;
+  if (!unpricedCalls) {
+    return formatUsd(costUsd);
+  }
+  return costUsd > 0 ? `${formatUsd(costUsd)} + unknown` : 'unknown';
 }
 
 export function renderHeader(state: PanelState): HTMLElement {
@@ -48,6 +79,7 @@ export function renderHeader(state: PanelState): HTMLElement {
       'div',
       { className: 'mlintern-stats' },
       stat('approve', header.approveMode, 'mlintern-approve-mode'),
+      stat('effort', effortText(state), 'mlintern-effort'),
       stat('budget', budgetText, 'mlintern-budget'),
       stat(
         'tokens',
@@ -55,7 +87,7 @@ export function renderHeader(state: PanelState): HTMLElement {
         'mlintern-tokens'
       ),
       stat('cache hit', formatPercent(header.cacheHitShare), 'mlintern-cache'),
-      stat('cost', formatUsd(header.costUsd), 'mlintern-cost')
+      stat('cost', costText(state), 'mlintern-cost')
     ),
     header.sessionId
       ? h('div', { className: 'mlintern-session-id', title: header.sessionId }, `session ${header.sessionId}`)

@@ -21,11 +21,13 @@ __all__ = [
 ]
 
 
-def resolve_model(name: str, **extra: Any) -> Model:
-    """A model object from an id: `demo`, `scripted:...`, or any litellm model string (passed unchanged)."""
+def resolve_model(name: str, api_base: str | None = None, **extra: Any) -> Model:
+    """A model object from an id: `demo`, `scripted:...`, or a routed provider id (see `routes.py`)."""
     name = name.strip()
     if not name:
         raise ModelConfigError("no model given", hint="pass --model, set MLINTERN_MODEL, or try --model demo")
+    if api_base and (name == "demo" or name.startswith("scripted:")):
+        raise ModelConfigError(f"--api-base does not apply to the offline model {name!r}")
     if name == "demo":
         from .demo import DemoModel
 
@@ -34,4 +36,4 @@ def resolve_model(name: str, **extra: Any) -> Model:
         return ScriptedModel.from_spec(name)
     from .litellm_model import LiteLLMModel
 
-    return LiteLLMModel(name, **extra)
+    return LiteLLMModel(name, api_base, **extra)

@@ -18,7 +18,8 @@ class ModelUsage:
     completion_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
-    cost_usd: float = 0.0
+    # None: the model's price is unknown (never reported as $0.00).
+    cost_usd: float | None = 0.0
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class ModelConfigError(Exception):
 
 @runtime_checkable
 class Model(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     @property
     def context_window(self) -> int:

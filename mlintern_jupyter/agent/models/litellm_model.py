@@ -1,260 +1,309 @@
-"""The litellm adapter: the only module that imports litellm (lazily, on first use).
+"""The litellm adapter: the only module that imports litellm (on a background thread at `%load_ext`, else on
+first use).
 
-The model string goes to `litellm.acompletion` unchanged, so providers registered through
-`litellm.custom_provider_map` work like built-in ones.
+A model id is first routed (`routes.py`: direct Anthropic / OpenAI, the Hugging Face router, a local server, or
+any other litellm provider passed unchanged, so `litellm.custom_provider_map` providers work like built-in ones),
+then each request is shaped for that endpoint: tools fitted to its limits, thinking replayed only to Anthropic,
+effort and cache hints in the form the endpoint takes, and litellm's own retries off (ours are visible).
 """
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
+import json
+import logging
 import os
+import threading
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
-from ..messages import AssistantMessage, Message, SystemMessage, ToolCallPart, ToolResultMessage, UserMessage
-from .base import (
-    DeltaCallback,
-    ModelConfigError,
-    ModelResponse,
-    ModelSettings,
-    ModelUsage,
-    approximate_tokens,
+from ..messages import Message
+from .base import DeltaCallback, ModelConfigError, ModelResponse, ModelSettings, ModelUsage, approximate_tokens
+from .routes import LOCAL_SERVERS, Route, resolve_route
+from .stream import StreamAssembler, usage_from
+from .wire import (
+    OPENAI_DESCRIPTION_LIMIT,
+    ToolNames,
+    fit_tools,
+    opens_tool_loop_without_thinking,
+    to_wire_messages,
 )
 
-# Stated fallback when litellm's model map does not know the model's input window.
+# Stated fallbacks when litellm's model map does not know the model's input window (a refusal naming the real
+# window replaces them for the session).
 FALLBACK_CONTEXT_WINDOW = 128_000
+LOCAL_CONTEXT_WINDOW = 32_768
+# Tokenizer for models litellm would otherwise fetch a tokenizer for from huggingface.co on every count.
+OFFLINE_TOKENIZER_MODEL = "gpt-4o"
+TOKEN_CACHE_SIZE = 4096
+_LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
 
-# Providers that accept Anthropic thinking blocks replayed in assistant messages; others reject them.
-THINKING_PROVIDERS = ("anthropic", "bedrock", "vertex_ai")
+_import_lock = threading.Lock()
+_notices: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("litellm_notices", default=None)
+
+
+class _NoticeHandler(logging.Handler):
+    """litellm's warnings become notices of the request that caused them, never lines on the notebook's stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sink = _notices.get()
+        if sink is not None and record.levelno >= logging.WARNING:
+            try:
+                sink.append(f"litellm: {record.getMessage()}"[:500])
+            except Exception:  # noqa: BLE001 - a malformed log record is not worth a failure
+                pass
 
 
 def _litellm() -> Any:
     # The bundled price map: litellm otherwise tries to download it at import (5 s timeout offline).
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
+    with _import_lock:
+        import litellm
 
-    litellm.suppress_debug_info = True
+        if not getattr(litellm, "_mlintern_configured", False):
+            litellm.suppress_debug_info = True
+            handler = _NoticeHandler()
+            for name in _LITELLM_LOGGERS:
+                logger = logging.getLogger(name)
+                logger.handlers = [handler]
+                logger.propagate = False
+                logger.setLevel(logging.WARNING)
+            litellm._mlintern_configured = True
     return litellm
 
 
-@lru_cache(maxsize=256)
-def _provider(model: str) -> str:
-    try:
-        return _litellm().get_llm_provider(model)[1]
-    except Exception:
-        return ""
+def preload() -> threading.Thread:
+    """Import litellm on a daemon thread so the first `%%intern` does not wait for it (about 4 s)."""
+    thread = threading.Thread(target=_litellm, name="mlintern-litellm-import", daemon=True)
+    thread.start()
+    return thread
 
 
-def to_litellm_messages(messages: Sequence[Message], *, keep_thinking: bool) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for message in messages:
-        match message:
-            case SystemMessage(text=text):
-                out.append({"role": "system", "content": text})
-            case UserMessage(text=text):
-                out.append({"role": "user", "content": text})
-            case AssistantMessage(text=text, tool_calls=calls, thinking_blocks=thinking):
-                item: dict[str, Any] = {"role": "assistant", "content": text or None}
-                if calls:
-                    item["tool_calls"] = [
-                        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-                        for c in calls
-                    ]
-                if thinking and keep_thinking:
-                    item["thinking_blocks"] = list(thinking)
-                out.append(item)
-            case ToolResultMessage(call_id=call_id, tool=tool, content=content):
-                out.append({"role": "tool", "tool_call_id": call_id, "name": tool, "content": content})
-    return out
+def _providers() -> set[str]:
+    litellm = _litellm()
+    custom = {p.get("provider") for p in (litellm.custom_provider_map or []) if isinstance(p, dict)}
+    return {str(getattr(p, "value", p)) for p in litellm.provider_list} | {str(p) for p in custom if p}
 
 
-def to_litellm_tools(tools: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {"type": "function", "function": {"name": t["name"], "description": t["description"], "parameters": t["parameters"]}}
-        for t in tools
-    ]
-
-
-class ToolCallAssembler:
-    """Joins streamed tool-call fragments by their index (ids and names arrive once, arguments in pieces)."""
-
-    def __init__(self) -> None:
-        self.parts: dict[int, dict[str, str]] = {}
-
-    def add(self, delta_calls: Any) -> None:
-        for fragment in delta_calls or ():
-            index = getattr(fragment, "index", None)
-            index = len(self.parts) if index is None else index
-            slot = self.parts.setdefault(index, {"id": "", "name": "", "arguments": ""})
-            if getattr(fragment, "id", None):
-                slot["id"] = fragment.id
-            function = getattr(fragment, "function", None)
-            if function is not None:
-                if getattr(function, "name", None):
-                    slot["name"] = function.name
-                if getattr(function, "arguments", None):
-                    slot["arguments"] += function.arguments
-
-    def calls(self) -> tuple[ToolCallPart, ...]:
-        return tuple(
-            ToolCallPart(slot["id"] or f"call_{index}", slot["name"], slot["arguments"])
-            for index, slot in sorted(self.parts.items())
-        )
-
-
-def usage_from(raw: Any) -> tuple[int, int, int, int]:
-    """(prompt, completion, cache read, cache write) from an OpenAI- or Anthropic-shaped usage block."""
-    if raw is None:
-        return 0, 0, 0, 0
-    get = raw.get if isinstance(raw, dict) else lambda k, d=None: getattr(raw, k, d)
-    details = get("prompt_tokens_details") or {}
-    detail_get = details.get if isinstance(details, dict) else lambda k, d=None: getattr(details, k, d)
-    cache_read = get("cache_read_input_tokens") or detail_get("cached_tokens") or 0
-    cache_write = get("cache_creation_input_tokens") or detail_get("cache_creation_tokens") or 0
-    return int(get("prompt_tokens") or 0), int(get("completion_tokens") or 0), int(cache_read), int(cache_write)
+def content_key(message: Message) -> str:
+    """A token count is cached by what the message says, never by its object id (ids are reused after a free)."""
+    wire = to_wire_messages([message], keep_thinking=False)
+    return hashlib.sha256(json.dumps([type(message).__name__, wire], sort_keys=True).encode()).hexdigest()
 
 
 class LiteLLMModel:
     offline = False
 
-    def __init__(self, name: str, **extra: Any) -> None:
-        self.name = name
+    def __init__(self, name: str, api_base: str | None = None, **extra: Any) -> None:
+        self.route: Route = resolve_route(name, api_base, providers=_providers)
         self.extra = extra
         self._checked = False
-        self._token_cache: dict[int, int] = {}
+        self._token_cache: dict[str, int] = {}
 
     @property
-    def provider(self) -> str:
-        return _provider(self.name)
+    def name(self) -> str:
+        return self.route.name
+
+    @property
+    def api_base(self) -> str | None:
+        """The --api-base the person gave (logged so a resumed session reaches the same server)."""
+        return self.route.api_base if self.route.explicit_base else None
+
+    # ---- what the model is ----------------------------------------------------------------------------
+
+    def _info(self) -> dict[str, Any]:
+        if self.route.kind in ("hf_router", "local"):
+            return {}
+        try:
+            return dict(_litellm().get_model_info(self.route.model))
+        except Exception:  # noqa: BLE001 - not in litellm's map
+            return {}
 
     @property
     def context_window(self) -> int:
+        if self.route.kind == "local":
+            return LOCAL_CONTEXT_WINDOW
+        return int(self._info().get("max_input_tokens") or FALLBACK_CONTEXT_WINDOW)
+
+    def _supports_reasoning(self) -> bool:
         try:
-            info = _litellm().get_model_info(self.name)
-            return int(info.get("max_input_tokens") or FALLBACK_CONTEXT_WINDOW)
-        except Exception:
-            return FALLBACK_CONTEXT_WINDOW
+            return bool(_litellm().supports_reasoning(self.route.model))
+        except Exception:  # noqa: BLE001
+            return False
+
+    def accepted_efforts(self) -> tuple[str, ...] | None:
+        """Effort levels this endpoint takes (None: unknown, try and learn from a refusal)."""
+        kind = self.route.kind
+        if kind == "local":
+            return ()  # local OpenAI-compatible servers take no reasoning effort
+        if kind == "hf_router":
+            return ("low", "medium", "high")
+        if not self._supports_reasoning():
+            return ()
+        return ("low", "medium", "high", "max") if kind == "anthropic" else ("low", "medium", "high")
+
+    @property
+    def may_reason(self) -> bool:
+        """Whether hidden reasoning may eat a completion allowance (so summaries need a larger one)."""
+        return self.route.kind in ("hf_router", "local") or (
+            self.route.kind != "anthropic" and self._supports_reasoning())
+
+    @property
+    def keeps_thinking(self) -> bool:
+        return self.route.kind == "anthropic" or (self.route.kind == "litellm" and self.route.model.startswith(
+            ("bedrock/", "vertex_ai/")) and "claude" in self.route.model)
+
+    def price_known(self) -> bool:
+        if self.route.kind == "local" and self.route.loopback:
+            return True  # a server on this machine costs nothing per token
+        info = self._info()
+        return bool(info.get("input_cost_per_token") or info.get("output_cost_per_token"))
 
     def check(self) -> None:
         """Fail early with the variable or model id to fix, instead of a provider stack trace."""
         if self._checked:
             return
+        route = self.route
+        if route.kind in ("anthropic", "openai", "hf_router") and not route.api_key and "api_key" not in self.extra:
+            where = "(or run `hf auth login`)" if route.kind == "hf_router" else ""
+            raise ModelConfigError(f"model {route.name!r} needs {route.key_env}, which is not set",
+                                   hint=f"set {route.key_env} in the kernel's environment "
+                                        f"(os.environ[{route.key_env!r}] = ...) {where}".strip())
+        if route.kind == "litellm":
+            self._check_litellm_route()
+        self._checked = True
+
+    def _check_litellm_route(self) -> None:
         litellm = _litellm()
-        provider = self.provider
-        custom = {p.get("provider") for p in (litellm.custom_provider_map or [])}
+        custom = {p.get("provider") for p in (litellm.custom_provider_map or []) if isinstance(p, dict)}
+        try:
+            provider = litellm.get_llm_provider(self.route.model)[1]
+        except Exception:  # noqa: BLE001 - litellm cannot tell
+            provider = ""
         if provider in custom:
-            self._checked = True
             return
         if not provider:
             raise ModelConfigError(
                 f"unknown model id {self.name!r}: litellm cannot tell which provider serves it",
-                hint="use provider/model, e.g. anthropic/claude-sonnet-4-5, openai/gpt-4o, "
-                "huggingface/Qwen/Qwen2.5-72B-Instruct, ollama/llama3.1; or the offline 'demo'",
-            )
-        if "api_key" not in self.extra:
-            missing = litellm.validate_environment(self.name).get("missing_keys") or []
+                hint="use provider/model, e.g. anthropic/claude-sonnet-4-5, openai/gpt-5, a Hugging Face id like "
+                     "moonshotai/Kimi-K2.6:novita, ollama/llama3.1; or the offline 'demo'")
+        if "api_key" not in self.extra and not self.route.api_base:
+            missing = litellm.validate_environment(self.route.model).get("missing_keys") or []
             if missing:
-                raise ModelConfigError(
-                    f"model {self.name!r} needs {', '.join(missing)}, which is not set",
-                    hint=f"set {missing[0]} in the kernel's environment (os.environ[{missing[0]!r}] = ...)",
-                )
-        self._checked = True
+                raise ModelConfigError(f"model {self.name!r} needs {', '.join(missing)}, which is not set",
+                                       hint=f"set {missing[0]} in the kernel's environment")
+
+    # ---- tokens and cost --------------------------------------------------------------------------------
 
     def count_tokens(self, message: Message) -> int:
-        key = id(message)
-        if key not in self._token_cache:
-            try:
-                msgs = to_litellm_messages([message], keep_thinking=False)
-                self._token_cache[key] = int(_litellm().token_counter(model=self.name, messages=msgs))
-            except Exception:
-                self._token_cache[key] = approximate_tokens(message)
-        return self._token_cache[key]
+        key = content_key(message)
+        cached = self._token_cache.get(key)
+        if cached is not None:
+            return cached
+        counter_model = self.route.model if self.route.kind in ("anthropic", "openai") else OFFLINE_TOKENIZER_MODEL
+        try:
+            msgs = to_wire_messages([message], keep_thinking=False)
+            count = int(_litellm().token_counter(model=counter_model, messages=msgs)) if msgs else 0
+        except Exception:  # noqa: BLE001 - a counter failure falls back to the estimate
+            count = approximate_tokens(message)
+        if len(self._token_cache) >= TOKEN_CACHE_SIZE:
+            self._token_cache.pop(next(iter(self._token_cache)))
+        self._token_cache[key] = count
+        return count
 
-    def _settings_kwargs(self, settings: ModelSettings, notices: list[str]) -> dict[str, Any]:
-        litellm = _litellm()
-        kwargs: dict[str, Any] = {}
-        if settings.reasoning_effort:
-            try:
-                supported = litellm.supports_reasoning(self.name)
-            except Exception:
-                supported = False
-            if supported:
-                kwargs["reasoning_effort"] = settings.reasoning_effort
-            else:
-                notices.append(f"reasoning effort {settings.reasoning_effort!r} dropped: {self.name} does not support it")
-        for key in ("tool_choice", "max_tokens", "temperature"):
-            value = getattr(settings, key)
-            if value is not None:
-                kwargs[key] = value
-        return kwargs
-
-    async def request(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[dict[str, Any]],
-        settings: ModelSettings,
-        on_delta: DeltaCallback | None = None,
-    ) -> ModelResponse:
-        from ..caching import apply_prompt_caching
-
-        self.check()
-        litellm = _litellm()
-        notices: list[str] = []
-        wire_messages = to_litellm_messages(messages, keep_thinking=self.provider in THINKING_PROVIDERS)
-        wire_tools = to_litellm_tools(tools)
-        wire_messages, wire_tools, cache_kwargs = apply_prompt_caching(
-            self.name, wire_messages, wire_tools, settings.prompt_cache_key
-        )
-        kwargs = {**self.extra, **self._settings_kwargs(settings, notices), **cache_kwargs}
-        if wire_tools:
-            kwargs["tools"] = wire_tools
-        elif "tool_choice" in kwargs:
-            del kwargs["tool_choice"]
-        stream = await litellm.acompletion(
-            model=self.name,
-            messages=wire_messages,
-            stream=True,
-            stream_options={"include_usage": True},
-            **kwargs,
-        )
-        text: list[str] = []
-        thinking: list[dict[str, Any]] = []
-        assembler = ToolCallAssembler()
-        finish_reason = "stop"
-        raw_usage = None
-        async for chunk in stream:
-            raw_usage = getattr(chunk, "usage", None) or raw_usage
-            for choice in getattr(chunk, "choices", None) or ():
-                delta = choice.delta
-                if getattr(delta, "content", None):
-                    text.append(delta.content)
-                    if on_delta is not None:
-                        on_delta(delta.content)
-                assembler.add(getattr(delta, "tool_calls", None))
-                thinking.extend(getattr(delta, "thinking_blocks", None) or ())
-                if choice.finish_reason:
-                    finish_reason = choice.finish_reason
-        prompt, completion, cache_read, cache_write = usage_from(raw_usage)
-        return ModelResponse(
-            text="".join(text),
-            tool_calls=assembler.calls(),
-            usage=ModelUsage(prompt, completion, cache_read, cache_write,
-                             self._cost(prompt, completion, cache_read, cache_write)),
-            thinking_blocks=tuple(thinking) or None,
-            finish_reason=finish_reason,
-            model=self.name,
-            notices=tuple(notices),
-        )
-
-    def _cost(self, prompt: int, completion: int, cache_read: int, cache_write: int) -> float:
+    def cost(self, prompt: int, completion: int, cache_read: int, cache_write: int) -> float | None:
+        """USD from litellm's price map; 0 for a server on this machine; None when the price is unknown."""
+        if self.route.kind == "local":
+            return 0.0 if self.route.loopback else None
+        if not self.price_known():
+            return None
         try:
             prompt_cost, completion_cost = _litellm().cost_per_token(
-                model=self.name,
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                cache_read_input_tokens=cache_read,
-                cache_creation_input_tokens=cache_write,
-            )
+                model=self.route.model, prompt_tokens=prompt, completion_tokens=completion,
+                cache_read_input_tokens=cache_read, cache_creation_input_tokens=cache_write)
             return float(prompt_cost + completion_cost)
-        except Exception:
-            return 0.0  # not in litellm's price map (local models, custom providers): no observed spend
+        except Exception:  # noqa: BLE001 - not priceable after all
+            return None
+
+    # ---- the request --------------------------------------------------------------------------------
+
+    def _effort_kwargs(self, effort: str | None) -> dict[str, Any]:
+        if not effort or self.route.kind == "local":
+            return {}
+        if self.route.kind == "hf_router":
+            return {"extra_body": {"reasoning_effort": effort}}
+        return {"reasoning_effort": effort}
+
+    def request_kwargs(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]],
+                       settings: ModelSettings) -> tuple[dict[str, Any], ToolNames]:
+        """Everything `litellm.acompletion` gets for this request (tests read it to check the wire rules)."""
+        from ..caching import apply_prompt_caching
+
+        route = self.route
+        limit = None if route.kind == "anthropic" else OPENAI_DESCRIPTION_LIMIT
+        wire_tools, names = fit_tools(tools, limit)
+        wire_messages = to_wire_messages(messages, keep_thinking=self.keeps_thinking, names=names)
+        wire_messages, wire_tools, cache_kwargs = apply_prompt_caching(
+            route.kind, route.model, wire_messages, wire_tools, settings.prompt_cache_key)
+        effort = settings.reasoning_effort
+        if effort and self.keeps_thinking and opens_tool_loop_without_thinking(wire_messages):
+            effort = None
+        kwargs: dict[str, Any] = {"model": route.model, "messages": wire_messages, "stream": True,
+                                  "stream_options": {"include_usage": True}, "max_retries": 0}
+        if route.api_base:
+            kwargs["api_base"] = route.api_base
+        if route.api_key:
+            kwargs["api_key"] = route.api_key
+        for extra in (cache_kwargs, self._effort_kwargs(effort), self.extra):
+            for key, value in extra.items():
+                if key in ("extra_body", "extra_headers") and key in kwargs:
+                    kwargs[key] = {**kwargs[key], **value}
+                else:
+                    kwargs[key] = value
+        for key in ("max_tokens", "temperature"):
+            if getattr(settings, key) is not None:
+                kwargs[key] = getattr(settings, key)
+        if wire_tools:
+            kwargs["tools"] = wire_tools
+            if settings.tool_choice is not None:
+                kwargs["tool_choice"] = settings.tool_choice
+        return kwargs, names
+
+    async def request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]], settings: ModelSettings,
+                      on_delta: DeltaCallback | None = None) -> ModelResponse:
+        self.check()
+        litellm = _litellm()
+        kwargs, names = self.request_kwargs(messages, tools, settings)
+        notices: list[str] = []
+        token = _notices.set(notices)
+        try:
+            stream = await litellm.acompletion(**kwargs)
+            assembled = StreamAssembler()
+            async for chunk in stream:
+                new = assembled.add(chunk)
+                if new and on_delta is not None:
+                    on_delta(new)
+        finally:
+            _notices.reset(token)
+        prompt, completion, cache_read, cache_write = usage_from(assembled.usage)
+        calls = tuple(type(c)(c.id, names.real(c.name), c.arguments) for c in assembled.calls.calls())
+        return ModelResponse(
+            text="".join(assembled.text),
+            tool_calls=calls,
+            usage=ModelUsage(prompt, completion, cache_read, cache_write,
+                             self.cost(prompt, completion, cache_read, cache_write)),
+            thinking_blocks=assembled.thinking.complete(),
+            finish_reason=assembled.finish_reason,
+            model=self.name,
+            notices=tuple(dict.fromkeys(notices)),
+        )
+
+    def start_hint(self) -> str:
+        """For a local server that does not answer: the command that starts it."""
+        server = LOCAL_SERVERS.get(self.route.server or "")
+        where = self.route.api_base or ""
+        if server is None:
+            return f"nothing answers at {where}: check that the server runs and --api-base points at it"
+        return (f"no {server.label} server answers at {where}: start it with `{server.start}`, or point "
+                f"`%intern model {self.name} --api-base URL` at where it runs")
