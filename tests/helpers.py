@@ -33,3 +33,30 @@ def results_by_call(session: Session) -> dict[str, list[Any]]:
         if event.kind == "tool_result":
             out.setdefault(event.call_id, []).append(event)  # type: ignore[union-attr]
     return out
+
+
+def is_summary_request(body: dict[str, Any]) -> bool:
+    """A compaction request as a wire fake sees it (OpenAI or Anthropic shape): the summariser's system prompt."""
+    from mlintern_jupyter.agent.context import SUMMARISER_SYSTEM
+
+    system = body.get("system")
+    if isinstance(system, list):
+        system = " ".join(b.get("text", "") for b in system)
+    first = (body.get("messages") or [{}])[0]
+    return SUMMARISER_SYSTEM in str(system or "") or (first.get("role") == "system" and
+                                                     SUMMARISER_SYSTEM in str(first.get("content")))
+
+
+def agent_script(*replies: Any, summary: str = "SUMMARY: the task, decisions, state and the next step.") -> Any:
+    """A wire-fake responder: the scripted agent replies in order (then "done"), and a summary for every
+    compaction request."""
+    from tests.fakes.llm_common import Reply
+
+    queue = list(replies)
+
+    def respond(body: dict[str, Any]) -> Any:
+        if is_summary_request(body):
+            return Reply(text=summary)
+        return queue.pop(0) if queue else Reply(text="done")
+
+    return respond

@@ -94,6 +94,26 @@ def test_web_search_parses_filters_and_reports_captcha(tmp_path, fake_search):
     assert "CAPTCHA" in blocked
 
 
+def test_web_search_domain_filters_given_as_urls_are_normalised(tmp_path, fake_search):
+    """Models pass URLs as domains: an allowed URL used to match nothing and a blocked one to block nothing."""
+    fake_search.set_results("trl", [
+        {"title": "DPO Trainer", "url": "https://huggingface.co/docs/trl/dpo_trainer", "snippet": "docs"},
+        {"title": "Spam", "url": "https://spam.example.com/dpo", "snippet": "buy now"},
+        {"title": "TRL repo", "url": "https://github.com/huggingface/trl", "snippet": "the repo"},
+    ])
+    tool = make_web_search(ToolsConfig(search_url=fake_search.url + "/html/"))
+    col = Collector(tmp_path / "ws")
+
+    async def go():
+        allowed = await outcome(tool, col.ctx, query="trl", allowed_domains=["https://www.HuggingFace.co/docs/"])
+        blocked = await outcome(tool, col.ctx, query="trl", blocked_domains=["https://example.com/", "*.github.com"])
+        return allowed, blocked
+
+    allowed, blocked = run(go())
+    assert "DPO Trainer" in allowed and "github.com" not in allowed and "Spam" not in allowed
+    assert "Spam" not in blocked and "TRL repo" not in blocked and "DPO Trainer" in blocked
+
+
 def test_notify_tool_and_listener(tmp_path, fake_slack):
     bot = SlackConfig(bot_token=fake_slack.bot_token, channel="#general", api_url=fake_slack.url + "/api",
                       events=frozenset({"tool", "approval", "turn_done"}))

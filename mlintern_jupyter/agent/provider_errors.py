@@ -161,8 +161,10 @@ def inspect(exc: BaseException) -> ProviderFailure:
     if status in (400, 413, 422):
         if param == "reasoning_effort" or (param or "").startswith("thinking") or message.startswith(
                 ("thinking", "`max_tokens` must be greater than `thinking")):
+            # The parameter itself refused (OpenAI's code; Anthropic says the model "does not support" thinking),
+            # or only this level (`unsupported_value`): then the next lower level is tried.
             return fail("effort", effort_off=code == "unsupported_parameter"
-                                   or "does not support" in message)
+                        or (code != "unsupported_value" and "does not support" in message))
         if code in _OVERFLOW_CODES or message.startswith("prompt is too long") or (
                 param in (None, "messages", "input") and window_in(message) is not None):
             return fail("context_overflow", window=window_in(message))

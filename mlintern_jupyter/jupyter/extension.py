@@ -18,6 +18,11 @@ def load(ipython: Any) -> None:
     magics = InternMagics(shell=ipython, parent=ipython)
     ipython.register_magics(magics)
     magics.agent.start()
+    # litellm takes about 4 s to import: start now, on a daemon thread, so a %%intern typed a few seconds later
+    # reaches its first model request without waiting (the main thread never imports it here).
+    from ..agent.models.litellm_model import preload
+
+    preload()
 
 
 def unload(ipython: Any) -> None:

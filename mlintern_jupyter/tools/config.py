@@ -100,7 +100,8 @@ class ToolsConfig:
     def resolved_hf_token(self) -> str | None:
         if self.hf_token is not None:
             return self.hf_token or None
-        token = _env("HF_TOKEN") or _env("HUGGING_FACE_HUB_TOKEN")
+        # Whitespace stripped, as huggingface_hub does: a token pasted with a newline must still authenticate.
+        token = (_env("HF_TOKEN") or "").strip() or (_env("HUGGING_FACE_HUB_TOKEN") or "").strip()
         if token:
             return token
         try:

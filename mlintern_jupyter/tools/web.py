@@ -60,11 +60,22 @@ def _target(href: str) -> str:
     return html.unescape(href)
 
 
+def normalise_domain(value: str) -> str:
+    """`https://www.Example.com/docs/` -> `example.com` (its subdomains, www included, match too).
+
+    Models often pass URLs as domain filters: compared raw, an allowed URL matched nothing and a blocked one
+    blocked nothing."""
+    value = value.strip().lower()
+    host = urlparse(value if "://" in value else f"//{value}").hostname or ""
+    return host.rstrip(".").removeprefix("*.").removeprefix("www.")
+
+
 def _domain_ok(url: str, allowed: tuple[str, ...], blocked: tuple[str, ...]) -> bool:
     host = (urlparse(url).hostname or "").lower()
 
     def matches(domains: tuple[str, ...]) -> bool:
-        return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)
+        names = [d for d in (normalise_domain(d) for d in domains) if d]
+        return any(host == d or host.endswith("." + d) for d in names)
 
     if blocked and matches(blocked):
         return False

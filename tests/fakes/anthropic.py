@@ -328,13 +328,13 @@ class FakeAnthropic(FakeServer):
         elif kind == "text":
             yield sse({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
                       "content_block_start")
-            for piece in self._pieces(block["text"]):
+            for piece in self._pieces(block["text"], max(24, len(block["text"]) // 40)):
                 yield sse({"type": "content_block_delta", "index": index,
                            "delta": {"type": "text_delta", "text": piece}}, "content_block_delta")
         else:
             yield sse({"type": "content_block_start", "index": index, "content_block": {
                 "type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}}, "content_block_start")
-            for piece in self._pieces(block["_raw"], 16) if block["_raw"] else []:
+            for piece in self._pieces(block["_raw"], max(16, len(block["_raw"]) // 40)) if block["_raw"] else []:
                 yield sse({"type": "content_block_delta", "index": index,
                            "delta": {"type": "input_json_delta", "partial_json": piece}}, "content_block_delta")
         yield sse({"type": "content_block_stop", "index": index}, "content_block_stop")
