@@ -137,15 +137,24 @@ class FakeAnthropic(FakeServer):
             if not isinstance(schema, dict) or schema.get("type") != "object":
                 raise self.refuse(f"tools.{i}.custom.input_schema.type: Input should be 'object'")
 
+    @staticmethod
+    def cache_marks(block: Any) -> int:
+        """Breakpoints in a block: its own `cache_control` and those of the blocks inside a tool_result."""
+        if not isinstance(block, dict):
+            return 0
+        inner = block.get("content") if isinstance(block.get("content"), list) else []
+        return int(bool(block.get("cache_control"))) + sum(
+            1 for b in inner if isinstance(b, dict) and b.get("cache_control"))
+
     def _validate_cache_control(self, body: dict[str, Any]) -> None:
         found = sum(1 for t in body.get("tools") or [] if t.get("cache_control"))
         system = body.get("system")
         if isinstance(system, list):
-            found += sum(1 for b in system if isinstance(b, dict) and b.get("cache_control"))
+            found += sum(self.cache_marks(b) for b in system)
         for message in body["messages"]:
             content = message.get("content")
             if isinstance(content, list):
-                found += sum(1 for b in content if isinstance(b, dict) and b.get("cache_control"))
+                found += sum(self.cache_marks(b) for b in content)
         if found > 4:
             raise self.refuse(f"A maximum of 4 blocks with cache_control may be provided. Found {found}.")
 
@@ -206,8 +215,8 @@ class FakeAnthropic(FakeServer):
 
     # ---- usage --------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _blocks(body: dict[str, Any]) -> tuple[list[tuple[str, int]], list[int]]:
+    @classmethod
+    def _blocks(cls, body: dict[str, Any]) -> tuple[list[tuple[str, int]], list[int]]:
         """The request in prefix order (tools, system, messages) with the indices of cache breakpoints."""
         items: list[dict[str, Any]] = list(body.get("tools") or [])
         system = body.get("system")
@@ -221,11 +230,23 @@ class FakeAnthropic(FakeServer):
             items.extend({**b, "_role": message.get("role")} for b in blocks)
         out, marks = [], []
         for index, item in enumerate(items):
-            clean = {k: v for k, v in item.items() if k != "cache_control"}
+            clean = cls._canonical(item)
             out.append((json.dumps(clean, sort_keys=True), estimate_tokens(clean)))
-            if item.get("cache_control"):
+            if cls.cache_marks(item):
                 marks.append(index)
         return out, marks
+
+    @classmethod
+    def _canonical(cls, value: Any) -> Any:
+        """What the model reads: breakpoints removed, a string content the same as one text block."""
+        if isinstance(value, list):
+            return [cls._canonical(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out = {k: cls._canonical(v) for k, v in value.items() if k != "cache_control"}
+        if out.get("type") == "tool_result" and isinstance(out.get("content"), str):
+            out["content"] = [{"type": "text", "text": out["content"]}]
+        return out
 
     def _input_tokens(self, body: dict[str, Any]) -> int:
         return sum(n for _, n in self._blocks(body)[0])

@@ -9,6 +9,7 @@ effort and cache hints in the form the endpoint takes, and litellm's own retries
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import hashlib
 import json
@@ -73,9 +74,30 @@ def _litellm() -> Any:
     return litellm
 
 
+def _warm_up() -> None:
+    """Import litellm, then take the first call's one-time costs (the tokenizer, litellm's lazily imported provider
+    modules: about 1 s more) with a mock answer: no network, no key, nothing recorded."""
+    litellm = _litellm()
+    try:
+        litellm.token_counter(model=OFFLINE_TOKENIZER_MODEL, messages=[{"role": "user", "content": "warm up"}])
+
+        async def mock_stream() -> None:
+            tool = {"type": "function", "function": {"name": "t", "description": "d",
+                                                     "parameters": {"type": "object", "properties": {}}}}
+            stream = await litellm.acompletion(model="openai/gpt-4o", api_key="mock", mock_response="ok",
+                                               messages=[{"role": "user", "content": "warm up"}], tools=[tool],
+                                               stream=True, stream_options={"include_usage": True})
+            async for _ in stream:
+                pass
+
+        asyncio.run(mock_stream())
+    except Exception:  # noqa: BLE001 - a warm-up that fails only means the first call pays the cost itself
+        pass
+
+
 def preload() -> threading.Thread:
-    """Import litellm on a daemon thread so the first `%%intern` does not wait for it (about 4 s)."""
-    thread = threading.Thread(target=_litellm, name="mlintern-litellm-import", daemon=True)
+    """Import and warm up litellm on a daemon thread so the first `%%intern` does not wait for it (about 5 s)."""
+    thread = threading.Thread(target=_warm_up, name="mlintern-litellm-import", daemon=True)
     thread.start()
     return thread
 
