@@ -297,3 +297,51 @@ def test_stop_interrupts_the_countdown(fake_openai) -> None:
         return await asyncio.wait_for(task, 5)
 
     assert asyncio.run(main()).reason == "cancelled"
+
+
+def test_a_log_with_thinking_stored_per_fragment_resumes_and_works(fake_anthropic) -> None:
+    """Logs written before this fix hold one block per streamed fragment: the fragments are never replayed."""
+    fake_anthropic.script(Reply(text="done"))
+    session = session_for("anthropic/claude-sonnet-4-5", reasoning_effort="high")
+    fragments = [{"type": "thinking", "thinking": "Let me ", "index": 0},
+                 {"type": "thinking", "thinking": "", "signature": "sig-of-the-whole-text", "index": 0}]
+    session.emit(ev.UserPrompt(text="go"))
+    session.emit(ev.AssistantMessage(text="", tool_calls=[{"id": "toolu_a", "name": "fetch", "arguments": "{}"}],
+                                     thinking_blocks=fragments))
+    session.emit(ev.ToolResult(call_id="toolu_a", tool="fetch", ok=True, content="row"))
+    resumed = Session.resume(session.id, ToolRegistry([fetch]))
+    resumed.services["retry_policy"] = fast_policy()
+    assert asyncio.run(resumed.run_turn(None)).reason == "done"
+    assert not fake_anthropic.refusals.items
+
+
+def test_a_refused_thinking_signature_stops_the_replay_once(fake_anthropic) -> None:
+    fake_anthropic.script(Reply(text="done"), Reply(text="again"))
+    session = session_for("anthropic/claude-sonnet-4-5", reasoning_effort="high")
+    forged = [{"type": "thinking", "thinking": "from another model", "signature": "not-ours"}]
+    session.emit(ev.UserPrompt(text="go"))
+    session.emit(ev.AssistantMessage(text="", tool_calls=[{"id": "toolu_b", "name": "fetch", "arguments": "{}"}],
+                                     thinking_blocks=forged))
+    session.emit(ev.ToolResult(call_id="toolu_b", tool="fetch", ok=True, content="row"))
+    assert asyncio.run(session.run_turn(None)).reason == "done"
+    assert asyncio.run(session.run_turn("more")).reason == "done"
+    assert len(fake_anthropic.refusals) == 1 and "signature" in fake_anthropic.refusals.messages()[0]
+    assert len([n for n in of(session, ev.Notice) if "could not verify earlier thinking" in n.message]) == 1
+
+
+def test_litellm_warnings_become_notices_of_the_session_not_stderr_lines(fake_openai, monkeypatch, capfd) -> None:
+    import logging
+
+    import litellm
+
+    real = litellm.acompletion
+
+    async def warning_then_real(**kwargs):  # type: ignore[no-untyped-def]
+        logging.getLogger("LiteLLM").warning("model cost map could not be refreshed")
+        return await real(**kwargs)
+
+    monkeypatch.setattr(litellm, "acompletion", warning_then_real)
+    session = session_for("openai/gpt-4o")
+    assert asyncio.run(session.run_turn("hi")).reason == "done"
+    assert any("cost map could not be refreshed" in n.message for n in of(session, ev.Notice))
+    assert "cost map" not in capfd.readouterr().err

@@ -72,6 +72,19 @@ def _fallback(session: Session, requested: str, cap: str | None, why: str) -> No
                                    f"{requested!r} for other models).", level="warning"))
 
 
+def _refused_signature(session: Session, failure: ProviderFailure) -> bool:
+    """The provider cannot verify a replayed thinking signature (thinking from another model or key): replay no
+    thinking from now on, once, instead of failing every later call."""
+    model = session.model
+    if not (failure.kind == "bad_request" and "signature" in failure.message and "thinking" in failure.message
+            and getattr(model, "replay_thinking", False)):
+        return False
+    model.replay_thinking = False  # type: ignore[attr-defined]
+    session.emit(ev.Notice(level="warning", message=f"{model.name} could not verify earlier thinking blocks "
+                                                    f"({failure.message[:200]}); they are not sent again."))
+    return True
+
+
 def _refused_effort(session: Session, effort: str, failure: ProviderFailure) -> None:
     model = session.model
     accepted = model.accepted_efforts() if hasattr(model, "accepted_efforts") else None
@@ -119,6 +132,8 @@ async def request(session: Session) -> ModelResponse:
             failure = inspect(exc)
             if failure.kind == "effort" and effort:
                 _refused_effort(session, effort, failure)
+                continue
+            if _refused_signature(session, failure):
                 continue
             raise
     else:  # pragma: no cover - each fallback lowers the effort, so the loop ends first

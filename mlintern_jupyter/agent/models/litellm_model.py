@@ -120,6 +120,8 @@ class LiteLLMModel:
     def __init__(self, name: str, api_base: str | None = None, **extra: Any) -> None:
         self.route: Route = resolve_route(name, api_base, providers=_providers)
         self.extra = extra
+        # Turned off when the provider refuses a replayed signature (thinking from another model or key).
+        self.replay_thinking = True
         self._checked = False
         self._token_cache: dict[str, int] = {}
 
@@ -172,9 +174,14 @@ class LiteLLMModel:
             self.route.kind != "anthropic" and self._supports_reasoning())
 
     @property
-    def keeps_thinking(self) -> bool:
+    def anthropic_family(self) -> bool:
         return self.route.kind == "anthropic" or (self.route.kind == "litellm" and self.route.model.startswith(
             ("bedrock/", "vertex_ai/")) and "claude" in self.route.model)
+
+    @property
+    def keeps_thinking(self) -> bool:
+        """Thinking is replayed to Anthropic (however routed through litellm); others refuse or ignore it."""
+        return self.anthropic_family and self.replay_thinking
 
     def price_known(self) -> bool:
         if self.route.kind == "local" and self.route.loopback:
@@ -269,7 +276,7 @@ class LiteLLMModel:
         wire_messages, wire_tools, cache_kwargs = apply_prompt_caching(
             route.kind, route.model, wire_messages, wire_tools, settings.prompt_cache_key)
         effort = settings.reasoning_effort
-        if effort and self.keeps_thinking and opens_tool_loop_without_thinking(wire_messages):
+        if effort and self.anthropic_family and opens_tool_loop_without_thinking(wire_messages):
             effort = None
         kwargs: dict[str, Any] = {"model": route.model, "messages": wire_messages, "stream": True,
                                   "stream_options": {"include_usage": True}, "max_retries": 0}

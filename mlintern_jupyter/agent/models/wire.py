@@ -82,8 +82,12 @@ def fit_tools(tools: Sequence[dict[str, Any]], description_limit: int | None) ->
 
 
 def complete_thinking(blocks: Sequence[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Thinking blocks that can be replayed: signed thinking, or redacted thinking with its data."""
-    return [b for b in blocks or () if (b.get("type") == "thinking" and b.get("signature"))
+    """Thinking blocks that can be replayed: signed thinking with its text, or redacted thinking with its data.
+
+    A signature beside empty text is a fragment stored by an earlier version (per streamed piece): replayed, the
+    provider answers "Invalid signature in thinking block", so such fragments are left out."""
+    return [{k: v for k, v in b.items() if k != "index"} for b in blocks or ()
+            if (b.get("type") == "thinking" and b.get("signature") and b.get("thinking"))
             or (b.get("type") == "redacted_thinking" and b.get("data"))]
 
 
