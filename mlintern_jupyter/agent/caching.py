@@ -1,35 +1,28 @@
 """Prompt-cache breakpoints per provider.
 
-Anthropic models (however routed: anthropic/, bedrock, vertex_ai, the HF router) cache a prompt prefix up to
+Anthropic models (however routed: anthropic/, bedrock, vertex_ai, the HF router's fal provider) cache a prompt prefix up to
 each `cache_control` breakpoint, at most 4 per request. We mark the tools, the system prompt, and two rolling
 points: the newest message (written now) and the newest message of the previous request (read now). The
 reference marked only the system prompt and the last *user* message, which in a 40-call tool loop never moves,
-so every tool output after it was billed in full on every call. OpenAI-family models cache automatically; a
-stable `prompt_cache_key` per session keeps requests of one session on the same cache.
+so every tool output after it was billed in full on every call. OpenAI caches automatically; a stable
+`prompt_cache_key` per session keeps requests of one session on the same cache (sent to OpenAI only: other
+OpenAI-compatible servers do not take it). The HF router gets its session header instead.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 MAX_BREAKPOINTS = 4
 # The router keeps one session's requests on the same provider replica (and its cache).
 HF_ROUTER_SESSION_HEADER = "X-HF-Session-id"
 EPHEMERAL = {"type": "ephemeral"}
-_OPENAI_PREFIXES = ("openai/", "azure/", "azure_ai/openai", "text-completion-openai/")
-_OPENAI_BARE = re.compile(r"^(gpt-|o\d|chatgpt-)")
 
 
 def is_anthropic(model: str) -> bool:
     name = model.lower()
     return name.startswith("anthropic/") or "claude" in name or "/anthropic." in name or ".anthropic." in name
-
-
-def is_openai_family(model: str) -> bool:
-    name = model.lower()
-    return name.startswith(_OPENAI_PREFIXES) or bool(_OPENAI_BARE.match(name))
 
 
 def _mark(message: dict[str, Any]) -> bool:

@@ -72,7 +72,7 @@ def _wire_call(index, call_id, name, arguments):
 
 
 class FaultyLLM(CustomLLM):
-    """Answers agent calls from `steps` and summarising calls (tool_choice none) from `summary_steps`.
+    """Answers agent calls from `steps` and summarising calls (the summariser's system prompt) from `summary_steps`.
 
     A step is a dict: {"fault": name} raises before streaming; {"reset": True} raises a connection reset;
     {"text", "calls", "cut"} streams text and tool calls, `cut` ("mid" / "after_call") breaks the stream;
@@ -91,8 +91,9 @@ class FaultyLLM(CustomLLM):
         self.counter = 0
 
     def astreaming(self, model, messages, *args, **kwargs):
-        optional = kwargs.get("optional_params") or {}
-        summarising = optional.get("tool_choice") == "none"
+        from mlintern_jupyter.agent.context import SUMMARISER_SYSTEM
+
+        summarising = bool(messages) and messages[0].get("content") == SUMMARISER_SYSTEM
         if summarising:
             self.summaries += 1
             step = self.summary_steps.pop(0) if self.summary_steps else {"text": "Summary: the pages were fetched."}
@@ -199,7 +200,7 @@ _original_attach = agent._attach
 
 
 def _attach(session):
-    session.services.setdefault("retry_policy", RetryPolicy(base_delay=0.02, max_delay=0.1))
+    session.services.setdefault("retry_policy", RetryPolicy(delays=(0.02, 0.05, 0.1), rate_limit_delays=(0.05, 0.1), unreachable_delays=(0.02,)))
     session.services.setdefault("cost_estimator", _estimator)
     for name, text in PLANT.items():
         (session.workspace / name).write_text(text)
