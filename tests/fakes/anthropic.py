@@ -32,7 +32,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ._server import FakeServer, HTTPError, RecordedRequest, json_body
-from .llm_common import PrefixCache, Refusals, Reply, ScriptQueue, estimate_tokens, reply_tokens, sse
+from .llm_common import PrefixCache, Refusals, Reply, ScriptedReplies, ScriptQueue, estimate_tokens, reply_tokens, sse
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
@@ -41,7 +41,7 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "
 DEFAULT_THINKING = "The person wants the next step; check what the tools returned before acting."
 
 
-class FakeAnthropic(FakeServer):
+class FakeAnthropic(ScriptedReplies, FakeServer):
     def __init__(self, *, api_key: str = "sk-ant-fake-key-0000", window: int = 200_000,
                  no_thinking_models: tuple[str, ...] = ("claude-3-5-haiku",)) -> None:
         self.api_key = api_key
@@ -55,17 +55,6 @@ class FakeAnthropic(FakeServer):
         self._secret = b"fake-anthropic-signing-key"
         self._ids = itertools.count(1)
         super().__init__()
-
-    def script(self, *replies: Reply | str) -> None:
-        self.replies.script(*replies)
-
-    @property
-    def responder(self) -> Any:
-        return self.replies.responder
-
-    @responder.setter
-    def responder(self, fn: Any) -> None:
-        self.replies.responder = fn
 
     def _setup_routes(self) -> None:
         self.add("POST", r"/v1/messages", self._messages, "anthropic.messages")

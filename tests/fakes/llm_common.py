@@ -136,6 +136,23 @@ class ScriptQueue:
         return Reply(text=item) if isinstance(item, str) else item
 
 
+class ScriptedReplies:
+    """`fake.script(...)` and `fake.responder = fn` for a fake that keeps its replies in `self.replies`."""
+
+    replies: ScriptQueue
+
+    def script(self, *replies: Reply | str) -> None:
+        self.replies.script(*replies)
+
+    @property
+    def responder(self) -> Responder | None:
+        return self.replies.responder
+
+    @responder.setter
+    def responder(self, fn: Responder | None) -> None:
+        self.replies.responder = fn
+
+
 def sse(data: dict[str, Any], event: str | None = None) -> bytes:
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {json.dumps(data)}\n\n".encode()

@@ -36,7 +36,7 @@ from typing import Any, Literal
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ._server import FakeServer, HTTPError, RecordedRequest, json_body
-from .llm_common import PrefixCache, Refusals, Reply, ScriptQueue, estimate_tokens, sse
+from .llm_common import PrefixCache, Refusals, Reply, ScriptedReplies, ScriptQueue, estimate_tokens, sse
 
 Flavour = Literal["openai", "router", "local"]
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -48,7 +48,7 @@ OPENAI_ONLY = frozenset({"max_completion_tokens", "reasoning_effort", "prompt_ca
 EFFORT_BY_TOKENS = {"minimal": 0, "low": 256, "medium": 1024, "high": 3072}
 
 
-class FakeOpenAIChat(FakeServer):
+class FakeOpenAIChat(ScriptedReplies, FakeServer):
     def __init__(self, *, flavour: Flavour = "openai", api_key: str | None = None, window: int = 128_000,
                  reasoning_models: tuple[str, ...] | None = None,
                  efforts: tuple[str, ...] = ("minimal", "low", "medium", "high")) -> None:
@@ -65,17 +65,6 @@ class FakeOpenAIChat(FakeServer):
         self.usage_log: list[dict[str, int]] = []
         self._ids = itertools.count(1)
         super().__init__()
-
-    def script(self, *replies: Reply | str) -> None:
-        self.replies.script(*replies)
-
-    @property
-    def responder(self) -> Any:
-        return self.replies.responder
-
-    @responder.setter
-    def responder(self, fn: Any) -> None:
-        self.replies.responder = fn
 
     @property
     def base_url(self) -> str:
