@@ -89,7 +89,7 @@ def test_local_addresses_and_keys_from_the_environment() -> None:
 
 
 @pytest.mark.parametrize("bad", ["ollama/", "vllm/", "lm_studio/", "llamacpp/", "ollama/llama 3.1", "  ",
-                                 "moonshotai/", "org/model:"])
+                                 "moonshotai/", "org/model:", "openai-compat/custom-model"])
 def test_empty_or_space_containing_ids_are_refused(bad: str) -> None:
     with pytest.raises(ModelConfigError):
         route(bad)

@@ -134,6 +134,11 @@ def _check_id(name: str) -> str:
         if name.startswith(prefix) and not name[len(prefix):].strip("/"):
             raise ModelConfigError(f"model id {name!r} names no model",
                                    hint=f"add the model after the prefix, e.g. {prefix}llama3.1")
+    if name.startswith("openai-compat/"):
+        # Not an escape hatch to an arbitrary server (as in ml-intern): say where the server is instead.
+        raise ModelConfigError(f"model id {name!r} uses an unsupported prefix",
+                               hint="for an OpenAI-compatible server use vllm/MODEL (or llamacpp/, lm_studio/, "
+                                    "ollama/) with --api-base URL")
     if name.endswith("/") or name.endswith(":") or "//" in name:
         raise ModelConfigError(f"model id {name!r} is incomplete", hint="e.g. moonshotai/Kimi-K2.6:novita")
     return name
