@@ -34,6 +34,7 @@ with FakeHub(log_line_delay=0.0) as hub:
     sys.stdin.read()
 """
 
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev  # noqa: E402
 from mlintern_jupyter.tools.config import ToolsConfig  # noqa: E402
 from mlintern_jupyter.tools.jobs import make_hf_jobs  # noqa: E402
@@ -53,12 +54,12 @@ async def bench(config: ToolsConfig, workspace: Path, run_args: dict, label: str
             stats["events"] += 1
             stats["event_chars"] += len(event.text)
 
-    ctx = ToolContext(session_id="bench", call_id="call_bench", workspace=workspace, emit=emit, services={})
+    ctx = ToolContext(session_id="bench", call_id="call_bench", workspace=workspace, emit=emit, services=SessionServices())
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
     launched = await tool.run(tool.validate(run_args), ctx)
-    manager = ctx.services["jobs"]
+    manager = ctx.services.jobs
     (handle,) = manager.handles.values()
     await manager.wait(handle.job_id, timeout=600)
     took = time.perf_counter() - started

@@ -72,13 +72,13 @@ def launches(session_dir: Path) -> list[str]:
 
 
 def make_tools(crash: Crash | None = None) -> ToolRegistry:
-    @tool
+    @tool(access="session")
     async def plan_tool(todos: list[dict[str, Any]], ctx: ToolContext) -> str:
         """Update the plan."""
         ctx.emit(ev.PlanUpdated(todos=todos))
         return "plan updated"
 
-    @tool
+    @tool(access="session")
     async def notebook_insert_cell(source: str, ctx: ToolContext, cell_type: str = "code") -> str:
         """Insert a cell below the prompt cell."""
         ctx.emit(ev.CellInsert(call_id=ctx.call_id, source=source, cell_type=cell_type))  # type: ignore[arg-type]
@@ -168,7 +168,7 @@ def run_story(home: Path, session_id: str = "story", *, crash: Crash | None = No
     asyncio.run(session.run_turn(f"fine-tune distilbert on imdb; my token is {SECRET}"))
     asyncio.run(session.run_turn("how is it going?", kernel_digest=DIGEST))
     compact(session)
-    session.config.approve_mode = "ask"
+    session.set_approve_mode("ask")
     session.config.person_present = False  # --wait: the paid job waits for a person who is not there
     asyncio.run(session.run_turn("now launch the full run on an A10G"))
     if hub is not None:

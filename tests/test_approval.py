@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.approval import (
     FEEDBACK_LIMIT,
@@ -213,7 +214,7 @@ def make_session(tmp_path: Path, mode: str, ran: list[str], script_responses: li
 
     return Session(SessionConfig(approve_mode=mode, **config), ToolRegistry([hf_jobs]),  # type: ignore[arg-type]
                    model=ScriptedModel(script_responses), home=tmp_path,
-                   services={"cost_estimator": lambda spec: 0.5})
+                   services=SessionServices(cost_estimator=lambda spec: 0.5))
 
 
 LAUNCH = {"tool_calls": [{"id": "job1", "name": "hf_jobs", "arguments": {
@@ -324,6 +325,6 @@ def test_approve_for_this_session_allows_the_program_and_survives_resume() -> No
 
     assert asyncio.run(scenario()).reason == "done"
     assert ran == ["pytest -q", "pytest -x"]
-    assert "pytest" in session.config.policy.bash_allow
+    assert "pytest" in session.state.bash_allow
     resumed = Session.resume(session.id, ToolRegistry([bash]), model=ScriptedModel([]))
-    assert "pytest" in resumed.config.policy.bash_allow
+    assert "pytest" in resumed.state.bash_allow

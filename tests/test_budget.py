@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import HfApi
 
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.approval import classify
 from mlintern_jupyter.agent.budget import Budget, cost_estimator_for
@@ -83,7 +84,7 @@ def launch(i: int, flavor: str = "a10g-large", timeout: str = "2h") -> dict:
 
 def auto_session(tmp_path: Path, fake_hub, model: ScriptedModel, cap: float, log: list[str], fail: bool = False) -> Session:
     return Session(SessionConfig(approve_mode="auto", budget_usd=cap), ToolRegistry([job_tool(log, fail)]), model=model,
-                   home=tmp_path, services={"cost_estimator": cost_estimator_for(HfApi(endpoint=fake_hub.url, token=fake_hub.token))})
+                   home=tmp_path, services=SessionServices(cost_estimator=cost_estimator_for(HfApi(endpoint=fake_hub.url, token=fake_hub.token))))
 
 
 def test_two_jobs_of_one_batch_cannot_jointly_pass_the_cap(tmp_path: Path, fake_hub) -> None:

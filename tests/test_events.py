@@ -55,5 +55,13 @@ def test_unknown_kind_and_bad_fields_are_decode_errors() -> None:
         ev.event_from_dict({"kind": "nope"})
     with pytest.raises(ev.EventDecodeError):
         ev.event_from_dict({"kind": "tool_result"})  # required fields missing
-    # Fields added by a newer version are ignored, so old readers keep working.
-    assert ev.event_from_dict({"kind": "notice", "message": "m", "future_field": 1}).message == "m"
+    # Strict: no unknown field, no coercion of a string into a number, no half event.
+    for bad in ({"kind": "notice", "message": "m", "future_field": 1}, {"kind": "usage", "prompt_tokens": "12"},
+                {"kind": "approval_resolved", "call_id": "c", "decision": "maybe", "by": "person"},
+                {"kind": "turn_ended", "reason": "bored"}, {"message": "no kind"}):
+        with pytest.raises(ev.EventDecodeError):
+            ev.event_from_dict(bad)
+    with pytest.raises(ev.EventDecodeError, match="unknown event kind 'nope'"):
+        ev.decode_event('{"kind": "nope"}')
+    with pytest.raises(ev.EventDecodeError, match="prompt_tokens"):
+        ev.decode_event('{"kind": "usage", "prompt_tokens": "12"}')

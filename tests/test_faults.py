@@ -18,6 +18,7 @@ import pytest
 from litellm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk
 
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.context import SUMMARISER_SYSTEM
 from mlintern_jupyter.agent.messages import AssistantMessage, ToolResultMessage
@@ -153,7 +154,7 @@ def test_every_fault_ends_in_a_defined_state(fault: str, point: str, persistence
     provider = FaultyProvider(point, FAULTS[fault], PERSISTENCE[persistence])
     model = faulty_model(provider)
     session = Session(SessionConfig(), ToolRegistry([fetch]), model=model, home=tmp_path,
-                      services={"retry_policy": RetryPolicy(sleep=_fast_sleep, rng=random.Random(0))})
+                      services=SessionServices(retry_policy=RetryPolicy(sleep=_fast_sleep, rng=random.Random(0))))
     ended = asyncio.run(session.run_turn("fetch the pages"))
     check_invariants(session, ended)
     if point == "during_compaction":

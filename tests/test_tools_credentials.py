@@ -29,7 +29,7 @@ def _run(mode: str, answer_as_person: bool, monkeypatch) -> dict:
                 if session.approvals.pending():
                     break
                 await asyncio.sleep(0.01)
-            session.approvals.answer(session.approvals.pending()[0].nonce, "approve")
+            session.answer_approval(session.approvals.pending()[0].nonce, "approve")
         return await asyncio.wait_for(task, 60)
 
     asyncio.run(scenario())

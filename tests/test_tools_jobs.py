@@ -9,6 +9,7 @@ import json
 import os
 import time
 
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.tools.config import ToolsConfig
 from mlintern_jupyter.tools.jobs import JobManager, make_hf_jobs
@@ -28,7 +29,7 @@ print("warning on stderr", file=sys.stderr)
 
 
 def _jobs(session) -> JobManager:
-    return session.services["jobs"]
+    return session.services.jobs
 
 
 def test_no_token_defaults_to_local_runtime_and_auto_approves_it(tmp_path):
@@ -67,7 +68,7 @@ def test_local_job_failure_timeout_and_logs(tmp_path):
 
     async def go():
         failed = await run_tool(tool, col.ctx, operation="run", command="echo boom; exit 3")
-        manager = col.ctx.services["jobs"]
+        manager = col.ctx.services.jobs
         fail_id = next(iter(manager.handles))
         await manager.wait(fail_id, timeout=20)
         col.ctx.call_id = "call_2"
@@ -106,7 +107,7 @@ def test_cancel_kills_the_process_group(tmp_path):
     async def go():
         await run_tool(tool, col.ctx, operation="run",
                        command="sleep 60 & echo child $!; sleep 60")
-        manager = col.ctx.services["jobs"]
+        manager = col.ctx.services.jobs
         (handle,) = manager.handles.values()
         for _ in range(100):
             if "child" in col.text():
@@ -130,7 +131,7 @@ def test_resumed_session_reattaches_instead_of_relaunching(tmp_path):
 
     async def first():
         await run_tool(tool, col.ctx, operation="run", command="echo one; sleep 1.5; echo two")
-        manager = col.ctx.services["jobs"]
+        manager = col.ctx.services.jobs
         (handle,) = manager.handles.values()
         await manager.close()  # the kernel goes away; the process keeps running
         return handle
@@ -138,7 +139,7 @@ def test_resumed_session_reattaches_instead_of_relaunching(tmp_path):
     async def second():
         again = Collector(tmp_path / "ws")  # a new manager: only the files on disk remain
         result = await run_tool(tool, again.ctx, operation="run", command="echo one; sleep 1.5; echo two")
-        manager = again.ctx.services["jobs"]
+        manager = again.ctx.services.jobs
         (handle,) = manager.handles.values()
         await manager.wait(handle.job_id, timeout=20)
         return result, handle, again
@@ -170,7 +171,7 @@ def test_hf_run_through_the_gate_with_budget_streams_logs_and_keeps_token_secret
     args = {"operation": "run", "image": "python:3.12", "command": ["python", "train.py"],
             "hardware_flavor": "a10g-small", "timeout": "1h", "env": {"EPOCHS": "1"}}
     session = scripted_session(tmp_path, [tool], [call("hf_jobs", args), "ok"], approve="auto", budget=5.0,
-                               services={"cost_estimator": lambda spec: 1.0 * (spec.timeout_s or 0) / 3600})
+                               services=SessionServices(cost_estimator=lambda spec: 1.0 * (spec.timeout_s or 0) / 3600))
 
     async def go():
         await session.run_turn("train on a GPU")
@@ -205,7 +206,7 @@ def test_hf_dropped_stream_reconnects_without_duplicates(tmp_path, fake_hub):
 
     async def go():
         await run_tool(make_hf_jobs(_hf(fake_hub)), col.ctx, operation="run", command=["python", "x.py"])
-        manager = col.ctx.services["jobs"]
+        manager = col.ctx.services.jobs
         (handle,) = manager.handles.values()
         await manager.wait(handle.job_id, timeout=30)
         return handle
@@ -253,7 +254,7 @@ def test_hf_scheduled_jobs_and_reattach_by_labels(tmp_path, fake_hub):
 
     async def go():
         launched = await run_tool(tool, col.ctx, operation="run", command=["python", "x.py"])
-        first = col.ctx.services["jobs"]
+        first = col.ctx.services.jobs
         (handle,) = first.handles.values()
         await first.close()
         # a restarted kernel: no manager, no job records on disk, only the Hub's labels
@@ -262,7 +263,7 @@ def test_hf_scheduled_jobs_and_reattach_by_labels(tmp_path, fake_hub):
         again = Collector(tmp_path / "ws")
         relaunch = await run_tool(tool, again.ctx, operation="run", command=["python", "x.py"])
         fake_hub.finish_job(handle.job_id)
-        manager = again.ctx.services["jobs"]
+        manager = again.ctx.services.jobs
         await manager.wait(handle.job_id, timeout=20)
         made = await run_tool(tool, col.ctx, operation="scheduled run", command=["python", "nightly.py"],
                               schedule="@daily")
@@ -293,7 +294,7 @@ def test_hf_uv_sends_the_script_inline_with_its_dependencies(tmp_path, fake_hub)
     async def go():
         out = await run_tool(make_hf_jobs(_hf(fake_hub)), col.ctx, operation="uv", script="train.py",
                              dependencies=["trl>=0.9", "datasets"], hardware_flavor="t4-small", timeout="45m")
-        manager = col.ctx.services["jobs"]
+        manager = col.ctx.services.jobs
         await manager.wait(next(iter(manager.handles)), timeout=20)
         return out
 

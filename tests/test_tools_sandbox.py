@@ -13,6 +13,7 @@ import time
 
 import httpx
 
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.tools.config import ToolsConfig
 from mlintern_jupyter.tools.jobs.local import pid_alive
@@ -162,7 +163,7 @@ def test_sandbox_create_on_the_fake_hub(tmp_path, fake_hub):
     tool = make_sandbox_create(config)
     session = scripted_session(tmp_path, [tool], [call("sandbox_create", {"hardware_flavor": "t4-small",
                                                                          "wait_s": 10}), "ok"],
-                               approve="auto", budget=10.0, services={"cost_estimator": lambda spec: 0.4})
+                               approve="auto", budget=10.0, services=SessionServices(cost_estimator=lambda spec: 0.4))
     run(session.run_turn("get me a GPU"))
     (result,) = results(session)
     assert result.ok, result.content
@@ -173,7 +174,7 @@ def test_sandbox_create_on_the_fake_hub(tmp_path, fake_hub):
     files = space.files()
     assert b"sandbox_server" in files["Dockerfile"] and b"SANDBOX_TOKEN" in files["sandbox_server.py"]
     assert fake_hub.token.encode() not in b"".join(files.values())
-    assert session.services["sandbox"].url.endswith(".hf.space") and "running" in result.content
+    assert session.services.sandbox.url.endswith(".hf.space") and "running" in result.content
     assert of_kind(session, ev.ApprovalRequested)[0].reason.startswith("starts a sandbox")
 
 
@@ -198,7 +199,7 @@ def test_bash_read_write_run_inside_the_sandbox_when_asked(tmp_path):
                       [("bash", {"command": "python3 train.py", "sandbox": True})],
                       [("read", {"path": "train.py", "sandbox": True}), ("bash", {"command": "ls train.py"})]):
             steps.append(step(*calls))
-        session = scripted_session(tmp_path / "home", sandbox_tools(), [*steps, "done"], services={"sandbox": info})
+        session = scripted_session(tmp_path / "home", sandbox_tools(), [*steps, "done"], services=SessionServices(sandbox=info))
         run(session.run_turn("use the sandbox"))
         by_id = {r.call_id: r.content for r in results(session)}  # the last batch finishes in any order
         wrote, ran, read, local = by_id["c0_0"], by_id["c1_0"], by_id["c2_0"], by_id["c2_1"]

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.approval import PolicyConfig
 from mlintern_jupyter.agent.models import ScriptedModel
@@ -18,7 +19,7 @@ def call(name: str, arguments: dict[str, Any], call_id: str = "call_1") -> dict[
 
 
 def scripted_session(home: Path, tools: list[Tool] | ToolRegistry, script: list[Any], *, approve: str = "auto",
-                     budget: float | None = None, services: dict[str, Any] | None = None,
+                     budget: float | None = None, services: SessionServices | None = None,
                      policy: PolicyConfig | None = None) -> Session:
     registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
     config = SessionConfig(model="scripted", approve_mode=approve, budget_usd=budget,  # type: ignore[arg-type]
@@ -37,12 +38,12 @@ def of_kind(session: Session, cls: type) -> list[Any]:
 class Collector:
     """A ToolContext whose events land in a list: for calling a tool directly."""
 
-    def __init__(self, workspace: Path, services: dict[str, Any] | None = None, call_id: str = "call_1",
+    def __init__(self, workspace: Path, services: SessionServices | None = None, call_id: str = "call_1",
                  session_id: str = "sess_test") -> None:
         self.events: list[Any] = []
         workspace.mkdir(parents=True, exist_ok=True)
         self.ctx = ToolContext(session_id=session_id, call_id=call_id, workspace=workspace, emit=self.events.append,
-                               services=dict(services or {}))
+                               services=services or SessionServices())
 
     def text(self, job_id: str | None = None) -> str:
         return "".join(e.text for e in self.events if isinstance(e, ev.ToolOutput)

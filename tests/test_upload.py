@@ -244,11 +244,11 @@ def test_refusals_are_not_retried_every_turn(fake_hub, new_session, monkeypatch)
 def test_magic_hand_offs(fake_hub, new_session):
     session = new_session(answers=("a",))
     run_turn(session, "one")
-    session.services["trace_uploader"] = uploader_for(session, fake_hub, on_turn_end=False)
+    session.services.trace_uploader = uploader_for(session, fake_hub, on_turn_end=False)
     assert "private" in set_traces(session, None)
     assert "Unknown trace mode" in set_traces(session, "everyone")
     message = upload_session(session)
-    assert message == f"Uploaded the trace to hf://datasets/{REPO}/{session.services['trace_uploader'].path_in_repo()}"
-    assert "PUBLIC" in set_traces(session, "public") and session.services["trace_uploader"].mode == "public"
+    assert message == f"Uploaded the trace to hf://datasets/{REPO}/{session.services.trace_uploader.path_in_repo()}"
+    assert "PUBLIC" in set_traces(session, "public") and session.services.trace_uploader.mode == "public"
     fake_hub.fail("repos.info", 403)
     assert upload_session(session).startswith("Not uploaded: ")

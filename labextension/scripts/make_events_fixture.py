@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SESSION = "20250101-120000-a1b2c3"
+SESSION = "3f2b8c1e-9d4a-4e7b-a1c2-5d6e7f8a9b0c"
 SCRIPT = "from transformers import Trainer\nprint('training distilbert on imdb')\n"
 
 
@@ -35,7 +35,12 @@ def story(e):
     }
     return [
         e.SessionStarted(model="anthropic/claude-sonnet-4-5", approve_mode="ask", budget_usd=5.0,
-                         workspace="/root/.mlintern/sessions/" + SESSION + "/workspace"),
+                         workspace="/root/.mlintern/sessions/" + SESSION + "/workspace", name="20250101-120000-3f2b",
+                         cwd="/root/notebooks", reasoning_effort="medium"),
+        e.ApproveModeChanged(mode="auto"),
+        e.EffortChanged(effort="high"),
+        e.MaxIterationsChanged(max_iterations=50),
+        e.TraceModeChanged(mode="off"),
         e.UserPrompt(text="fine-tune distilbert on imdb and push it to my namespace", cell_id="cell-intern-1",
                      kernel_digest="```kernel\nIn [1]: import torch\n```"),
         e.PromptQueued(text="also report the eval accuracy", position=1),
@@ -59,11 +64,19 @@ def story(e):
             budget_left_usd=4.95, reason="GPU job on HF compute",
         ),
         e.ApprovalResolved(call_id="call_job1", decision="approved", by="person", feedback="go ahead",
-                           nonce="n-7f3e9a"),
+                           nonce="n-7f3e9a", edited_sha256="5a1d" + "0" * 60, edited_script=SCRIPT + "# edited\n"),
+        e.ComputeReserved(call_id="call_job1", amount_usd=2.0),
         e.ToolStarted(call_id="call_job1", tool="hf_jobs"),
         e.JobUpdated(call_id="call_job1", job_id="job-42", status="RUNNING", runtime="hf", hardware="a10g-small",
                      url="https://huggingface.co/jobs/me/job-42", cost_usd=0.0),
         e.ToolOutput(call_id="call_job1", text="epoch 1/3 loss=0.41\nepoch 2/3 loss=0.29\n", job_id="job-42"),
+        e.SubagentProgress(call_id="call_job1", agent="research", step="tool_call", tool="hf_papers",
+                           text='operation="citation_graph", arxiv_id="2305.18290"', ok=True),
+        e.JobMetrics(call_id="call_job1", job_id="job-42", points=[{"epoch": 1.0, "loss": 0.41},
+                                                                   {"epoch": 2.0, "loss": 0.29}]),
+        e.JobCancelRequested(job_id="job-42", by="person"),
+        e.ComputeSettled(call_id="call_job1", job_id="job-42", cost_usd=0.61),
+        e.ComputeReleased(call_id="call_job2", reason="the call failed"),
         e.ToolResult(call_id="call_job1", tool="hf_jobs", ok=True, content="Job job-42 started (a10g-small, 2h).",
                      status="ok", duration_s=1.25),
         e.CellInsert(call_id="call_cell1", source=SCRIPT, cell_type="code", anchor_cell_id="cell-intern-1",
@@ -75,7 +88,12 @@ def story(e):
                     tokens_before=150000, tokens_after=30000),
         e.GuardFired(guard="doom_loop", message="The same hf_jobs logs call repeated 3 times; try a different step."),
         e.Notice(message="Demo model: responses are scripted.", level="warning"),
-        e.ModelChanged(model="openai/gpt-4.1"),
+        e.ModelChanged(model="openai/gpt-4.1", api_base=None),
+        e.EffortFallback(model="openai/gpt-4.1", requested="medium", effective=None,
+                         reason="its endpoint does not take 'medium'"),
+        e.PriceSet(model="moonshotai/Kimi-K2.6:novita", input_per_mtok=0.6, output_per_mtok=2.5),
+        e.ContextWindowLearned(model="ollama/llama3.1", tokens=8192),
+        e.RetryWait(reason="rate limit, HTTP 429", seconds_left=30, attempt=1, max_attempts=2),
         e.Error(message="Rate limited by provider", error_type="RateLimitError", hint="Wait a minute or switch model."),
         e.TurnEnded(reason="done", iterations=7, message=""),
         e.SessionEnded(reason="user"),

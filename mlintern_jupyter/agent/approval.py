@@ -6,7 +6,6 @@ policy does not recognise needs approval (fail closed); anything malformed in an
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
@@ -25,11 +24,6 @@ FEEDBACK_LIMIT = 2_000
 APPROVE_WORDS = frozenset({"approve", "approved"})
 DENY_WORDS = frozenset({"deny", "denied"})
 
-READ_ONLY_TOOLS = frozenset({
-    "hf_inspect_dataset", "hf_papers", "explore_hf_docs", "fetch_hf_docs", "github_find_examples",
-    "github_list_repos", "github_read_file", "web_search", "research", "plan_tool", "read", "write", "edit",
-    "notebook_insert_cell", "notebook_read", "kernel_history", "kernel_inspect",
-})  # fmt: skip
 # hf_jobs operations that only read.
 JOB_READS = frozenset({"ps", "logs", "inspect", "hardware", "cancel", "scheduled ps", "scheduled inspect"})
 JOB_LAUNCHES = frozenset({"run", "uv", "scheduled run", "scheduled uv", "scheduled resume"})
@@ -72,7 +66,7 @@ class ActionSpec(BaseModel):
         return {k: v for k, v in self.model_dump(mode="json").items() if v not in ("", None, (), [], "{}")}
 
 
-def _duration_s(value: Any) -> int | None:
+def parse_duration_s(value: Any) -> int | None:
     """`timeout` as seconds: ints, "30m", "2h", "90s"; None when absent or unreadable (fail closed later)."""
     if value is None or value == "":
         return None
@@ -112,7 +106,7 @@ def classify(tool: str, arguments: dict[str, Any]) -> ActionSpec:
         operation=_one_of(args, "operation", "action"),
         runtime=_one_of(args, "runtime"),
         hardware_flavor=_one_of(args, "hardware_flavor", "flavor"),
-        timeout_s=_duration_s(args.get("timeout")),
+        timeout_s=parse_duration_s(args.get("timeout")),
         namespace=str(args.get("namespace") or ""),
         image=str(args.get("image") or ""),
         target=str(target),
@@ -143,8 +137,6 @@ class PolicyConfig:
     read_only_mcp_servers: set[str] = field(default_factory=set)
     # MCP tools (full names) a trusted server declared read-only: the Hugging Face MCP server's readOnlyHint tools.
     read_only_mcp_tools: set[str] = field(default_factory=set)
-    # Tools the session registered as read-only beyond the built-in list (e.g. notebook helpers).
-    extra_read_only: set[str] = field(default_factory=set)
     # The Hub endpoint whose /docs/ pages fetch_hf_docs reads freely (any other page asks in `ask` mode).
     hf_endpoint: str = "https://huggingface.co"
     # Why no OS sandbox can run local code here (None: bubblewrap works); then `auto` asks a person for it.
@@ -176,8 +168,9 @@ def _never_auto(spec: ActionSpec) -> bool:
 def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_read_only: bool = False) -> PolicyDecision:
     """The default policy of DESIGN section 5; every branch that is not sure asks.
 
-    `declared_read_only` is the registry's flag for a tool the session itself registered as read-only; it never
-    overrides the rules for the built-in tools that spend money or write to the Hub.
+    `declared_read_only` is what the tool itself declares (`access` "read" or "session", see agent/tooling.py):
+    the one place that metadata lives. It never overrides the rules for the built-in tools that spend money or
+    write to the Hub, nor the per-server rule for MCP tools.
     """
     config = config or PolicyConfig()
     op = spec.operation
@@ -219,7 +212,7 @@ def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_rea
         case "fetch_hf_docs" if not _is_docs_url(spec.target, config.hf_endpoint):
             return PolicyDecision(True, "fetches a page outside the Hugging Face docs (without credentials); its "
                                   "address could carry data out")
-        case tool if tool in READ_ONLY_TOOLS or tool in config.extra_read_only or (declared_read_only and "__" not in tool):
+        case tool if declared_read_only and "__" not in tool:
             return PolicyDecision(False, f"{tool} acts only inside the session or reads")
         case tool if "__" in tool:
             server = tool.split("__", 1)[0]
@@ -280,7 +273,8 @@ class ApprovalRecord:
     approved_spec: ActionSpec | None = None
     # Set when the person chose "approve for this session" for this bash program.
     allow_program: str | None = None
-    future: asyncio.Future[ApprovalRecord] | None = None
+    # "person" or "policy", once decided: only a person's approval may hand credentials to local code.
+    decided_by: str | None = None
 
     @property
     def action_sha256(self) -> str:
@@ -291,18 +285,28 @@ class ApprovalRecord:
 
 
 @dataclass(frozen=True)
-class ApprovalAnswer:
-    """What came back for one record: approved (with the spec that may run) or not, and why."""
+class Resolution:
+    """A decision about one record, not yet applied: the fields of its `approval_resolved` event."""
 
-    call_id: str
+    record: ApprovalRecord
     decision: str  # approved | denied | expired | superseded
     feedback: str = ""
-    spec: ActionSpec | None = None
-    edited: bool = False
+    # The script the person approved instead of the model's.
+    edited_script: str | None = None
+    allow_program: str | None = None
+
+
+def edited_spec(spec: ActionSpec, script: str) -> ActionSpec:
+    """The action with the person's script in place of the model's: the hash binds the edited bytes."""
+    args = json.loads(spec.arguments_json)
+    args["script"] = script
+    return spec.model_copy(update={"script": script, "arguments_json": json.dumps(
+        args, sort_keys=True, default=str, separators=(",", ":"))})
 
 
 class ApprovalBook:
-    """The session's approval records. Decisions arrive from any UI as (nonce, decision, feedback, script)."""
+    """The session's approval records. Decisions arrive from any UI as (nonce, decision, feedback, script);
+    `resolve` decides without changing anything, `record_decision` (called by the fold) applies it."""
 
     def __init__(self, expiry: timedelta = DEFAULT_EXPIRY) -> None:
         self.expiry = expiry
@@ -319,63 +323,71 @@ class ApprovalBook:
     def pending(self) -> list[ApprovalRecord]:
         return [r for r in self.records.values() if r.decision is None]
 
-    def _finish(self, record: ApprovalRecord, decision: str, feedback: str = "",
-                spec: ActionSpec | None = None) -> ApprovalRecord:
-        record.decision = decision
-        record.feedback = feedback
-        record.approved_spec = spec if decision == "approved" else None
-        if record.future is not None and not record.future.done():
-            record.future.set_result(record)
-        return record
+    def for_call(self, call_id: str) -> ApprovalRecord | None:
+        """The newest record asked for this call."""
+        found = None
+        for record in self.records.values():
+            if record.call_id == call_id:
+                found = record
+        return found
 
-    def answer(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None,
-               for_session: bool = False) -> ApprovalRecord | None:
-        """Apply a person's answer. Unknown, reused or expired nonces and malformed answers never approve.
+    def resolve(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None,
+                for_session: bool = False, now: datetime | None = None) -> Resolution | None:
+        """What a person's answer decides. Unknown, reused or expired nonces and malformed answers never approve;
+        None when the nonce is unknown or already decided (nothing changes, nothing runs).
 
         `for_session` also allows the command's program for the rest of the session: only for plain bash commands,
         never for anything that spends money or writes to the Hub."""
         record = self.records.get(nonce) if isinstance(nonce, str) else None
         if record is None or record.decision is not None:
-            return None  # unknown or already decided: nothing changes, nothing runs
-        if record.expired():
-            return self._finish(record, "expired")
+            return None
+        if record.expired(now):
+            return Resolution(record, "expired")
         if not isinstance(decision, str) or not isinstance(feedback, str | None):
-            return self._finish(record, "denied", "malformed answer")
+            return Resolution(record, "denied", "malformed answer")
         if decision in APPROVE_WORDS:
-            spec = record.spec
+            program = None
             if script is not None:
                 if not isinstance(script, str) or record.spec.script is None:
-                    return self._finish(record, "denied", "malformed edited script")
-                args = json.loads(spec.arguments_json)
-                args["script"] = script
-                spec = spec.model_copy(update={"script": script, "arguments_json": json.dumps(
-                    args, sort_keys=True, default=str, separators=(",", ":"))})
-            if for_session is True and script is None:
-                record.allow_program = bash_program(spec)
-            return self._finish(record, "approved", clean_feedback(feedback), spec)
+                    return Resolution(record, "denied", "malformed edited script")
+            elif for_session is True:
+                program = bash_program(record.spec)
+            return Resolution(record, "approved", clean_feedback(feedback), script, program)
         if decision in DENY_WORDS:
-            return self._finish(record, "denied", clean_feedback(feedback))
-        return self._finish(record, "denied", "malformed answer")
+            return Resolution(record, "denied", clean_feedback(feedback))
+        return Resolution(record, "denied", "malformed answer")
 
-    def approve_by_policy(self, record: ApprovalRecord) -> ApprovalRecord:
-        return self._finish(record, "approved", "", record.spec)
+    def record_decision(self, record: ApprovalRecord, decision: str, feedback: str = "",
+                        edited_script: str | None = None, allow_program: str | None = None,
+                        by: str | None = None) -> ApprovalRecord:
+        record.decision = decision
+        record.feedback = feedback
+        record.decided_by = by
+        approved = decision == "approved"
+        spec = edited_spec(record.spec, edited_script) if approved and edited_script is not None else record.spec
+        record.approved_spec = spec if approved else None
+        record.allow_program = allow_program if approved else None
+        return record
 
-    def deny(self, record: ApprovalRecord, decision: str = "denied", feedback: str = "") -> ApprovalRecord:
-        return self._finish(record, decision, feedback)
+    def answer(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None,
+               for_session: bool = False) -> ApprovalRecord | None:
+        """`resolve` and apply at once (for callers without an event log)."""
+        resolution = self.resolve(nonce, decision, feedback, script, for_session)
+        if resolution is None:
+            return None
+        return self.record_decision(resolution.record, resolution.decision, resolution.feedback,
+                                    resolution.edited_script, resolution.allow_program, by="person")
 
-    def supersede_pending(self) -> list[ApprovalRecord]:
-        return [self._finish(r, "superseded", "a new prompt arrived") for r in self.pending()]
-
-    def expire_due(self) -> list[ApprovalRecord]:
-        now = _now()
-        return [self._finish(r, "expired") for r in self.pending() if r.expired(now)]
+    def can_consume(self, record: ApprovalRecord, spec_to_run: ActionSpec, now: datetime | None = None) -> bool:
+        """The executor's check: approved, unused, unexpired, and the exact approved action."""
+        approved = record.approved_spec
+        if record.decision != "approved" or record.used or approved is None or record.expired(now):
+            return False
+        return approved.sha256() == spec_to_run.sha256()
 
     def consume(self, record: ApprovalRecord, spec_to_run: ActionSpec) -> bool:
-        """The executor's check: approved, unused, unexpired, and the exact approved action. Marks it used."""
-        approved = record.approved_spec
-        if record.decision != "approved" or record.used or approved is None or record.expired():
-            return False
-        if approved.sha256() != spec_to_run.sha256():
+        """`can_consume`, then marks the record used (the loop records that as the call's tool_started)."""
+        if not self.can_consume(record, spec_to_run):
             return False
         record.used = True
         return True

@@ -13,16 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import events as ev
+from .core import SessionCore as Session
 from .costs import record_usage
 from .messages import AssistantMessage, Message, SystemMessage, ToolResultMessage, UserMessage
 from .models import ModelSettings
 from .retry import RetryPolicy, call_with_retries
-
-if TYPE_CHECKING:
-    from .session import Session
+from .state import fence
 
 COMPACT_AT = 0.9
 # Share of the window the recent tail may keep after compaction; the rest is room to work before the next one.
@@ -197,10 +196,8 @@ def summary_settings(session: Session, larger: bool = False) -> ModelSettings:
 
 
 async def _summarise_part(session: Session, instruction: str, text: str, label: str) -> str:
-    from .session import fence
-
     request: list[Message] = [SystemMessage(SUMMARISER_SYSTEM), UserMessage(f"{instruction}\n\n{fence(label, text)}")]
-    policy = session.services.get("retry_policy") or RetryPolicy()
+    policy = session.services.retry_policy or RetryPolicy()
 
     def on_retry(reason: str, delay: float, retry: int, of: int) -> None:
         session.emit(ev.Notice(message=f"compaction call failed ({reason}); retry {retry} of {of} in {delay:.0f} s",

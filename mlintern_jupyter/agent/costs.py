@@ -12,7 +12,7 @@ from . import events as ev
 from .models import ModelResponse
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .core import SessionCore as Session
 
 
 def call_cost(session: Session, response: ModelResponse) -> float | None:

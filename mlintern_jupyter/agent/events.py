@@ -1,21 +1,42 @@
 """Typed session events: the only thing UIs, the store, the exporter and the trace writer consume.
 
-Every event is a frozen dataclass with a ``kind`` discriminator. ``to_dict`` / ``event_from_dict`` give the
-JSON form written to ``events.jsonl`` and sent over the ``mlintern`` comm; ``labextension/src/events.ts``
-mirrors this file and both are checked against ``tests/fixtures/events.jsonl``.
+Every event is a frozen dataclass with a ``kind`` discriminator, validated by one pydantic ``TypeAdapter``
+(strict: no coercion, no unknown fields), so a malformed event is rejected whole, never half-applied.
+``to_dict`` / ``decode_event`` give the JSON form written to ``events.jsonl`` and sent over the ``mlintern``
+comm. ``labextension/src/events.ts`` is generated from this file's JSON Schema (``scripts/gen_events_ts.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 TurnEndReason = Literal["done", "max_iterations", "cancelled", "error", "awaiting_approval", "budget"]
 Decision = Literal["approved", "denied", "expired", "superseded"]
 DecidedBy = Literal["person", "policy"]
 ToolStatus = Literal["ok", "error", "invalid", "denied", "aborted"]
+ApproveMode = Literal["ask", "auto", "deny"]
+TraceMode = Literal["private", "public", "off"]
+# Every stage after which a job never runs again: huggingface_hub's TERMINAL_JOB_STAGES (COMPLETED, CANCELED,
+# ERROR, DELETED) plus TIMEOUT, which the local runtime and the hard-timeout backstop report.
+JOB_TERMINAL_STATUSES: tuple[str, ...] = ("COMPLETED", "CANCELED", "ERROR", "DELETED", "TIMEOUT")
+
+
+class Todo(TypedDict):
+    id: str
+    content: str
+    status: str
+
+
+def job_is_terminal(status: str) -> bool:
+    return status.upper() in JOB_TERMINAL_STATUSES or status.upper() == "CANCELLED"
 
 
 def now_iso() -> str:
@@ -24,6 +45,8 @@ def now_iso() -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class BaseEvent:
+    __pydantic_config__ = ConfigDict(extra="forbid", strict=True)
+
     session_id: str = ""
     seq: int = 0
     ts: str = ""
@@ -36,7 +59,7 @@ class BaseEvent:
 class SessionStarted(BaseEvent):
     kind: Literal["session_started"] = "session_started"
     model: str
-    approve_mode: str = "ask"
+    approve_mode: ApproveMode = "ask"
     budget_usd: float | None = None
     max_iterations: int = 300
     workspace: str = ""
@@ -44,6 +67,10 @@ class SessionStarted(BaseEvent):
     # The session's reasoning effort (low | medium | high | max, None for none) and the --api-base, if any.
     reasoning_effort: str | None = None
     api_base: str | None = None
+    # A readable short name for `%intern sessions` (the id is a UUID); older logs have none.
+    name: str = ""
+    # The notebook's directory (the kernel's working directory): the trace's `cwd`.
+    cwd: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +140,8 @@ class ApprovalResolved(BaseEvent):
     edited_sha256: str | None = None
     # Set when the person approved this bash program for the rest of the session.
     allow_program: str | None = None
+    # The script the person approved instead of the model's (its hash is edited_sha256); replayed on resume.
+    edited_script: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,8 +190,8 @@ class SubagentProgress(BaseEvent):
 @dataclass(frozen=True, kw_only=True)
 class PlanUpdated(BaseEvent):
     kind: Literal["plan_updated"] = "plan_updated"
-    # [{"id", "content", "status": pending | in_progress | completed}]
-    todos: list[dict[str, Any]] = field(default_factory=list)
+    # status: pending | in_progress | completed
+    todos: list[Todo] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,11 +226,76 @@ class GuardFired(BaseEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class BudgetUpdated(BaseEvent):
+    """The cap changed (the spend figures are a snapshot for views; the fold takes only the cap)."""
+
     kind: Literal["budget_updated"] = "budget_updated"
     cap_usd: float | None
     llm_spent_usd: float = 0.0
     compute_reserved_usd: float = 0.0
     compute_spent_usd: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComputeReserved(BaseEvent):
+    """A call's worst-case compute cost is held against the cap before it launches."""
+
+    kind: Literal["compute_reserved"] = "compute_reserved"
+    call_id: str
+    amount_usd: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComputeReleased(BaseEvent):
+    """A reservation is given back: the call failed before anything ran."""
+
+    kind: Literal["compute_released"] = "compute_released"
+    call_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComputeSettled(BaseEvent):
+    """A job ended: its reservation becomes the real spend."""
+
+    kind: Literal["compute_settled"] = "compute_settled"
+    call_id: str
+    job_id: str = ""
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApproveModeChanged(BaseEvent):
+    kind: Literal["approve_mode_changed"] = "approve_mode_changed"
+    mode: ApproveMode
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaxIterationsChanged(BaseEvent):
+    kind: Literal["max_iterations_changed"] = "max_iterations_changed"
+    max_iterations: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TraceModeChanged(BaseEvent):
+    kind: Literal["trace_mode_changed"] = "trace_mode_changed"
+    mode: TraceMode
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobCancelRequested(BaseEvent):
+    kind: Literal["job_cancel_requested"] = "job_cancel_requested"
+    job_id: str
+    by: DecidedBy = "person"
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobMetrics(BaseEvent):
+    """Numbers parsed from a chunk of a job's log (one dict per log line that had any): the cards' plots."""
+
+    kind: Literal["job_metrics"] = "job_metrics"
+    call_id: str
+    job_id: str
+    points: list[dict[str, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -332,6 +426,14 @@ Event = (
     | Compacted
     | GuardFired
     | BudgetUpdated
+    | ComputeReserved
+    | ComputeReleased
+    | ComputeSettled
+    | ApproveModeChanged
+    | MaxIterationsChanged
+    | TraceModeChanged
+    | JobCancelRequested
+    | JobMetrics
     | JobUpdated
     | CellInsert
     | Notice
@@ -353,17 +455,44 @@ EVENT_TYPES: dict[str, type[BaseEvent]] = {
 
 
 class EventDecodeError(ValueError):
-    pass
+    """A record that is not a valid event of this schema; the message says which field and why."""
+
+
+@functools.cache
+def event_adapter() -> TypeAdapter[Event]:
+    return TypeAdapter(Annotated[Event, Field(discriminator="kind")])  # type: ignore[arg-type]
+
+
+def _reason(exc: ValidationError, kind: Any) -> str:
+    problems = []
+    for error in exc.errors()[:3]:
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            return f"unknown event kind {kind!r}" if kind is not None else "no `kind` field"
+        where = ".".join(str(p) for p in error["loc"][1:]) or "kind"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def decode_event(raw: str | bytes) -> Event:
+    """One event from its JSON text, strictly: a wrong type, a missing or unknown field or an unknown kind
+    raises EventDecodeError, so nothing of a malformed record is ever applied."""
+    try:
+        return event_adapter().validate_json(raw)
+    except ValidationError as exc:
+        kind = None
+        try:
+            data = json.loads(raw)
+            kind = data.get("kind") if isinstance(data, dict) else None
+        except ValueError:
+            raise EventDecodeError(f"not JSON: {exc.errors()[0]['msg']}") from None
+        raise EventDecodeError(f"bad {kind or 'untyped'} event: {_reason(exc, kind)}") from None
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from its JSON form; unknown fields are ignored so newer logs stay readable."""
-    kind = data.get("kind")
-    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise EventDecodeError(f"unknown event kind: {kind!r}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    try:
-        return cls(**{k: v for k, v in data.items() if k in names})  # type: ignore[return-value]
-    except TypeError as exc:
-        raise EventDecodeError(f"bad {kind} event: {exc}") from exc
+    """Rebuild an event from its JSON form (see `decode_event`)."""
+    return decode_event(json.dumps(data))
+
+
+def events_json_schema() -> dict[str, Any]:
+    """The JSON Schema of every event: the source `labextension/src/events.ts` is generated from."""
+    return event_adapter().json_schema(mode="serialization")

@@ -3,29 +3,32 @@
 guards -> model call (streamed) -> parse and validate tool calls -> classify into ActionSpecs -> approvals ->
 execute concurrently -> results in call order -> guards again. Cancellation can land at every await; the
 handler gives every open tool call an aborted result so the next model request is valid.
+
+There is one approval path: `_gate`. A call whose approval was answered while no turn ran (after --wait, or
+before a kernel restart) is taken up by a continuation (`run_turn(session, None)`) and passes the same gate,
+which finds the decision already recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from . import context
 from . import events as ev
-from .approval import ActionSpec, ApprovalRecord, PolicyDecision, classify, policy
+from .approval import ActionSpec, ApprovalRecord, PolicyDecision, Resolution, classify, policy
 from .context import CompactionFailedError
+from .core import SessionCore as Session
 from .guards import CallRecord
 from .messages import ToolCallPart
 from .model_call import TRUNCATED, call_model, describe_failure
 from .models import ModelConfigError
-
-if TYPE_CHECKING:
-    from .session import Session
-
-from ..tools.registry import Tool, ToolArgumentsError, ToolContext, ToolError
+from .tooling import SubAgentRunner, Tool, ToolArgumentsError, ToolContext, ToolError, needs_no_approval
 
 
 @dataclass
@@ -39,6 +42,8 @@ class PreparedCall:
     record: ApprovalRecord | None = None
     # Who approved it ("person" or "policy"); None when no approval was needed.
     approved_by: str | None = None
+    # Continued after its approval was answered: its tool_call (and maybe its decision) is in the log.
+    announced: bool = False
 
 
 class TurnOver(Exception):
@@ -70,11 +75,15 @@ async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None 
             session.emit(ev.UserPrompt(text=prompt, cell_id=cell_id, kernel_digest=kernel_digest))
         session.guards.new_turn()
         invalid_calls = 0
-        if session.transcript.open_tool_calls():
-            invalid_calls += await _resume_open_calls(session)
+        if prompt is None:
+            # A continuation: calls whose approvals were answered since take the same gate as any call.
+            waiting = session.continuable_calls()
+            session.repair(keep_pending=True)
+            if waiting:
+                invalid_calls += await _handle_calls(session, waiting, announced=True)
         while True:
             # 1. guards
-            if iterations >= session.config.max_iterations:
+            if iterations >= session.state.max_iterations:
                 raise TurnOver("max_iterations", f"stopped after {iterations} model calls (--max-iterations); "
                                "send another %%intern prompt to continue")
             if session.budget.exhausted:
@@ -125,10 +134,9 @@ async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None 
 
 def _supersede_pending(session: Session) -> None:
     """A new prompt denies the approvals still waiting; their calls get a denied result, never a late run."""
-    open_calls = {c.id: c for c in session.transcript.open_tool_calls()}
-    for record in session.approvals.supersede_pending():
-        session.emit(ev.ApprovalResolved(call_id=record.call_id, decision="superseded", by="person",
-                                         feedback=record.feedback, nonce=record.nonce))
+    open_calls = {c.id: c for c in session.state.open_calls()}
+    for record in session.approvals.pending():
+        session.resolve_approval(Resolution(record, "superseded", "a new prompt arrived"), by="person")
         call = open_calls.get(record.call_id)
         if call is not None:
             session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=False, status="denied",
@@ -141,17 +149,20 @@ def _end(session: Session, reason: ev.TurnEndReason, iterations: int, message: s
     return session.emit(ev.TurnEnded(reason=reason, iterations=iterations, message=message))  # type: ignore[return-value]
 
 
-def _prepare(session: Session, call: ToolCallPart) -> PreparedCall:
-    """Parse, validate and classify one call; errors become results, never executions."""
-    prepared = PreparedCall(call)
+def _prepare(session: Session, call: ToolCallPart, announced: bool = False) -> PreparedCall:
+    """Parse, validate and classify one call; errors become results, never executions. `announced`: its
+    tool_call event was recorded before (a call continued after its approval was answered)."""
+    prepared = PreparedCall(call, announced=announced)
     try:
         raw = call.parsed()
     except json.JSONDecodeError as exc:
-        session.emit(ev.ToolCall(call_id=call.id, tool=call.name, arguments=call.arguments))
+        if not announced:
+            session.emit(ev.ToolCall(call_id=call.id, tool=call.name, arguments=call.arguments))
         prepared.error = f"the arguments are not valid JSON ({exc.msg} at position {exc.pos}); send a JSON object"
         return prepared
-    session.emit(ev.ToolCall(call_id=call.id, tool=call.name,
-                             arguments=raw if isinstance(raw, dict) else call.arguments))
+    if not announced:
+        session.emit(ev.ToolCall(call_id=call.id, tool=call.name,
+                                 arguments=raw if isinstance(raw, dict) else call.arguments))
     prepared.tool = session.tools.get(call.name)
     if prepared.tool is None:
         prepared.error = f"unknown tool {call.name!r}; available tools: {', '.join(sorted(session.tools.names))}"
@@ -162,7 +173,8 @@ def _prepare(session: Session, call: ToolCallPart) -> PreparedCall:
         prepared.error = str(exc)
         return prepared
     prepared.spec = classify(call.name, prepared.arguments)
-    prepared.decision = policy(prepared.spec, session.config.policy, declared_read_only=prepared.tool.read_only)
+    prepared.decision = policy(prepared.spec, session.policy_config(),
+                               declared_read_only=needs_no_approval(prepared.tool))
     return prepared
 
 
@@ -170,48 +182,52 @@ def estimate_cost(session: Session, spec: ActionSpec, decision: PolicyDecision) 
     """Worst-case compute cost of an action; None when unknown (then `auto` never approves it)."""
     if not decision.spends:
         return 0.0
-    estimator = session.services.get("cost_estimator")
+    estimator = session.services.cost_estimator
     return estimator(spec) if estimator is not None else None
 
 
-async def _gate(session: Session, prepared: PreparedCall) -> str | None:
-    """Decide one call. Returns None to run it, or the text of a denial result."""
+def _ask(session: Session, prepared: PreparedCall) -> ApprovalRecord:
+    """Record the approval request; the fold creates its record (nonce, hash, expiry)."""
     assert prepared.spec is not None and prepared.decision is not None
-    if not prepared.decision.needs_approval:
-        return None
-    mode = session.config.approve_mode
     cost = estimate_cost(session, prepared.spec, prepared.decision)
-    record = session.approvals.create(prepared.call.id, prepared.spec, cost)
-    prepared.record = record
-    left = session.budget.left()
+    nonce = secrets.token_urlsafe(16)
+    expires_at = datetime.now(UTC) + session.approvals.expiry
     session.emit(ev.ApprovalRequested(
-        call_id=prepared.call.id, nonce=record.nonce, action_sha256=record.action_sha256, cost_usd=cost,
-        expires_at=record.expires_at.isoformat().replace("+00:00", "Z"), tool=prepared.call.name,
-        action=prepared.spec.model_dump(mode="json"), budget_left_usd=left, reason=prepared.decision.reason,
+        call_id=prepared.call.id, nonce=nonce, action_sha256=prepared.spec.sha256(), cost_usd=cost,
+        expires_at=expires_at.isoformat().replace("+00:00", "Z"), tool=prepared.call.name,
+        action=prepared.spec.model_dump(mode="json"), budget_left_usd=session.budget.left(),
+        reason=prepared.decision.reason,
     ))
-    if mode == "deny":
-        session.approvals.deny(record, "denied", "approve mode is 'deny'")
-        by = "policy"
-    elif mode == "auto" and prepared.decision.auto_allowed and session.budget.fits(cost):
-        session.approvals.approve_by_policy(record)
-        by = "policy"
-    elif mode == "auto" and not prepared.decision.person_in_auto:
-        session.approvals.deny(record, "denied", "auto mode does not cover this action "
-                               f"({prepared.decision.reason}; cost {'unknown' if cost is None else f'${cost:.2f}'})")
-        by = "policy"
-    else:
-        loop = asyncio.get_running_loop()
-        record.future = loop.create_future()
-        if not session.config.person_present:
+    return cast(ApprovalRecord, session.approvals.records[nonce])
+
+
+async def _gate(session: Session, prepared: PreparedCall) -> str | None:
+    """Decide one call: the only approval path. Returns None to run it, or the text of a denial result.
+
+    A call continued after its answer arrived finds its record already decided; everything after that (the
+    binding checks, the budget, the denial text with the person's feedback) is the same code for every call."""
+    assert prepared.spec is not None and prepared.decision is not None
+    record = session.approvals.for_call(prepared.call.id) if prepared.announced else None
+    if record is None or record.used:
+        if not prepared.decision.needs_approval:
+            return None
+        record = _ask(session, prepared)
+    prepared.record = record
+    if record.decision is None:
+        mode = session.state.approve_mode
+        cost = record.cost_usd
+        if mode == "deny":
+            session.resolve_approval(Resolution(record, "denied", "approve mode is 'deny'"), by="policy")
+        elif mode == "auto" and prepared.decision.auto_allowed and session.budget.fits(cost):
+            session.resolve_approval(Resolution(record, "approved"), by="policy")
+        elif mode == "auto" and not prepared.decision.person_in_auto:
+            why = (f"auto mode does not cover this action ({prepared.decision.reason}; cost "
+                   f"{'unknown' if cost is None else f'${cost:.2f}'})")
+            session.resolve_approval(Resolution(record, "denied", why), by="policy")
+        elif not session.config.person_present:
             raise _AwaitingPerson()
-        await _wait_for(session, record)
-        by = "person"
-    prepared.approved_by = by
-    session.emit(ev.ApprovalResolved(call_id=record.call_id, decision=record.decision or "denied", by=by,  # type: ignore[arg-type]
-                                     feedback=record.feedback, nonce=record.nonce,
-                                     edited_sha256=(record.approved_spec.sha256() if record.approved_spec and
-                                                    record.approved_spec != record.spec else None),
-                                     allow_program=record.allow_program if by == "person" else None))
+        else:
+            await _wait_for(session, record)
     if record.decision != "approved" or record.approved_spec is None:
         why = f" Feedback from the person: {record.feedback}" if record.feedback else ""
         return f"The action was {record.decision or 'denied'} and did not run.{why}"
@@ -219,10 +235,13 @@ async def _gate(session: Session, prepared: PreparedCall) -> str | None:
         assert prepared.arguments is not None
         prepared.arguments = {**prepared.arguments, "script": record.approved_spec.script}
         prepared.spec = classify(prepared.call.name, prepared.arguments)
-    if not session.approvals.consume(record, prepared.spec):
+    if not session.approvals.can_consume(record, prepared.spec):
         return "The approval did not match the action about to run, so nothing ran."
-    if cost and not session.budget.reserve(prepared.call.id, cost):
+    cost = record.cost_usd
+    if cost and not session.reserve_compute(prepared.call.id, cost):
+        left = session.budget.left()
         return f"Not run: its worst case (${cost:.2f}) does not fit in the budget left (${left or 0:.2f})."
+    prepared.approved_by = record.decided_by
     return None
 
 
@@ -231,12 +250,21 @@ class _AwaitingPerson(Exception):
 
 
 async def _wait_for(session: Session, record: ApprovalRecord) -> None:
-    assert record.future is not None
-    remaining = (record.expires_at - record.expires_at.now(record.expires_at.tzinfo)).total_seconds()
+    future = session.waiter_for(record)
+    remaining = (record.expires_at - datetime.now(UTC)).total_seconds()
     try:
-        await asyncio.wait_for(asyncio.shield(record.future), timeout=max(0.0, remaining))
+        await asyncio.wait_for(asyncio.shield(future), timeout=max(0.0, remaining))
     except TimeoutError:
-        session.approvals.deny(record, "expired")
+        session.resolve_approval(Resolution(record, "expired"), by="policy")
+
+
+def _context(session: Session, prepared: PreparedCall) -> ToolContext:
+    """The typed dependencies a tool gets: never the session itself."""
+    subagents = cast(SubAgentRunner, session) if hasattr(session, "open_subagent") else None
+    return ToolContext(session_id=session.id, call_id=prepared.call.id, workspace=session.workspace,
+                       emit=session.emit, services=session.services, scripts=session.scripts, ledger=session,
+                       subagents=subagents, anchor_cell_id=session.anchor_cell_id, action=prepared.spec,
+                       approved_by=prepared.approved_by)
 
 
 async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
@@ -252,12 +280,10 @@ async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
                 status, ok, content = "denied", False, denial
             else:
                 assert prepared.tool is not None and prepared.arguments is not None
+                # Recorded before the tool runs; it also marks the approval used (never twice).
                 session.emit(ev.ToolStarted(call_id=call.id, tool=call.name))
-                ctx = ToolContext(session_id=session.id, call_id=call.id, workspace=session.workspace,
-                                  emit=session.emit, services={**session.services, "session": session},
-                                  action=prepared.spec, approved_by=prepared.approved_by)
                 try:
-                    result = await prepared.tool.run(prepared.arguments, ctx)
+                    result = await prepared.tool.run(prepared.arguments, _context(session, prepared))
                     ok, content = result.ok, result.content
                     status = "ok" if ok else "error"
                 except ToolError as exc:
@@ -268,14 +294,12 @@ async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
                     status, ok, content = "error", False, f"Error: {type(exc).__name__}: {exc}"
                 finally:
                     if not ok:
-                        session.budget.release(call.id)
+                        session.release_compute(call.id, "the call failed")
     except asyncio.CancelledError:
         record = prepared.record
         if record is not None and record.decision is None:
             # Stopped while waiting for a person: the card must not stay pending for an action that will never run.
-            session.approvals.deny(record, "denied", "the run was stopped")
-            session.emit(ev.ApprovalResolved(call_id=call.id, decision="denied", by="person",
-                                             feedback="the run was stopped", nonce=record.nonce))
+            session.resolve_approval(Resolution(record, "denied", "the run was stopped"), by="person")
         session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=False, status="aborted",
                                    content="Tool call aborted: the run was cancelled.",
                                    duration_s=round(time.monotonic() - started, 3)))
@@ -287,11 +311,11 @@ async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
     return CallRecord(call.name, arguments, content, ok, status)
 
 
-async def _handle_calls(session: Session, calls: list[ToolCallPart]) -> int:
+async def _handle_calls(session: Session, calls: list[ToolCallPart], announced: bool = False) -> int:
     """Run one batch; returns how many calls were invalid."""
-    prepared = [_prepare(session, call) for call in calls]
-    estimator = session.services.get("cost_estimator")
-    if estimator is not None and hasattr(estimator, "prefetch") and any(p.decision is not None and p.decision.spends for p in prepared):
+    prepared = [_prepare(session, call, announced) for call in calls]
+    estimator: Any = session.services.cost_estimator
+    if hasattr(estimator, "prefetch") and any(p.decision is not None and p.decision.spends for p in prepared):
         await estimator.prefetch()  # the Hub's price list, fetched once off the event loop
     tasks = [asyncio.ensure_future(_execute(session, p)) for p in prepared]
     try:
@@ -308,71 +332,3 @@ async def _handle_calls(session: Session, calls: list[ToolCallPart]) -> int:
     for message in session.guards.after_batch(records):
         session.emit(ev.GuardFired(guard=message.guard, message=message.message))
     return sum(1 for p in prepared if p.error is not None)
-
-
-async def _resume_open_calls(session: Session) -> int:
-    """Continue a batch left open (approvals answered after --wait or a kernel restart)."""
-    waiting = {r.call_id: r for r in session.approvals.records.values() if r.decision is None or not r.used}
-    open_calls = session.transcript.open_tool_calls()
-    records: list[CallRecord] = []
-    for call in open_calls:
-        record = waiting.get(call.id)
-        if record is None or record.decision not in (None, "approved"):
-            session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=False, status="denied" if record else "aborted",
-                                       content=f"The action was {record.decision if record else 'aborted'} and did not run."))
-            continue
-        prepared = _prepare_resumed(session, call, record)
-        records.append(await _execute_resumed(session, prepared))
-    for message in session.guards.after_batch(records):
-        session.emit(ev.GuardFired(guard=message.guard, message=message.message))
-    return 0
-
-
-def _prepare_resumed(session: Session, call: ToolCallPart, record: ApprovalRecord) -> PreparedCall:
-    prepared = PreparedCall(call, tool=session.tools.get(call.name), record=record)
-    try:
-        prepared.arguments = prepared.tool.validate(call.parsed()) if prepared.tool else None
-    except (ToolArgumentsError, json.JSONDecodeError) as exc:
-        prepared.error = str(exc)
-    if prepared.tool is None:
-        prepared.error = f"unknown tool {call.name!r}"
-    if prepared.arguments is not None:
-        prepared.spec = classify(call.name, prepared.arguments)
-        prepared.decision = policy(prepared.spec, session.config.policy)
-    return prepared
-
-
-async def _execute_resumed(session: Session, prepared: PreparedCall) -> CallRecord:
-    record = prepared.record
-    assert record is not None
-    if record.decision is None:
-        loop = asyncio.get_running_loop()
-        record.future = loop.create_future()
-        await _wait_for(session, record)
-    if not any(isinstance(e, ev.ApprovalResolved) and e.nonce == record.nonce for e in session.events):
-        # Answered while no turn ran (after --wait, or before a kernel restart): record the decision now.
-        session.emit(ev.ApprovalResolved(call_id=record.call_id, decision=record.decision or "denied", by="person",  # type: ignore[arg-type]
-                                         feedback=record.feedback, nonce=record.nonce,
-                                         allow_program=record.allow_program))
-    # Re-enter the normal path with the decision already made: _gate sees a decided record.
-    return await _execute(session, _with_earlier_decision(session, prepared))
-
-
-def _with_earlier_decision(session: Session, prepared: PreparedCall) -> PreparedCall:
-    """A call whose approval was decided while no turn ran: the same binding checks as _gate, then no gate."""
-    record = prepared.record
-    assert record is not None
-    if prepared.error is None and (record.decision != "approved" or record.approved_spec is None):
-        prepared.error = f"the action was {record.decision} and did not run"
-    elif prepared.error is None:
-        if prepared.spec is not None and prepared.spec.script is not None and record.approved_spec is not None:
-            prepared.arguments = {**(prepared.arguments or {}), "script": record.approved_spec.script}
-            prepared.spec = classify(prepared.call.name, prepared.arguments)
-        if prepared.spec is None or not session.approvals.consume(record, prepared.spec):
-            prepared.error = "the approval did not match the action about to run, so nothing ran"
-        elif record.cost_usd and not session.budget.reserve(prepared.call.id, record.cost_usd):
-            prepared.error = f"its worst case (${record.cost_usd:.2f}) does not fit in the budget left"
-        else:
-            prepared.decision = PolicyDecision(False, "approved earlier")
-            prepared.approved_by = "person"
-    return prepared

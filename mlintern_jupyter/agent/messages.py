@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 
@@ -55,20 +56,49 @@ Message = SystemMessage | UserMessage | AssistantMessage | ToolResultMessage
 ABORTED_RESULT = "Tool call aborted: the run was cancelled before this call finished. Nothing more ran."
 
 
-@dataclass
+TokenCounter = Callable[[Any], int]
+
+
 class Transcript:
-    """The messages of a session with a token count per message, counted once when appended."""
+    """The messages of a session with a token count per message.
 
-    messages: list[Message] = field(default_factory=list)
-    tokens: list[int] = field(default_factory=list)
+    A message is counted once, the first time the counts are read after it joined (before the next model
+    request, which is when compaction needs them): replaying a long log counts nothing it does not need.
+    Two transcripts are equal when their messages are; counts are a cache of the current model's counter.
+    """
 
-    def append(self, message: Message, tokens: int = 0) -> None:
+    def __init__(self, messages: list[Message] | None = None, counter: TokenCounter | None = None) -> None:
+        self.messages: list[Message] = list(messages or [])
+        self._tokens: list[int | None] = [None] * len(self.messages)
+        self.counter = counter
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Transcript) and self.messages == other.messages
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Transcript({len(self.messages)} messages)"
+
+    def append(self, message: Message, tokens: int | None = None) -> None:
         self.messages.append(message)
-        self.tokens.append(tokens)
+        self._tokens.append(tokens)
 
-    def replace(self, start: int, end: int, message: Message, tokens: int = 0) -> None:
+    def replace(self, start: int, end: int, message: Message, tokens: int | None = None) -> None:
         self.messages[start:end] = [message]
-        self.tokens[start:end] = [tokens]
+        self._tokens[start:end] = [tokens]
+
+    def insert(self, index: int, message: Message, tokens: int | None = None) -> None:
+        self.messages.insert(index, message)
+        self._tokens.insert(index, tokens)
+
+    @property
+    def tokens(self) -> list[int]:
+        counter = self.counter
+        for i, count in enumerate(self._tokens):
+            if count is None:
+                self._tokens[i] = counter(self.messages[i]) if counter is not None else 0
+        return self._tokens  # type: ignore[return-value]
 
     @property
     def total_tokens(self) -> int:
@@ -106,8 +136,7 @@ def repair_dangling_calls(transcript: Transcript) -> list[ToolCallPart]:
         for call in message.tool_calls:
             if call.id not in answered:
                 result = ToolResultMessage(call.id, call.name, ABORTED_RESULT, ok=False)
-                transcript.messages.insert(index, result)
-                transcript.tokens.insert(index, 0)
+                transcript.insert(index, result, 0)
                 index += 1
                 missing.append(call)
     return missing

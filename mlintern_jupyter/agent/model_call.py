@@ -19,7 +19,7 @@ from .provider_state import level_below
 from .retry import RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .core import SessionCore as Session
 
 # finish_reason of a response whose tool calls were dropped because the output was cut: the turn goes on.
 TRUNCATED = "truncated"
@@ -49,7 +49,7 @@ def _route(session: Session) -> Any:
 
 def effective_effort(session: Session) -> str | None:
     """The effort this model gets now; the first time it cannot take the requested level, one fallback event."""
-    requested = session.config.reasoning_effort
+    requested = session.state.reasoning_effort
     if not requested:
         return None
     model = session.model
@@ -91,14 +91,14 @@ def _refused_effort(session: Session, effort: str, failure: ProviderFailure) -> 
     allowed = session.provider.allowed_efforts(model.name, accepted)
     cap = None if failure.effort_off else level_below(effort, allowed)
     detail = f" ({failure.message[:200]})" if failure.message else ""
-    _fallback(session, session.config.reasoning_effort or effort, cap,
+    _fallback(session, session.state.reasoning_effort or effort, cap,
               f"the provider refused reasoning effort {effort!r}{detail}")
 
 
 async def request(session: Session) -> ModelResponse:
     """One model request with retries (a countdown the person sees and Stop interrupts) and effort fallbacks."""
     model = session.model
-    policy: RetryPolicy = session.services.get("retry_policy") or RetryPolicy()
+    policy: RetryPolicy = session.services.retry_policy or RetryPolicy()
     waiting = RetryState()
 
     def on_delta(text: str) -> None:

@@ -1,27 +1,30 @@
 """Append-only JSONL event log: `$MLINTERN_HOME/sessions/<id>/events.jsonl`, the source of truth for resume.
 
-Each event is redacted, written and fsync'd before the side effect it records happens. The reader tolerates a
-torn last line (a crash in the middle of an append): it reports it and never raises.
+Each event is redacted, written and fsync'd before the side effect it records happens. Every line carries the
+schema version it was written with (``"v"``); the reader migrates older lines (``migrations.py``) and decodes
+each strictly. It tolerates a torn last line (a crash in the middle of an append) and reports any other line it
+cannot decode with its number and reason, replaying the rest; it never raises.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .events import Event, EventDecodeError, event_from_dict
+from .events import Event, EventDecodeError, decode_event
+from .migrations import SCHEMA_VERSION, LogMigrator
 
 # Streamed text is rebuilt from assistant_message; writing every delta would fsync hundreds of times a turn.
 EPHEMERAL_KINDS = frozenset({"assistant_delta", "retry_wait"})
 # Job and tool output lines: flushed, not fsync'd one by one (a 200,000-line log would crawl); the job's own
 # log file keeps the full text.
-UNSYNCED_KINDS = frozenset({"tool_output"})
+UNSYNCED_KINDS = frozenset({"tool_output", "job_metrics"})
 
 
 def mlintern_home() -> Path:
@@ -33,8 +36,14 @@ def sessions_dir(home: Path | None = None) -> Path:
 
 
 def new_session_id() -> str:
-    """Sortable by start time, unique without coordination."""
-    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+    """A random UUID: trace readers key sessions (and name files) by it, some by its first 8 characters, so
+    those must differ between sessions started in the same second (a time-ordered id would share them)."""
+    return str(uuid.uuid4())
+
+
+def session_name(session_id: str, started: datetime | None = None) -> str:
+    """The readable short name shown by `%intern sessions`: local start time and the id's first 4 characters."""
+    return (started or datetime.now()).strftime("%Y%m%d-%H%M%S-") + session_id.replace("-", "")[:4]
 
 
 @dataclass
@@ -46,6 +55,20 @@ class LogReadResult:
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
 
 
+_CURRENT_PREFIX = b'{"v":%d,' % SCHEMA_VERSION
+
+
+def decode_line(raw: bytes, migrator: LogMigrator) -> list[Event]:
+    """The events of one log line: current lines decode directly, older ones through their migrations."""
+    if raw.startswith(_CURRENT_PREFIX):
+        return [decode_event(b"{" + raw[len(_CURRENT_PREFIX):])]
+    try:
+        record = json.loads(raw)
+    except ValueError as exc:
+        raise EventDecodeError(f"not JSON: {exc}") from None
+    return [decode_event(json.dumps(r)) for r in migrator.upgrade(record)]
+
+
 def read_events(path: Path) -> LogReadResult:
     result = LogReadResult()
     try:
@@ -54,12 +77,14 @@ def read_events(path: Path) -> LogReadResult:
         return result
     lines = data.split(b"\n")
     complete, last = lines[:-1], lines[-1]
+    migrator = LogMigrator()
     for number, raw in enumerate(complete, start=1):
         if not raw.strip():
             continue
         try:
-            result.events.append(event_from_dict(json.loads(raw)))
-        except (ValueError, EventDecodeError) as exc:
+            # All of a line's events, or none of them: a migration's derived events never land alone.
+            result.events.extend(decode_line(raw, migrator))
+        except EventDecodeError as exc:
             if number == len(complete) and not last:
                 # A last line that ends in a newline but does not parse: treat like a torn tail.
                 result.torn_tail = raw.decode("utf-8", "replace")
@@ -102,7 +127,7 @@ class EventStore:
     def append(self, data: dict[str, Any]) -> None:
         if data.get("kind") in EPHEMERAL_KINDS:
             return
-        line = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        line = json.dumps({"v": SCHEMA_VERSION, **data}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
         self._file.write(line)
         self._file.flush()
         if data.get("kind") not in UNSYNCED_KINDS:
@@ -113,3 +138,32 @@ class EventStore:
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
+
+
+def _started_name(folder: Path) -> str:
+    """The short name in a session's first log line (its session_started), or "" for older logs."""
+    try:
+        with open(folder / "events.jsonl", "rb") as handle:
+            first = handle.readline()
+        data = json.loads(first)
+    except (OSError, ValueError):
+        return ""
+    return str(data.get("name") or "") if isinstance(data, dict) else ""
+
+
+def resolve_session_id(ref: str, home: Path | None = None) -> str:
+    """The id of the session `ref` names: its id (old-style ids too), its short name, or a unique id prefix
+    of at least 8 characters. Raises FileNotFoundError saying why when none or several match."""
+    root = sessions_dir(home)
+    if ref and (root / ref / "events.jsonl").exists():
+        return ref
+    folders = [f for f in root.iterdir() if f.is_dir()] if root.is_dir() and ref else []
+    matches = [f.name for f in folders if _started_name(f) == ref]
+    if not matches and len(ref) >= 8:
+        matches = [f.name for f in folders if f.name.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise FileNotFoundError(f"{ref!r} matches {len(matches)} sessions ({', '.join(sorted(matches)[:5])}): "
+                                "give the full id")
+    raise FileNotFoundError(f"no session {ref!r} under {root}")

@@ -326,22 +326,24 @@ class TraceUploader:
                 pass  # the state file is a convenience; the upload itself already succeeded or failed
 
 
-def uploader_for(session: Any, mode: TraceMode | None = None, **kwargs: Any) -> TraceUploader:
-    """The session's uploader, kept in `session.services["trace_uploader"]`; created on first use."""
-    uploader = session.services.get("trace_uploader")
-    if uploader is None:
-        uploader = TraceUploader(session, mode=mode or "private", **kwargs)
-        session.services["trace_uploader"] = uploader
-    elif mode is not None:
-        uploader.set_mode(mode)
+def uploader_for(session: Any, **kwargs: Any) -> TraceUploader:
+    """The session's uploader, kept in `session.services.trace_uploader`; created on first use, in the trace
+    mode the session's log records (private unless the person chose otherwise)."""
+    uploader = session.services.trace_uploader
+    if not isinstance(uploader, TraceUploader):
+        uploader = TraceUploader(session, mode=session.state.trace_mode, **kwargs)
+        session.services.trace_uploader = uploader
     return uploader
 
 
 def set_traces(session: Any, mode: str | None) -> str:
-    """`%intern traces [private|public|off]`: change or show the mode; returns a line for the person."""
+    """`%intern traces [private|public|off]`: change (recorded as an event) or show the mode."""
     if mode is not None and mode not in MODES:
         return f"Unknown trace mode {mode!r}: use private, public or off."
-    uploader = uploader_for(session, mode)  # type: ignore[arg-type]
+    uploader = uploader_for(session)
+    if mode is not None and mode != session.state.trace_mode:
+        session.set_trace_mode(mode)
+    uploader.set_mode(session.state.trace_mode)
     where = {"private": "to your private dataset", "public": "to a PUBLIC dataset",
              "off": "nowhere (%intern upload still uploads privately)"}[uploader.mode]
     return f"Traces: {uploader.mode}: uploaded at the end of each turn {where}."

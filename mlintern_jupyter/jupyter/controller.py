@@ -32,29 +32,30 @@ from .view import TurnView
 
 def session_services(session: Session, config: ToolsConfig) -> None:
     """What the engine needs beyond tools: the job price estimator, the trace writer and uploader."""
+    services = session.services
     token = config.resolved_hf_token()
-    if token and "cost_estimator" not in session.services:
+    if token and services.cost_estimator is None:
         from huggingface_hub import HfApi
 
-        from ..agent.approval import _duration_s
+        from ..agent.approval import parse_duration_s
         from ..agent.budget import cost_estimator_for
 
         api = HfApi(endpoint=config.hf_endpoint, token=token)
-        session.services["cost_estimator"] = cost_estimator_for(api, _duration_s(config.default_job_timeout))
-    elif "cost_estimator" not in session.services:
+        services.cost_estimator = cost_estimator_for(api, parse_duration_s(config.default_job_timeout))
+    elif services.cost_estimator is None:
         from ..agent.budget import CostEstimator, HardwarePrices
 
         # No Hub access: local jobs cost nothing, anything priced on the Hub is unknown (never auto-approved).
-        session.services["cost_estimator"] = CostEstimator(HardwarePrices(lambda: []))
+        services.cost_estimator = CostEstimator(HardwarePrices(lambda: []))
     if token:
         from ..agent.upload import uploader_for
 
-        uploader_for(session)  # private by default; `%intern traces` changes it
-    if config.slack.configured and config.slack.events and "slack" not in session.services:
+        uploader_for(session)  # in the trace mode the log records; `%intern traces` changes it
+    if config.slack.configured and config.slack.events and services.notifier is None:
         # Opt-in per kind of event (approval needed, errors, turn done) in $MLINTERN_HOME/config.json.
         notifier = slack_listener(config.slack, on_failure=lambda text: session.emit(
             ev.Notice(message=text, level="warning")))
-        session.services["slack"] = notifier
+        services.notifier = notifier
         session.subscribe(notifier)
 
 
@@ -134,8 +135,6 @@ class NotebookAgent:
     def _attach(self, session: Session) -> Session:
         from ..tools.mcp import read_only_mcp_tools, read_only_servers
 
-        session.config.policy.extra_read_only |= {"notebook_insert_cell", "notebook_read", "kernel_history",
-                                                  "kernel_inspect"}
         session.config.policy.read_only_mcp_servers |= read_only_servers(self.tools_config)
         session.config.policy.read_only_mcp_tools |= read_only_mcp_tools(self.mcp_tools())
         session.config.policy.hf_endpoint = self.tools_config.hf_endpoint  # its /docs/ pages need no approval
@@ -173,13 +172,13 @@ class NotebookAgent:
 
     def _close_session(self, session: Session) -> None:
         """Stop following its jobs (they keep running; a resume re-attaches), flush its uploader, close its log."""
-        jobs = session.services.get("jobs")
-        if jobs is not None and hasattr(jobs, "close"):
+        jobs = session.services.jobs
+        if jobs is not None:
             try:
                 self.runner.submit(jobs.close()).result(timeout=5)
             except Exception:  # noqa: BLE001 - closing must not fail the next session
                 pass
-        uploader = session.services.get("trace_uploader")
+        uploader = session.services.trace_uploader
         if uploader is not None:
             uploader.close()
         session.close()
@@ -189,7 +188,7 @@ class NotebookAgent:
         """trace.jsonl beside the log, refreshed at every turn end (redacted; nothing written if that fails)."""
         try:
             write_trace(session.events, session.dir / "trace.jsonl", session.redactor, session_id=session.id,
-                        model=session.model.name)
+                        model=session.model.name, cwd=session.state.cwd)
         except Exception as exc:  # noqa: BLE001 - the person is told; the turn itself is over
             session.emit(ev.Notice(message=f"trace.jsonl not written: {type(exc).__name__}", level="warning"))
 
@@ -197,7 +196,7 @@ class NotebookAgent:
         session = self.session
         offline = bool(session and getattr(session.model, "offline", False))
         view = TurnView(offline=offline, model=session.model.name if session else "",
-                        effort=session.config.reasoning_effort if session else None,
+                        effort=session.state.reasoning_effort if session else None,
                         on_answer=self.answer, on_edit=self.edit_in_cell, on_job_cancel=self.cancel_job,
                         on_insert=self.insert_below)
         view.stop_button.on_click(lambda _b: self.stop(view))
@@ -295,7 +294,7 @@ class NotebookAgent:
         if session is None:
             return False
         changed = session.answer_approval(nonce, decision, feedback, script, for_session)
-        if changed and not session.running and session.transcript.open_tool_calls():
+        if changed and not session.running and session.ready_to_continue():
             # The turn ended while waiting (under --wait, or before a resume): continue it now.
             view = self._approval_views.get(nonce) if isinstance(nonce, str) else None
             view = view or self.view
@@ -316,17 +315,8 @@ class NotebookAgent:
         self.shell.set_next_input(source, replace=False)
 
     def cancel_job(self, job_id: str) -> None:
-        session = self.session
-        jobs = session.services.get("jobs") if session is not None else None
-        cancel = getattr(jobs, "cancel", None)
-        if session is None or cancel is None:
-            if session is not None:
-                session.emit(ev.Notice(message=f"Cancelling job {job_id} is not available in this session.",
-                                       level="warning"))
-            return
-        result = cancel(job_id)
-        if inspect.isawaitable(result):
-            self.runner.submit(result)  # type: ignore[arg-type]
+        if self.session is not None:
+            self.runner.submit(self.session.cancel_job(job_id))
 
     # ---- line subcommands ---------------------------------------------------------------------------
 
@@ -360,8 +350,8 @@ class NotebookAgent:
         pending = s.approvals.pending()
         left = s.budget.left()
         lines = [
-            f"session {s.id} · model {s.model.name}" + (" (demo model)" if s.model.offline else "")
-            + f" · effort {s.config.reasoning_effort or 'none'}",
+            f"session {s.name} ({s.id}) · model {s.model.name}" + (" (demo model)" if s.model.offline else "")
+            + f" · effort {s.state.reasoning_effort or 'none'}",
             f"state: {'running' if s.running else 'idle'}" + (f", {self._queued} queued" if self._queued else "")
             + (f", last turn ended: {self.last_end.reason}" if self.last_end else ""),
             f"tokens {s.usage.prompt_tokens:,} in / {s.usage.completion_tokens:,} out · cache hits "
@@ -369,7 +359,7 @@ class NotebookAgent:
             + (f" + {s.usage.unpriced_calls} call(s) of unknown cost" if s.usage.unpriced_calls else "")
             + f" · compute ${s.budget.compute_spent_usd:.2f}",
             f"budget: {'no cap' if s.budget.cap_usd is None else f'${s.budget.cap_usd:.2f} cap, ${left:.2f} left'}",
-            f"approve mode {s.config.approve_mode} · {len(pending)} approval(s) pending · folder {s.dir}",
+            f"approve mode {s.state.approve_mode} · {len(pending)} approval(s) pending · folder {s.dir}",
         ]
         return "\n".join(lines)
 
@@ -422,8 +412,11 @@ class NotebookAgent:
             self._approval_views[record.nonce] = view
         if display_view:
             view.display()
+        if session.ready_to_continue():
+            # Answers given before the restart: their calls run now, through the same gate.
+            self.futures.append((self.runner.submit(self._drive(None, None, None, False, view)), view))
         pending = len(session.approvals.pending())
-        return f"Resumed {session_id} ({len(session.events)} events, {pending} approval(s) pending)."
+        return f"Resumed {session.name} ({len(session.events)} events, {pending} approval(s) pending)."
 
     # ---- %%intern -----------------------------------------------------------------------------------
 
@@ -456,12 +449,12 @@ class NotebookAgent:
                     return message
             if effort:
                 session.set_effort(requested_effort(effort, None, None))
-            if approve:
-                session.config.approve_mode = approve  # type: ignore[assignment]
+            if approve and approve != session.state.approve_mode:
+                session.set_approve_mode(approve)
             if budget is not None:
                 session.set_budget(budget)
-            if max_iterations:
-                session.config.max_iterations = max_iterations
+            if max_iterations and max_iterations != session.state.max_iterations:
+                session.set_max_iterations(max_iterations)
         view = self.make_view()
         view.display()
         if budget is not None and (note := budget_note(session)):

@@ -33,7 +33,7 @@ def set_effort(agent: Any, level: str) -> str:
 def effort_note(session: Any) -> str:
     """What the current model gets when it accepted less than the session's effort."""
     name = session.model.name
-    if name not in session.provider.effort_caps or not session.config.reasoning_effort:
+    if name not in session.provider.effort_caps or not session.state.reasoning_effort:
         return "."
     cap = session.provider.effort_caps[name]
     return f" ({name} accepted at most {cap or 'no reasoning effort'}, so it gets the nearest level it takes)."
@@ -44,7 +44,7 @@ def effort_text(agent: Any, default: str) -> str:
     if session is None:
         level = requested_effort(None, agent.chosen_effort, default) or "none"
         return f"Reasoning effort for the next session: {level} (low | medium | high | max | none)."
-    return f"Reasoning effort: {session.config.reasoning_effort or 'none'}" + effort_note(session)
+    return f"Reasoning effort: {session.state.reasoning_effort or 'none'}" + effort_note(session)
 
 
 def set_price(agent: Any, price_in: float, price_out: float) -> str:

@@ -35,4 +35,4 @@ async def plan_tool(todos: list[Todo], ctx: ToolContext) -> str:
 
 
 def plan_tools() -> list[Tool]:
-    return [Tool.from_function(plan_tool)]
+    return [Tool.from_function(plan_tool, access="session")]

@@ -1,7 +1,8 @@
 """Tools are plain async functions; name, description and JSON schema are derived from them.
 
 Arguments are validated against the derived pydantic model before the function runs, so a malformed or
-invalid call never executes (it becomes an error result under the same call id).
+invalid call never executes (it becomes an error result under the same call id). The protocol these tools
+implement (`ToolContext`, `ToolReturn`, `ToolError`, ...) is the engine's, in `agent/tooling.py`.
 """
 
 from __future__ import annotations
@@ -10,54 +11,23 @@ import inspect
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-EmitFn = Callable[[Any], Any]
+from ..agent.tooling import (
+    Access,
+    EmitFn,
+    SessionServices,
+    ToolArgumentsError,
+    ToolContext,
+    ToolError,
+    ToolReturn,
+)
 
-
-@dataclass
-class ToolContext:
-    """What a tool may use of its session: the workspace, an event emitter and named services."""
-
-    session_id: str
-    call_id: str
-    workspace: Path
-    emit: EmitFn = lambda event: None
-    services: dict[str, Any] = field(default_factory=dict)
-    # The approved action, when the call went through approval (an edited script replaces the model's).
-    action: Any = None
-    # "person" when a person approved this exact action on its card; only then may local code get credentials.
-    approved_by: str | None = None
-
-    def output(self, text: str, job_id: str | None = None) -> None:
-        """Stream a chunk of output to the cards while the tool runs."""
-        from ..agent.events import ToolOutput
-
-        self.emit(ToolOutput(call_id=self.call_id, text=text, job_id=job_id))
-
-    def service(self, name: str) -> Any:
-        try:
-            return self.services[name]
-        except KeyError:
-            raise ToolError(f"this session has no {name!r} service configured") from None
-
-
-@dataclass(frozen=True)
-class ToolReturn:
-    content: str
-    ok: bool = True
-
-
-class ToolError(Exception):
-    """Raised by a tool to report a failure to the model as an error result (not a crash)."""
-
-
-class ToolArgumentsError(ValueError):
-    pass
+__all__ = ["Access", "EmitFn", "SessionServices", "Tool", "ToolArgumentsError", "ToolContext", "ToolError",
+           "ToolRegistry", "ToolReturn", "tool"]
 
 
 _ARG_LINE = re.compile(r"^\s{2,}(\w+)\s*(?:\([^)]*\))?:\s*(.+)$")
@@ -111,8 +81,13 @@ class Tool:
     function: Callable[..., Awaitable[Any]]
     args_model: type[BaseModel]
     context_param: str | None = None
-    # Reads only: never needs approval for what it does (the policy still decides).
-    read_only: bool = False
+    # What the tool does (see agent/tooling.py): read and session tools need no approval; the policy decides
+    # the rest, and its rules for the built-in tools that spend money or write to the Hub always win.
+    access: Access = "external"
+
+    @property
+    def read_only(self) -> bool:
+        return self.access == "read"
 
     @classmethod
     def from_function(
@@ -122,6 +97,7 @@ class Tool:
         name: str | None = None,
         description: str | None = None,
         read_only: bool = False,
+        access: Access | None = None,
     ) -> Tool:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"tool {fn.__name__} must be an async function")
@@ -150,7 +126,7 @@ class Tool:
             function=fn,
             args_model=model,
             context_param=context_param,
-            read_only=read_only,
+            access=access or ("read" if read_only else "external"),
         )
 
     def schema(self) -> dict[str, Any]:
@@ -182,12 +158,13 @@ class Tool:
 
 
 def tool(
-    fn: Callable[..., Awaitable[Any]] | None = None, *, name: str | None = None, read_only: bool = False
+    fn: Callable[..., Awaitable[Any]] | None = None, *, name: str | None = None, read_only: bool = False,
+    access: Access | None = None,
 ) -> Any:
     """Decorator form of Tool.from_function."""
     if fn is None:
-        return lambda f: Tool.from_function(f, name=name, read_only=read_only)
-    return Tool.from_function(fn, name=name, read_only=read_only)
+        return lambda f: Tool.from_function(f, name=name, read_only=read_only, access=access)
+    return Tool.from_function(fn, name=name, read_only=read_only, access=access)
 
 
 class ToolRegistry:

@@ -25,11 +25,9 @@ from typing import Any, Literal
 from pydantic import create_model
 
 from ..agent import events as ev
+from ..agent.tooling import SubAgentRunner
 from .registry import Tool, ToolContext, ToolError, ToolRegistry
 
-RESEARCH_TOOLS = frozenset({"hf_inspect_dataset", "hf_papers", "explore_hf_docs", "fetch_hf_docs", "find_hf_api",
-                            "hf_repo_files", "github_find_examples", "github_list_repos", "github_read_file",
-                            "web_search", "read"})
 # The child may read Hub repos, never write them.
 REPO_READS = ("list", "read")
 ANSWER_CHARS = 8_000
@@ -51,23 +49,23 @@ def read_only_operations(tool: Tool, allowed: tuple[str, ...]) -> Tool:
     parameters["properties"]["operation"]["enum"] = list(allowed)
     operation_type: Any = Literal[allowed]  # type: ignore[valid-type]
     model = create_model(f"{tool.name}_read_args", __base__=tool.args_model, operation=(operation_type, ...))
-    return dataclasses.replace(tool, parameters=parameters, args_model=model, read_only=True)
+    return dataclasses.replace(tool, parameters=parameters, args_model=model, access="read")
 
 
-def _parent_session(ctx: ToolContext) -> Any:
-    """The calling session: the one place this tool reaches into the context's services."""
-    parent = ctx.services.get("session")
-    if parent is None:
+def _subagents(ctx: ToolContext) -> SubAgentRunner:
+    """The session's sub-agent runner (typed dependency): it shares the session's model and budget."""
+    if ctx.subagents is None:
         raise ToolError("research runs only inside a session (it shares the session's model and budget)")
-    return parent
+    return ctx.subagents
 
 
 def _child_registry(parent_tools: ToolRegistry) -> ToolRegistry:
+    """The tools that declare they only read (`access`, on each tool), plus Hub repo reads; never `research`."""
     tools = []
     for item in parent_tools:
         if item.name == "hf_repo_files":
             tools.append(read_only_operations(item, REPO_READS))
-        elif item.name in RESEARCH_TOOLS:
+        elif item.access == "read" and item.name != "research":
             tools.append(item)
     return ToolRegistry(tools)
 
@@ -130,23 +128,14 @@ def make_research(tools: Callable[[], ToolRegistry]) -> Tool:
                 (budget, GPU, model size), what was already tried, e.g. "user has one A10G and $20; wants LoRA".
             max_iterations: model calls the sub-agent may make (1-40; default 25). Raise it for a deep crawl.
         """
-        from ..agent.session import Session, SessionConfig
-
-        parent = _parent_session(ctx)
+        parent = _subagents(ctx)
         if parent.budget.exhausted:
             raise ToolError("the session's budget is used up, so no research can run; raise it with "
                             "%intern budget USD")
-        config = SessionConfig(
-            model=parent.config.model, approve_mode=parent.config.approve_mode, budget_usd=parent.budget.cap_usd,
-            max_iterations=max(1, min(max_iterations, MAX_ITERATIONS)), system_prompt=research_prompt(),
-            reasoning_effort=parent.config.reasoning_effort, person_present=False,
-            policy=dataclasses.replace(parent.config.policy),
-        )
-        child = Session(config, _child_registry(tools()), model=parent.model, budget=parent.budget,
-                        session_id=f"{parent.id}-research-{ctx.call_id or 'x'}"[:120],
-                        home=parent.dir.parent.parent, redactor=parent.redactor,
-                        services={k: v for k, v in parent.services.items() if k != "jobs"})
-        child.subscribe(_forwarder(ctx, parent.model.name))
+        child = parent.open_subagent(_child_registry(tools()), system_prompt=research_prompt(),
+                                     max_iterations=max(1, min(max_iterations, MAX_ITERATIONS)),
+                                     label=f"research-{ctx.call_id or 'x'}")
+        child.subscribe(_forwarder(ctx, child.model.name))
         ctx.emit(ev.SubagentProgress(call_id=ctx.call_id, step="started", text=_short(task)))
         prompt = f"Context from the main agent:\n{context}\n\nResearch task: {task}" if context else \
             f"Research task: {task}"
@@ -154,7 +143,7 @@ def make_research(tools: Callable[[], ToolRegistry]) -> Tool:
             ended = await child.run_turn(prompt)
             answer = _final_answer(child)
             if ended.reason == "done" and answer and not _has_structure(answer) and not parent.budget.exhausted:
-                child.config.max_iterations = 1  # one rewrite, no new research
+                child.set_max_iterations(1)  # one rewrite, no new research
                 ended = await child.run_turn(RESTRUCTURE)
                 answer = _final_answer(child) or answer
         finally:
@@ -167,7 +156,7 @@ def make_research(tools: Callable[[], ToolRegistry]) -> Tool:
         status = "" if ended.reason == "done" else f"; stopped: {ended.reason}, {ended.message}"
         return f"Research findings ({calls} tool calls{status}):\n{answer or '(no answer)'}"
 
-    return Tool.from_function(research)
+    return Tool.from_function(research, access="read")
 
 
 def _final_answer(child: Any) -> str:

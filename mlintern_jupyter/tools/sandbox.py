@@ -43,16 +43,14 @@ def confine(ctx: ToolContext, path: str) -> Path:
 
 def _reads(ctx: ToolContext) -> set[str]:
     """Paths this session has read or written (kept in the session's services across calls)."""
-    session = ctx.services.get("session")
-    holder = session.services if session is not None else ctx.services
-    return holder.setdefault("sandbox_reads", set())
+    return ctx.services.files_seen
 
 
 def _remote(ctx: ToolContext) -> Any:
     """The client of the GPU sandbox this session started with sandbox_create."""
     from .sandbox_remote import SandboxClient
 
-    info = ctx.services.get("sandbox") or getattr(ctx.services.get("session"), "services", {}).get("sandbox")
+    info = ctx.services.sandbox
     if info is None:
         raise ToolError("no sandbox in this session: start one with sandbox_create, or leave sandbox=false")
     return SandboxClient(info.url, info.token)
@@ -289,4 +287,5 @@ async def bash(command: str, ctx: ToolContext, timeout: int = BASH_DEFAULT_TIMEO
 
 
 def sandbox_tools() -> list[Tool]:
-    return [Tool.from_function(f) for f in (bash, read, write, edit)]
+    return [Tool.from_function(bash), Tool.from_function(read, access="read"),
+            Tool.from_function(write, access="session"), Tool.from_function(edit, access="session")]

@@ -120,8 +120,7 @@ def make_sandbox_create(config: ToolsConfig) -> Tool:
             ctx.output(f"sandbox {repo_id}: {stage}\n")
             await asyncio.sleep(2)
         info = SandboxInfo(repo_id, space_url(repo_id), sandbox_token, hardware_flavor)
-        session = ctx.services.get("session")
-        (session.services if session is not None else ctx.services)["sandbox"] = info
+        ctx.services.sandbox = info
         state = "running" if stage == "RUNNING" else f"still {stage or 'starting'} after {wait_s}s"
         return (f"Sandbox Space {repo_id} ({hardware_flavor}) is {state}: {info.url}. It bills while awake and "
                 f"sleeps after {sleep_time}s idle; delete it with hf_repo_git operation='delete_repo' repo_type='space' when done.")

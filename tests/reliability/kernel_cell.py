@@ -180,7 +180,7 @@ async def risky(script: str) -> str:
 
 async def wait_job(job_id: str, ctx: ToolContext) -> str:
     """Wait until a job of this session ends (awaits the job watcher)."""
-    handle = await ctx.services["jobs"].wait(job_id)
+    handle = await ctx.services.jobs.wait(job_id)
     return f"job {job_id}: {handle.status}"
 
 
@@ -200,8 +200,9 @@ _original_attach = agent._attach
 
 
 def _attach(session):
-    session.services.setdefault("retry_policy", RetryPolicy(delays=(0.02, 0.05, 0.1), rate_limit_delays=(0.05, 0.1), unreachable_delays=(0.02,)))
-    session.services.setdefault("cost_estimator", _estimator)
+    session.services.retry_policy = session.services.retry_policy or RetryPolicy(
+        delays=(0.02, 0.05, 0.1), rate_limit_delays=(0.05, 0.1), unreachable_delays=(0.02,))
+    session.services.cost_estimator = session.services.cost_estimator or _estimator
     for name, text in PLANT.items():
         (session.workspace / name).write_text(text)
     return _original_attach(session)

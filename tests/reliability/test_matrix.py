@@ -158,7 +158,7 @@ def test_interrupt_stops_the_turn_within_2s(kernel: Kernel, tally: Tally, point:
         if point == "approval_wait" and (kernel.value("ran") or any(d == "approved" for d, _ in audit["approvals"])):
             problems.append(f"the action ran or was decided without a click: {audit['approvals']}")
         if point == "job_watcher":
-            kernel.ok("for _h in agent.session.services['jobs'].handles.values(): agent.cancel_job(_h.job_id)")
+            kernel.ok("for _h in agent.session.services.jobs.handles.values(): agent.cancel_job(_h.job_id)")
         tally.record("interrupts", audit, problems)
         assert not problems, (problems, audit)
     # The next %%intern works.
@@ -267,8 +267,8 @@ def planted(fakes: Any) -> dict[int, dict[str, Any]]:
 
 
 def _jobs_settled(kernel: Kernel) -> None:
-    kernel.wait_for("all(h.done for h in agent.session.services.get('jobs').handles.values()) "
-                    "if agent.session.services.get('jobs') else True", timeout=20)
+    kernel.wait_for("all(h.done for h in agent.session.services.jobs.handles.values()) "
+                    "if agent.session.services.jobs else True", timeout=20)
 
 
 def _hub_violations(fakes: Any, before: int, forbidden: set[str]) -> list[str]:

@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ...agent.events import JOB_TERMINAL_STATUSES
 from ..errors import from_hub_exception
 from ..registry import ToolError
 
-TERMINAL = frozenset({"COMPLETED", "ERROR", "CANCELED", "DELETED", "TIMEOUT"})
+# Every stage after which a job never runs again (the one list, in the engine's events).
+TERMINAL = frozenset(JOB_TERMINAL_STATUSES)
 UV_IMAGE = "ghcr.io/astral-sh/uv:python3.12-bookworm"
 # An inline script travels base64-encoded in the command; Linux caps one argument at 128 KiB.
 MAX_INLINE_SCRIPT = 90_000

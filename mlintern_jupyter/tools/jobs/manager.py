@@ -1,6 +1,6 @@
 """JobManager: the session's jobs (HF or local), their watchers, and re-attachment after a restart.
 
-Kept in `session.services["jobs"]`. A launch returns a JobHandle at once; a watcher task streams the log as
+Kept in the session's `services.jobs`. A launch returns a JobHandle at once; a watcher task streams the log as
 ToolOutput events (job_id set), reports status changes as JobUpdated events, enforces the hard timeout and
 settles the budget with the real cost when the job ends. Every job is tagged with the session and call id
 (HF labels, local record files), so `find_existing` finds it again instead of launching a duplicate.
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ...agent import events as ev
+from ...agent.tooling import ComputeLedger
 from ..registry import ToolError
 from . import hf
 from .hardware import hardware_rows, price_per_hour
@@ -78,12 +79,13 @@ class JobHandle:
 
 
 class JobManager:
-    def __init__(self, *, jobs_dir: Path, emit: Any = None, session: Any = None, endpoint: str = "",
+    def __init__(self, *, jobs_dir: Path, emit: Any = None, ledger: ComputeLedger | None = None, endpoint: str = "",
                  token: str | None = None) -> None:
         self.jobs_dir = jobs_dir
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         self.emit = emit or (lambda event: None)
-        self.session = session
+        # Settles a job's compute reservation with its real cost when it ends (recorded as an event).
+        self.ledger = ledger
         self.endpoint = endpoint
         self.token = token
         self.handles: dict[str, JobHandle] = {}
@@ -150,9 +152,8 @@ class JobManager:
         handle.message = message or handle.message
         if handle.sink is not None:
             handle.sink.close()
-        budget = getattr(self.session, "budget", None)
-        if budget is not None and handle.call_id in budget.reservations:
-            budget.settle(handle.call_id, handle.cost_usd)
+        if self.ledger is not None:
+            self.ledger.settle_compute(handle.call_id, handle.job_id, handle.cost_usd)
         self._save(handle)
         self._update(handle)
 
@@ -363,6 +364,18 @@ class JobManager:
         if handle.task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(asyncio.shield(handle.task), timeout=10)
+
+    async def cancel_job(self, job_id: str) -> str:
+        """Cancel by id (the job card's Cancel): a job of this session, or any HF job of the user's."""
+        handle = self.handles.get(job_id)
+        if handle is None:
+            if job_id.startswith("local-") or not self.token:
+                raise ToolError(f"no job {job_id!r} in this session")
+            namespace = (await self.whoami())["name"]
+            await hf.call(self.api.cancel_job, job_id=job_id, namespace=namespace, what="the Hub (cancel)")
+            return f"Cancel requested for job {job_id}."
+        await self.cancel(handle)
+        return f"Job {job_id}: {handle.status}."
 
     async def wait(self, job_id: str, timeout: float | None = None) -> JobHandle:
         handle = self.handles[job_id]

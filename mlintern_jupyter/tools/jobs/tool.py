@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from ...agent.approval import _duration_s
+from ...agent.approval import parse_duration_s
 from ..config import ToolsConfig
 from ..credentials import local_launch
 from ..registry import Tool, ToolContext, ToolError
@@ -22,22 +22,18 @@ LIST_LIMIT = 50
 
 
 def job_manager(ctx: ToolContext, config: ToolsConfig) -> JobManager:
-    """The session's JobManager (created on first use and kept in session.services["jobs"])."""
-    existing = ctx.services.get("jobs")
-    if existing is not None:
+    """The session's JobManager (created on first use and kept in the session's `services.jobs`)."""
+    existing = ctx.services.jobs
+    if isinstance(existing, JobManager):
         return existing
-    session = ctx.services.get("session")
-    base = session.dir if session is not None else ctx.workspace.parent
-    manager = JobManager(jobs_dir=base / "jobs", emit=ctx.emit, session=session, endpoint=config.hf_endpoint,
-                         token=config.resolved_hf_token())
-    if session is not None:
-        session.services["jobs"] = manager
-    ctx.services["jobs"] = manager
+    manager = JobManager(jobs_dir=ctx.session_dir / "jobs", emit=ctx.emit, ledger=ctx.ledger,
+                         endpoint=config.hf_endpoint, token=config.resolved_hf_token())
+    ctx.services.jobs = manager
     return manager
 
 
 def _timeout_s(timeout: int | str | None, config: ToolsConfig) -> int:
-    seconds = _duration_s(timeout if timeout not in (None, "") else config.default_job_timeout)
+    seconds = parse_duration_s(timeout if timeout not in (None, "") else config.default_job_timeout)
     if seconds is None:
         raise ToolError(f"timeout {timeout!r} is not a duration: use seconds or '30m', '2h'")
     if seconds > config.max_job_timeout_s:
@@ -62,14 +58,7 @@ def _script_text(script: str, ctx: ToolContext) -> str:
 
 
 def _save_script(ctx: ToolContext, text: str) -> Path:
-    session = ctx.services.get("session")
-    name = f"job_{ctx.call_id or 'script'}.py"
-    if session is not None:
-        return session.save_script(name, text)
-    folder = ctx.workspace.parent / "scripts"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(text)
-    return folder / name
+    return ctx.script_store().save(f"job_{ctx.call_id or 'script'}.py", text)
 
 
 def _started(handle: JobHandle, note: str = "") -> str:

@@ -1,0 +1,399 @@
+"""SessionCore: a session's event log, its state (a fold of that log) and every command that changes it.
+
+Every change goes through `emit`: the event is stamped, redacted, validated, made durable (fsync) and only
+then folded into `state` by `state.apply` and handed to listeners. Resume folds the log through the same
+function. The commands below are the public, typed surface every UI (magics, comm, cards) calls; each one
+records its event before it takes effect. The loop and context modules build on this class; `session.py` adds
+turns, compaction and resume on top, so the imports run one way: session -> loop -> context -> core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import events as ev
+from .approval import APPROVE_MODES, ApprovalRecord, ApproveMode, PolicyConfig, Resolution, edited_spec
+from .budget import Budget
+from .guards import LoopGuards
+from .messages import ToolCallPart, repair_dangling_calls
+from .models import Model, resolve_model
+from .redact import Redactor
+from .state import SessionState, apply
+from .store import EPHEMERAL_KINDS, EventStore, LogReadResult, new_session_id, session_name, sessions_dir
+from .tooling import ScriptStore, SessionServices, ToolSet
+
+Listener = Callable[[ev.Event], None]
+TRACE_MODES = ("private", "public", "off")
+
+
+def default_system_prompt() -> str:
+    return resources.files("mlintern_jupyter.agent").joinpath("prompts/system.md").read_text()
+
+
+@dataclass
+class SessionConfig:
+    """How a session starts. The settings a person can change later (model, approve mode, budget, effort,
+    iterations) are recorded in `session_started` and live in `session.state` from then on."""
+
+    model: str = "demo"
+    approve_mode: ApproveMode = "ask"
+    budget_usd: float | None = None
+    max_iterations: int = 300
+    reasoning_effort: str | None = None
+    # The --api-base of the model, if the person gave one.
+    api_base: str | None = None
+    system_prompt: str | None = None
+    # Invalid tool calls (bad JSON, schema violations, unknown tools) tolerated in one run.
+    max_invalid_calls: int = 5
+    # False under --wait: no person can click while the cell blocks, so approvals end the turn instead.
+    person_present: bool = True
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    # The notebook's directory (the trace's `cwd`); the kernel's working directory when not given.
+    cwd: str | None = None
+
+
+@dataclass
+class Restored:
+    """A log read back and folded: what `Session.resume` hands the constructor."""
+
+    log: LogReadResult
+    state: SessionState
+    # Records the fold could not apply ("seq N: reason"); the log's undecodable lines are in log.bad_lines.
+    bad_records: list[str] = field(default_factory=list)
+
+
+def fold_log(log: LogReadResult, system_prompt: str) -> Restored:
+    state = SessionState.initial(system_prompt)
+    restored = Restored(log, state)
+    applied: list[ev.Event] = []
+    for event in log.events:
+        try:
+            apply(state, event)
+        except Exception as exc:  # noqa: BLE001 - apply checks before it changes anything: skip, report
+            restored.bad_records.append(f"seq {event.seq}: {event.kind}: {type(exc).__name__}: {exc}"[:200])
+            continue
+        applied.append(event)
+    log.events = applied
+    return restored
+
+
+class SessionCore:
+    def __init__(
+        self,
+        config: SessionConfig,
+        tools: ToolSet,
+        *,
+        model: Model | None = None,
+        session_id: str | None = None,
+        home: Path | None = None,
+        redactor: Any = None,
+        services: SessionServices | None = None,
+        restored: Restored | None = None,
+        budget: Budget | None = None,
+    ) -> None:
+        self.config = config
+        self.tools = tools
+        self.model = model or (resolve_model(restored.state.model, restored.state.api_base) if restored
+                               else resolve_model(config.model, config.api_base))
+        self.id = session_id or new_session_id()
+        self.dir = sessions_dir(home) / self.id
+        self.workspace = self.dir / "workspace"
+        self.scripts_dir = self.dir / "scripts"
+        for folder in (self.workspace, self.scripts_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.scripts = ScriptStore(self.scripts_dir)
+        # Every event passes the redactor before it is written, shown or sent to a model (fail closed).
+        self.redactor = redactor if redactor is not None else Redactor.from_environment()
+        self.services = services if services is not None else SessionServices()
+        self.listeners: list[Listener] = []
+        self.events: list[ev.Event] = []
+        self.guards = LoopGuards()
+        self.state = restored.state if restored else SessionState.initial(config.system_prompt or default_system_prompt())
+        self.state.transcript.counter = self.model.count_tokens
+        if budget is not None:
+            # A sub-agent checks its parent's Budget object; the parent's log records the spend, not the child's.
+            self.state.budget, self.state.owns_budget = budget, False
+        self._seq = self.state.seq
+        # Futures a gate waits on, by approval nonce: live only, never part of the state.
+        self._waiters: dict[str, asyncio.Future[None]] = {}
+        self._lock = threading.RLock()
+        self._turn_task: asyncio.Task[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.running = False
+        self.torn_tail: str | None = None
+        # What resume could not read or apply ("line N: reason", "seq N: reason"): reported, never silent.
+        self.bad_records: list[str] = []
+        if restored is not None:
+            self.events = list(restored.log.events)
+            self.torn_tail = restored.log.torn_tail
+            self.bad_records = [f"line {n}: {why}" for n, why in restored.log.bad_lines] + restored.bad_records
+        self.store = EventStore(self.dir / "events.jsonl", redact=self._redact_dict)
+        self.torn_tail = self.torn_tail or self.store.torn_tail
+        if restored is None:
+            import os
+
+            self.emit(ev.SessionStarted(
+                model=self.model.name, approve_mode=config.approve_mode, budget_usd=config.budget_usd,
+                max_iterations=config.max_iterations, workspace=str(self.workspace), demo=self.model.offline,
+                name=session_name(self.id), cwd=config.cwd or os.getcwd(), reasoning_effort=config.reasoning_effort,
+                api_base=getattr(self.model, "api_base", None),
+            ))
+
+    # ---- views of the state ---------------------------------------------------------------------------
+
+    @property
+    def transcript(self) -> Any:
+        return self.state.transcript
+
+    @property
+    def plan(self) -> list[dict[str, Any]]:
+        return self.state.plan
+
+    @property
+    def usage(self) -> Any:
+        return self.state.usage
+
+    @property
+    def budget(self) -> Any:
+        return self.state.budget
+
+    @property
+    def approvals(self) -> Any:
+        return self.state.approvals
+
+    @property
+    def jobs(self) -> dict[str, ev.JobUpdated]:
+        return self.state.jobs
+
+    @property
+    def anchor_cell_id(self) -> str | None:
+        return self.state.anchor_cell_id
+
+    @property
+    def ended(self) -> str | None:
+        return self.state.ended
+
+    @property
+    def provider(self) -> Any:
+        return self.state.provider
+
+    @property
+    def context_window(self) -> int:
+        """The model's input window: the one its provider named in a refusal, else what the model reports."""
+        return self.state.provider.windows.get(self.model.name) or self.model.context_window
+
+    @property
+    def name(self) -> str:
+        return self.state.name or self.id
+
+    def policy_config(self) -> PolicyConfig:
+        """The policy's configuration with the person's allow-list from the log."""
+        return replace(self.config.policy, bash_allow=set(self.config.policy.bash_allow) | self.state.bash_allow)
+
+    # ---- events -------------------------------------------------------------------------------------
+
+    def _redact_dict(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self.redactor.redact_obj(data)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self.listeners.append(listener)
+        return lambda: self.listeners.remove(listener) if listener in self.listeners else None
+
+    def emit(self, event: ev.Event) -> ev.Event:
+        """Stamp, redact, validate, persist (fsync), apply, fan out. A redaction or validation failure raises:
+        nothing is written and nothing changes."""
+        with self._lock:
+            # Streamed deltas and countdowns are not persisted: they share the last durable seq, leaving no gaps.
+            seq = self._seq + (event.kind not in EPHEMERAL_KINDS)
+            stamped = replace(event, session_id=self.id, seq=seq, ts=ev.now_iso())
+            data = self.store.prepare(stamped)
+            stamped = ev.event_from_dict(data)
+            self.store.append(data)
+            self._seq = seq
+            apply(self.state, stamped)
+            if stamped.kind not in EPHEMERAL_KINDS:
+                self.events.append(stamped)
+        for listener in list(self.listeners):
+            try:
+                listener(stamped)
+            except Exception:  # noqa: BLE001 - one broken view must not stop the agent
+                pass
+        return stamped
+
+    # ---- commands: each records its event before it takes effect ------------------------------------
+
+    def answer_approval(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None,
+                        for_session: bool = False) -> bool:
+        """A person's answer from any UI, whenever it arrives (during a turn, after --wait, after a restart);
+        thread-safe. Recorded at once; a gate waiting on it wakes, a parked call continues when the turn does.
+        False if it changed nothing (unknown or already decided nonce)."""
+        with self._lock:
+            resolution = self.state.approvals.resolve(nonce, decision, feedback, script, for_session)
+            if resolution is None:
+                return False
+            self.resolve_approval(resolution, by="person")
+        return True
+
+    def approve(self, nonce: str, *, feedback: str = "", script: str | None = None, for_session: bool = False) -> bool:
+        """Approve as shown, with an edited script (`script`), or for the rest of the session (`for_session`)."""
+        return self.answer_approval(nonce, "approve", feedback, script, for_session)
+
+    def deny(self, nonce: str, feedback: str = "") -> bool:
+        """Deny; the feedback reaches the model with the denial."""
+        return self.answer_approval(nonce, "deny", feedback)
+
+    def resolve_approval(self, resolution: Resolution, by: ev.DecidedBy) -> bool:
+        """Record a decision (person, policy, expiry, supersession) and wake the gate waiting on it."""
+        record = resolution.record
+        with self._lock:
+            if record.decision is not None:
+                return False
+            edited = resolution.edited_script
+            self.emit(ev.ApprovalResolved(
+                call_id=record.call_id, decision=resolution.decision, by=by, feedback=resolution.feedback,  # type: ignore[arg-type]
+                nonce=record.nonce, allow_program=resolution.allow_program, edited_script=edited,
+                edited_sha256=edited_spec(record.spec, edited).sha256() if edited is not None else None,
+            ))
+            waiter = self._waiters.pop(record.nonce, None)
+        if waiter is not None and not waiter.done():
+            waiter.get_loop().call_soon_threadsafe(lambda: waiter.done() or waiter.set_result(None))
+        return True
+
+    def waiter_for(self, record: ApprovalRecord) -> asyncio.Future[None]:
+        """A future the gate awaits until `record` is decided (on the running loop)."""
+        with self._lock:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if record.decision is not None:
+                future.set_result(None)
+            else:
+                self._waiters[record.nonce] = future
+            return future
+
+    def set_budget(self, cap_usd: float | None) -> None:
+        if cap_usd is not None and (cap_usd < 0 or cap_usd != cap_usd):
+            raise ValueError("the budget must be a non-negative number of USD")
+        budget = self.state.budget
+        self.emit(ev.BudgetUpdated(cap_usd=cap_usd, llm_spent_usd=budget.llm_spent_usd,
+                                   compute_reserved_usd=budget.compute_reserved_usd,
+                                   compute_spent_usd=budget.compute_spent_usd))
+
+    def set_model(self, name: str, model: Model | None = None, api_base: str | None = None) -> None:
+        """Raises ModelConfigError (nothing recorded) when the model cannot be used."""
+        model = model or resolve_model(name, api_base)
+        self.emit(ev.ModelChanged(model=model.name, api_base=getattr(model, "api_base", None)))
+        self.model = model
+        self.state.transcript.counter = model.count_tokens
+
+    def set_price(self, input_per_mtok: float, output_per_mtok: float) -> None:
+        """A price (USD per 1M tokens) for the current model when litellm has none."""
+        self.emit(ev.PriceSet(model=self.model.name, input_per_mtok=input_per_mtok, output_per_mtok=output_per_mtok))
+
+    def set_effort(self, effort: str | None) -> None:
+        self.emit(ev.EffortChanged(effort=effort or None))
+
+    def set_approve_mode(self, mode: str) -> None:
+        if mode not in APPROVE_MODES:
+            raise ValueError(f"approve mode must be one of {', '.join(APPROVE_MODES)}, not {mode!r}")
+        self.emit(ev.ApproveModeChanged(mode=mode))  # type: ignore[arg-type]
+
+    def set_max_iterations(self, max_iterations: int) -> None:
+        if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
+            raise ValueError("max iterations must be a positive whole number")
+        self.emit(ev.MaxIterationsChanged(max_iterations=max_iterations))
+
+    def set_trace_mode(self, mode: str) -> None:
+        if mode not in TRACE_MODES:
+            raise ValueError(f"trace mode must be one of {', '.join(TRACE_MODES)}, not {mode!r}")
+        self.emit(ev.TraceModeChanged(mode=mode))  # type: ignore[arg-type]
+        if self.services.trace_uploader is not None:
+            self.services.trace_uploader.set_mode(mode)
+
+    async def cancel_job(self, job_id: str) -> str:
+        """Cancel one of the session's jobs (the job card's Cancel); the job's end arrives as job_updated."""
+        self.emit(ev.JobCancelRequested(job_id=job_id))
+        jobs = self.services.jobs
+        if jobs is None:
+            message = f"Cancelling job {job_id} is not available in this session."
+            self.emit(ev.Notice(message=message, level="warning"))
+            return message
+        return await jobs.cancel_job(job_id)
+
+    # ---- the compute ledger: reservations and settlements are events --------------------------------
+
+    def reserve_compute(self, call_id: str, amount_usd: float) -> bool:
+        """Hold a call's worst case; False (nothing held) when it would pass the cap with what is held."""
+        with self._lock:
+            budget = self.state.budget
+            if not self.state.owns_budget:
+                return False  # a sub-agent never holds compute against its parent's budget (fail closed)
+            if call_id in budget.reservations:
+                return True  # one reservation per call
+            if not budget.fits(amount_usd):
+                return False
+            self.emit(ev.ComputeReserved(call_id=call_id, amount_usd=amount_usd))
+            return True
+
+    def release_compute(self, call_id: str, reason: str = "") -> None:
+        with self._lock:
+            if call_id in self.state.budget.reservations:
+                self.emit(ev.ComputeReleased(call_id=call_id, reason=reason))
+
+    def settle_compute(self, call_id: str, job_id: str, cost_usd: float) -> None:
+        with self._lock:
+            if call_id in self.state.budget.reservations:
+                self.emit(ev.ComputeSettled(call_id=call_id, job_id=job_id, cost_usd=max(0.0, cost_usd)))
+
+    # ---- turns and repair ---------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Thread-safe: cancel the running turn at its next await point (it ends with turn_ended cancelled)."""
+        task, loop = self._turn_task, self._loop
+        if task is None or loop is None or task.done():
+            return
+        if loop.is_running() and getattr(loop, "_thread_id", None) != threading.get_ident():
+            loop.call_soon_threadsafe(task.cancel)
+        else:
+            task.cancel()
+
+    def continuable_calls(self) -> list[ToolCallPart]:
+        """Open calls a continuation (`run_turn(None)`) takes up: those whose approval is pending, or parked by
+        a turn that ended waiting for a person and not yet run."""
+        calls = []
+        for call in self.state.open_calls():
+            record = self.state.approvals.for_call(call.id)
+            if record is None or record.used:
+                continue
+            if record.decision is None or call.id in self.state.parked:
+                calls.append(call)
+        return calls
+
+    def ready_to_continue(self) -> bool:
+        """Parked calls whose answers arrived (e.g. before a restart): a continuation would run them now."""
+        return any(self.state.approvals.for_call(c.id).decision is not None  # type: ignore[union-attr]
+                   for c in self.continuable_calls())
+
+    def repair(self, keep_pending: bool = False) -> list[ToolCallPart]:
+        """Aborted results for open tool calls (except, with `keep_pending`, those a continuation takes up)."""
+        keep = {c.id for c in self.continuable_calls()} if keep_pending else set()
+        aborted = []
+        for call in self.state.open_calls():
+            if call.id not in keep:
+                self.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=False, status="aborted",
+                                        content="Tool call aborted: the run stopped before this call finished."))
+                aborted.append(call)
+        if not keep:
+            # Calls cut off in a log written by an older version: fix the transcript itself.
+            aborted += repair_dangling_calls(self.state.transcript)
+        return aborted
+
+    def close(self) -> None:
+        self.store.close()
+
+    def save_script(self, name: str, source: str) -> Path:
+        return self.scripts.save(name, source)
