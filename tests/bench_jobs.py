@@ -34,8 +34,8 @@ with FakeHub(log_line_delay=0.0) as hub:
     sys.stdin.read()
 """
 
-from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev  # noqa: E402
+from mlintern_jupyter.agent.tooling import SessionServices  # noqa: E402
 from mlintern_jupyter.tools.config import ToolsConfig  # noqa: E402
 from mlintern_jupyter.tools.jobs import make_hf_jobs  # noqa: E402
 from mlintern_jupyter.tools.registry import ToolContext  # noqa: E402

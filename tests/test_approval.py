@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.approval import (
     FEEDBACK_LIMIT,
@@ -25,6 +24,7 @@ from mlintern_jupyter.agent.approval import (
 )
 from mlintern_jupyter.agent.models import ScriptedModel
 from mlintern_jupyter.agent.session import Session, SessionConfig
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools.registry import ToolContext, ToolRegistry, tool
 
 # ---- ActionSpec and policy ----------------------------------------------------------------------------------

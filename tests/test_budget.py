@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from huggingface_hub import HfApi
 
-from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.approval import classify
 from mlintern_jupyter.agent.budget import Budget, cost_estimator_for
 from mlintern_jupyter.agent.models import ModelResponse, ModelUsage, ScriptedModel
 from mlintern_jupyter.agent.session import Session, SessionConfig
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools.registry import ToolError, ToolRegistry, tool
 
 

@@ -17,6 +17,7 @@ from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.models.offline import ScriptedModel
 from mlintern_jupyter.agent.session import Session
 from mlintern_jupyter.agent.store import read_events
+from mlintern_jupyter.agent.trace import trace_session_id
 from tests.crash_driver import launches, make_tools
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +101,7 @@ def test_resume_after_sigkill(tmp_path, point):
         state = json.loads((session_dir / "upload_state.json").read_text())
         assert state["pending"] is True
         trace = (session_dir / "trace.jsonl").read_text().splitlines()
-        assert trace and all(json.loads(line)["sessionId"] == "crashy" for line in trace)
+        assert trace and all(json.loads(line)["sessionId"] == trace_session_id("crashy") for line in trace)
 
     # The session goes on: a new turn launches nothing, and the log stays contiguous across the restart.
     end = asyncio.run(session.run_turn("what is the state of things?"))

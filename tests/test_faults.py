@@ -18,7 +18,6 @@ import pytest
 from litellm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk
 
-from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.context import SUMMARISER_SYSTEM
 from mlintern_jupyter.agent.messages import AssistantMessage, ToolResultMessage
@@ -26,6 +25,7 @@ from mlintern_jupyter.agent.models.litellm_model import LiteLLMModel
 from mlintern_jupyter.agent.retry import RetryPolicy
 from mlintern_jupyter.agent.session import Session, SessionConfig
 from mlintern_jupyter.agent.store import read_events
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools.registry import ToolRegistry, tool
 
 REQ = httpx.Request("POST", "https://faulty.invalid/v1/chat")

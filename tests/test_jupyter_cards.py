@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.jupyter.approval_card import ApprovalCard
-from mlintern_jupyter.jupyter.cards import AssistantTextCard, JobCard, parse_metrics, svg_polyline
+from mlintern_jupyter.jupyter.cards import AssistantTextCard, JobCard, svg_polyline
 from mlintern_jupyter.jupyter.view import TurnView, static_record
+from mlintern_jupyter.tools.jobs.metrics import metric_points, parse_metrics
 
 XSS = '<img src=x onerror="alert(1)">'
 
@@ -103,7 +106,9 @@ def test_job_card_tails_logs_plots_metrics_and_cancels() -> None:
     card = JobCard(ev.JobUpdated(call_id="c", job_id="j1", status="running", hardware="a10g-small"),
                    on_cancel=cancelled.append)
     for step in range(30):
-        card.update(ev.ToolOutput(call_id="c", job_id="j1", text=f"step={step} loss={1 / (step + 1):.3f}"))
+        line = f"step={step} loss={1 / (step + 1):.3f}"
+        card.update(ev.ToolOutput(call_id="c", job_id="j1", text=line))
+        card.update(ev.JobMetrics(call_id="c", job_id="j1", points=metric_points([line])))
     card.update(ev.ToolOutput(call_id="c", job_id="j1", text='{"loss": 0.01, "note": "<b>x</b>"}'))
     assert card.log.value.splitlines()[-1].startswith('{"loss"')
     assert len(card.log.value.splitlines()) == 15
@@ -112,6 +117,24 @@ def test_job_card_tails_logs_plots_metrics_and_cancels() -> None:
     assert cancelled == ["j1"]
     card.update(ev.JobUpdated(call_id="c", job_id="j1", status="COMPLETED", cost_usd=0.42))
     assert "$0.42" in card.header.value
+
+
+@pytest.mark.parametrize("status", ["COMPLETED", "ERROR", "CANCELED", "TIMEOUT", "DELETED", "cancelled"])
+def test_job_card_disables_cancel_in_every_terminal_state(status: str) -> None:
+    from huggingface_hub._jobs_api import TERMINAL_JOB_STAGES
+
+    assert {str(s.value) for s in TERMINAL_JOB_STAGES} <= set(ev.JOB_TERMINAL_STATUSES)
+    card = JobCard(ev.JobUpdated(call_id="c", job_id="j1", status="RUNNING"), on_cancel=lambda job: None)
+    assert not card.cancel_button.disabled
+    card.update(ev.JobUpdated(call_id="c", job_id="j1", status=status))
+    assert card.cancel_button.disabled
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "SCHEDULING", "PENDING"])
+def test_job_card_keeps_cancel_while_the_job_may_run(status: str) -> None:
+    card = JobCard(ev.JobUpdated(call_id="c", job_id="j1", status="RUNNING"), on_cancel=lambda job: None)
+    card.update(ev.JobUpdated(call_id="c", job_id="j1", status=status))
+    assert not card.cancel_button.disabled
 
 
 def test_metric_parsing_keeps_numbers_only() -> None:

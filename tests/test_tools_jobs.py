@@ -9,8 +9,8 @@ import json
 import os
 import time
 
-from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools.config import ToolsConfig
 from mlintern_jupyter.tools.jobs import JobManager, make_hf_jobs
 from mlintern_jupyter.tools.jobs.local import pid_alive

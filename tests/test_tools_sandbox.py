@@ -13,8 +13,8 @@ import time
 
 import httpx
 
-from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools.config import ToolsConfig
 from mlintern_jupyter.tools.jobs.local import pid_alive
 from mlintern_jupyter.tools.sandbox import sandbox_tools

@@ -6,11 +6,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.approval import PolicyConfig
 from mlintern_jupyter.agent.models import ScriptedModel
 from mlintern_jupyter.agent.session import Session, SessionConfig
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools.registry import Tool, ToolContext, ToolRegistry
 
 

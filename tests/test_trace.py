@@ -23,9 +23,9 @@ from mlintern_jupyter.agent.events import (
     event_from_dict,
 )
 from mlintern_jupyter.agent.redact import RedactionError, Redactor
-from mlintern_jupyter.agent.trace import events_to_trace, write_trace
+from mlintern_jupyter.agent.trace import events_to_trace, trace_session_id, write_trace
 
-SID = "20250101-120000-a1b2c3"
+SID = "6b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
 FAKE_TOKEN = "hf_" + "TraceTestToken" + "0123456789abcdefghij"
 
 
@@ -90,7 +90,7 @@ class RecordBase(BaseModel):
     timestamp: str = Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
     cwd: str
     version: str
-    isSidechain: Literal[False]
+    isSidechain: bool
     userType: Literal["external"]
 
 
@@ -116,6 +116,8 @@ def _events() -> list[Event]:
         SessionStarted(model="anthropic/claude-sonnet-4-5"),
         UserPrompt(text="fine-tune distilbert on imdb", cell_id="c1"),
         AssistantDelta(text="Let me"),
+        # The loop records a call's usage right before the message it paid for.
+        Usage(prompt_tokens=1200, completion_tokens=80, cache_read_tokens=1000, cache_write_tokens=150, cost_usd=0.01),
         AssistantMessage(
             text="Let me inspect the dataset and launch a job.",
             tool_calls=[
@@ -124,7 +126,6 @@ def _events() -> list[Event]:
             ],
             model="anthropic/claude-sonnet-4-5",
         ),
-        Usage(prompt_tokens=1200, completion_tokens=80, cache_read_tokens=1000, cache_write_tokens=150, cost_usd=0.01),
         ToolCall(call_id="call_1", tool="hf_jobs", arguments=args_1),
         ToolCall(call_id="call_2", tool="hf_inspect_dataset", arguments='{"dataset": "imdb"'),
         ToolResult(
@@ -133,7 +134,10 @@ def _events() -> list[Event]:
         ToolResult(
             call_id="call_2", tool="hf_inspect_dataset", ok=False, content="invalid JSON arguments", status="invalid"
         ),
+        # The compaction call made no transcript message: its usage gets a sidechain record.
+        Usage(prompt_tokens=900, completion_tokens=60, cost_usd=0.002, model="anthropic/claude-sonnet-4-5"),
         Compacted(summary="User wants distilbert on imdb; job launched.", start=2, end=6),
+        Usage(prompt_tokens=400, completion_tokens=30, cache_read_tokens=300, cost_usd=0.001),
         AssistantMessage(text="The job is running; accuracy will be reported.", model=""),
         TurnEnded(reason="done"),
     ]
@@ -145,16 +149,20 @@ def _events() -> list[Event]:
 def test_record_shapes_chain_and_timestamps() -> None:
     events = _events()
     records = events_to_trace(events, session_id=SID, cwd="/work")
-    assert [r["type"] for r in records] == ["user", "assistant", "user", "user", "user", "assistant"]
+    assert [r["type"] for r in records] == ["user", "assistant", "user", "user", "assistant", "user", "assistant"]
+    assert [r["isSidechain"] for r in records] == [False, False, False, False, True, False, False]
     parsed = [RECORD.validate_python(r) for r in records]
     uuids = [r.uuid for r in parsed]
     assert len(set(uuids)) == len(uuids)
     assert parsed[0].parentUuid is None
-    assert all(r.parentUuid == prev for r, prev in zip(parsed[1:], uuids, strict=False))
+    # The main chain links record to record; the sidechain usage record hangs off it without joining it.
+    main = [r for r in parsed if not r.isSidechain]
+    assert all(r.parentUuid == prev.uuid for r, prev in zip(main[1:], main, strict=False))
+    assert parsed[4].parentUuid == parsed[3].uuid
     assert len({r.timestamp for r in parsed}) == len(parsed)  # per record, never one shared time
     assert all(r.sessionId == SID and r.cwd == "/work" for r in parsed)
 
-    first, tool_use, result_1, result_2, summary, final = records
+    first, tool_use, result_1, result_2, compaction, summary, final = records
     assert first["message"] == {"role": "user", "content": "fine-tune distilbert on imdb"}
     message = tool_use["message"]
     assert message["model"] == "anthropic/claude-sonnet-4-5" and message["stop_reason"] == "tool_use"
@@ -166,22 +174,44 @@ def test_record_shapes_chain_and_timestamps() -> None:
         "name": "hf_inspect_dataset",
         "input": {"_raw": '{"dataset": "imdb"'},
     }
+    # Its own call's usage; input_tokens without the cached tokens (readers add those themselves).
     assert message["usage"] == {
-        "input_tokens": 1200,
+        "input_tokens": 50,
         "output_tokens": 80,
         "cache_read_input_tokens": 1000,
         "cache_creation_input_tokens": 150,
     }
+    assert compaction["message"]["usage"]["input_tokens"] == 900
+    assert compaction["message"]["usage"]["output_tokens"] == 60
     assert result_1["message"]["content"][0]["tool_use_id"] == "call_1"
     assert result_1["message"]["content"][0]["is_error"] is False
     assert result_2["message"]["content"][0]["is_error"] is True
     assert summary["isCompactSummary"] is True
     assert "job launched" in summary["message"]["content"][0]["text"]
-    # No usage event after the last message: zeros; the model falls back to the session's.
-    assert final["message"]["usage"]["input_tokens"] == 0
+    # The last message carries its own usage too (the model falls back to the session's).
+    assert final["message"]["usage"] == {"input_tokens": 100, "output_tokens": 30, "cache_read_input_tokens": 300,
+                                         "cache_creation_input_tokens": 0}
     assert final["message"]["model"] == "anthropic/claude-sonnet-4-5"
     assert final["message"]["stop_reason"] == "end_turn"
-    assert final["timestamp"] == "2025-01-01T12:00:11.000Z"
+    assert final["timestamp"] == "2025-01-01T12:00:13.000Z"
+    totals = [sum(r["message"]["usage"][k] for r in records if r["type"] == "assistant")
+              for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")]
+    usages = [e for e in events if isinstance(e, Usage)]
+    assert totals[0] + totals[1] + totals[2] == sum(u.prompt_tokens for u in usages)
+    assert totals[3] == sum(u.completion_tokens for u in usages)
+
+
+def test_prompt_text_first_then_kernel_digest_and_uuid_session_ids() -> None:
+    prompt = UserPrompt(session_id="20250101-120000-a1b2c3", seq=1, ts="2025-01-01T12:00:01.000Z",
+                        text="plot the loss", kernel_digest="In [3]: df.shape")
+    (record,) = events_to_trace([prompt], session_id="20250101-120000-a1b2c3")
+    blocks = record["message"]["content"]
+    assert blocks[0] == {"type": "text", "text": "plot the loss"}
+    assert "df.shape" in blocks[1]["text"] and '<data source="kernel">' in blocks[1]["text"]
+    # An id from before UUIDs maps to a fixed UUID, so readers that key on UUIDs still work.
+    import uuid
+
+    assert uuid.UUID(record["sessionId"]) and record["sessionId"] == trace_session_id("20250101-120000-a1b2c3")
 
 
 def test_deterministic() -> None:
@@ -214,7 +244,7 @@ def test_write_trace_redacts(tmp_path: Path) -> None:
     path = tmp_path / "trace.jsonl"
     count = write_trace(_events(), path, Redactor())
     text = path.read_text()
-    assert count == 6 and len(text.splitlines()) == 6
+    assert count == 7 and len(text.splitlines()) == 7
     assert FAKE_TOKEN not in text and "[REDACTED:HF_TOKEN]" in text
     lines = [json.loads(line) for line in text.splitlines()]
     assert lines[0]["sessionId"] == SID

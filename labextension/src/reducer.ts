@@ -13,6 +13,7 @@ import {
   type UserItem
 } from './state';
 import {
+  addMetrics,
   addNotice,
   appendDelta,
   finishAssistant,
@@ -162,6 +163,13 @@ function reduceEvent(state: PanelState, e: SessionEvent, seq: number): PanelStat
         costUsd: e.cost_usd ?? item.costUsd,
         message: e.message ?? item.message
       }));
+    case 'job_metrics':
+      return withJob(state, e.job_id, e.call_id, item => ({
+        ...item,
+        metrics: addMetrics(item.metrics, e.points ?? [])
+      }));
+    case 'approve_mode_changed':
+      return { ...state, header: { ...state.header, approveMode: e.mode } };
     case 'compacted':
       return addNotice(
         state,

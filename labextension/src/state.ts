@@ -104,6 +104,8 @@ export interface JobItem {
   costUsd: number;
   message: string;
   log: string;
+  /** Numbers parsed from the job's log by the kernel (job_metrics events), per name, oldest first. */
+  metrics: Record<string, number[]>;
 }
 
 export interface NoticeItem {

@@ -94,9 +94,26 @@ function ensureJob(state: PanelState, jobId: string, callId: string): PanelState
     url: '',
     costUsd: 0,
     message: '',
-    log: ''
+    log: '',
+    metrics: {}
   };
   return { ...state, timeline: [...state.timeline, item] };
+}
+
+/** Points kept per metric (the kernel keeps the same number for the notebook's job card). */
+export const MAX_METRIC_POINTS = 400;
+
+export function addMetrics(
+  metrics: Record<string, number[]>,
+  points: Array<Record<string, number>>
+): Record<string, number[]> {
+  const next: Record<string, number[]> = { ...metrics };
+  for (const point of points) {
+    for (const [name, value] of Object.entries(point)) {
+      next[name] = [...(next[name] ?? []), value].slice(-MAX_METRIC_POINTS);
+    }
+  }
+  return next;
 }
 
 export function withJob(

@@ -83,6 +83,11 @@ def fold_log(log: LogReadResult, system_prompt: str) -> Restored:
     return restored
 
 
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class SessionCore:
     def __init__(
         self,
@@ -262,7 +267,7 @@ class SessionCore:
             ))
             waiter = self._waiters.pop(record.nonce, None)
         if waiter is not None and not waiter.done():
-            waiter.get_loop().call_soon_threadsafe(lambda: waiter.done() or waiter.set_result(None))
+            waiter.get_loop().call_soon_threadsafe(_wake, waiter)
         return True
 
     def waiter_for(self, record: ApprovalRecord) -> asyncio.Future[None]:

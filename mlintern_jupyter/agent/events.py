@@ -495,4 +495,4 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 def events_json_schema() -> dict[str, Any]:
     """The JSON Schema of every event: the source `labextension/src/events.ts` is generated from."""
-    return event_adapter().json_schema(mode="serialization")
+    return event_adapter().json_schema(mode="validation")

@@ -32,7 +32,7 @@ def v2_compute_ledger(record: Record, ctx: MigrationContext) -> list[Record]:
     forgot them (a running job's cost was never counted). Rebuild them as v1 made them: a call approved with
     a known cost reserved it when it started, a failed call released it, a job's end settled its final cost."""
     kind, call_id = record.get("kind"), record.get("call_id")
-    base = {k: record[k] for k in ("session_id", "seq", "ts") if k in record}
+    base: Record = {k: record[k] for k in ("session_id", "seq", "ts") if k in record}
     if not isinstance(call_id, str):
         return [record]
     if kind == "approval_requested" and isinstance(record.get("cost_usd"), int | float):
@@ -49,9 +49,9 @@ def v2_compute_ledger(record: Record, ctx: MigrationContext) -> list[Record]:
     elif (kind == "job_updated" and call_id in ctx.reserved
           and str(record.get("status", "")).upper() in JOB_TERMINAL_STATUSES):
         ctx.reserved.discard(call_id)
-        cost = record.get("cost_usd") if isinstance(record.get("cost_usd"), int | float) else 0.0
-        return [record, {**base, "kind": "compute_settled", "call_id": call_id,
-                         "job_id": str(record.get("job_id", "")), "cost_usd": float(cost)}]
+        cost = record.get("cost_usd")
+        return [record, {**base, "kind": "compute_settled", "call_id": call_id, "job_id": str(record.get("job_id", "")),
+                         "cost_usd": float(cost) if isinstance(cost, int | float) else 0.0}]
     return [record]
 
 

@@ -35,10 +35,12 @@ class SessionSummary:
     running_jobs: int = 0
     torn_tail: bool = False
     path: Path | None = None
+    # The readable short name (the id is a UUID); sessions from before names have their id here.
+    name: str = ""
 
     def as_row(self) -> dict[str, Any]:
-        return {"id": self.session_id, "updated": self.updated, "state": self.state, "model": self.model,
-                "cost": f"${self.cost_usd:.2f}", "prompt": self.first_prompt}
+        return {"id": self.session_id, "name": self.name, "updated": self.updated, "state": self.state,
+                "model": self.model, "cost": f"${self.cost_usd:.2f}", "prompt": self.first_prompt}
 
 
 def _state(events: list[ev.Event], turn_open: bool, pending: int, live: Any, mtime: float,
@@ -111,6 +113,7 @@ def summarize(path: Path, live: Any = None, stale_after_s: float = STALE_AFTER_S
         running_jobs=running_jobs,
         torn_tail=log.torn_tail is not None,
         path=path,
+        name=started.name or path.name,
     )
 
 

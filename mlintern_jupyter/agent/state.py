@@ -9,6 +9,7 @@ replay is linear in the log's length.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -112,7 +113,7 @@ class SessionState:
         return [c for c in self.batch if c.id not in self.batch_results]
 
     def snapshot(self) -> dict[str, Any]:
-        """A plain, comparable picture of the state (for tests and `%intern status`)."""
+        """A plain, comparable copy of the state (later events do not change it)."""
         approvals = {nonce: (r.call_id, r.spec.sha256(), r.cost_usd, r.expires_at.isoformat(), r.decision,
                              r.feedback, r.approved_spec.sha256() if r.approved_spec else None, r.allow_program,
                              r.used) for nonce, r in self.approvals.records.items()}
@@ -123,11 +124,13 @@ class SessionState:
                          sorted(self.provider.unpriced)),
             "max_iterations": self.max_iterations, "trace_mode": self.trace_mode, "workspace": self.workspace,
             "cwd": self.cwd, "demo": self.demo, "messages": list(self.transcript.messages),
-            "plan": json.dumps(self.plan, sort_keys=True), "usage": self.usage,
+            "plan": json.dumps(self.plan, sort_keys=True), "usage": dataclasses.asdict(self.usage),
             "budget": (self.budget.cap_usd, round(self.budget.llm_spent_usd, 9),
                        round(self.budget.compute_spent_usd, 9), dict(self.budget.reservations)),
             "approvals": approvals, "bash_allow": sorted(self.bash_allow),
-            "jobs": {k: v.to_dict() for k, v in self.jobs.items()}, "job_metrics": self.job_metrics,
+            "jobs": {k: v.to_dict() for k, v in self.jobs.items()},
+            "job_metrics": {job: {name: list(values) for name, values in series.items()}
+                            for job, series in self.job_metrics.items()},
             "anchor_cell_id": self.anchor_cell_id, "batch": list(self.batch),
             "batch_results": dict(self.batch_results), "parked": sorted(self.parked),
             "turn_open": self.turn_open, "ended": self.ended,

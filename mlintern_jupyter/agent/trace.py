@@ -4,6 +4,13 @@ One record per transcript message: ``user`` records for prompts, tool results an
 ``assistant`` records for model messages. Records form a ``parentUuid`` chain; uuids are derived from
 ``(session_id, seq)`` so exporting the same log twice gives byte-identical files, and every record carries
 its own event's timestamp (ml-intern stamped every record with one time).
+
+What third-party readers (claude-code-log, ccusage, ...) rely on: each assistant record carries the usage of
+its own model call (the usage event just before its message); ``input_tokens`` excludes cached tokens, which
+are reported in ``cache_read_input_tokens`` / ``cache_creation_input_tokens``; model calls that made no
+transcript message (compaction summaries, research sub-agents) get a sidechain assistant record of their own,
+so the totals a reader adds up equal the session's; ``sessionId`` is a UUID; ``cwd`` is the notebook's
+directory; a prompt's first content block is the person's text (readers title sessions with it).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from mlintern_jupyter.agent.events import (
     UserPrompt,
 )
 from mlintern_jupyter.agent.redact import RedactionError, Redactor
+from mlintern_jupyter.agent.state import fence
 
 __all__ = ["TRACE_NAMESPACE", "events_to_trace", "write_trace"]
 
@@ -56,22 +64,39 @@ def _tool_input(arguments: Any) -> dict[str, Any]:
 def _usage_block(usage: Usage | None) -> dict[str, int]:
     if usage is None:
         return {"input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
+    cached = usage.cache_read_tokens + usage.cache_write_tokens
     return {
-        "input_tokens": usage.prompt_tokens,
+        # Our prompt_tokens count every input token (as litellm reports them); readers add the cache fields to
+        # input_tokens themselves, so counting them here too would bill them twice.
+        "input_tokens": max(0, usage.prompt_tokens - cached),
         "output_tokens": usage.completion_tokens,
         "cache_read_input_tokens": usage.cache_read_tokens,
         "cache_creation_input_tokens": usage.cache_write_tokens,
     }
 
 
-def _usage_after(events: list[Event], index: int) -> Usage | None:
-    """The first usage event after events[index], before the next assistant message."""
-    for event in events[index + 1 :]:
+# Events that change the transcript: a usage event is the model call of the next assistant message only when
+# none of these comes between them (the loop emits usage, then the message it paid for).
+_TRANSCRIPT_EVENTS = (AssistantMessage, ToolResult, UserPrompt, Compacted, ToolCall)
+
+
+def _own_usage(events: list[Event], index: int) -> int | None:
+    """Index of the usage event of the assistant message events[index]: the one just before it."""
+    for back in range(index - 1, -1, -1):
+        event = events[back]
         if isinstance(event, Usage):
-            return event
-        if isinstance(event, AssistantMessage):
+            return back
+        if isinstance(event, _TRANSCRIPT_EVENTS):
             return None
     return None
+
+
+def trace_session_id(session_id: str) -> str:
+    """The session id as a UUID: ids from before UUIDs map to a fixed uuid5 of themselves."""
+    try:
+        return str(uuid.UUID(session_id))
+    except ValueError:
+        return str(uuid.uuid5(TRACE_NAMESPACE, session_id))
 
 
 def events_to_trace(
@@ -84,6 +109,11 @@ def events_to_trace(
 ) -> list[dict[str, Any]]:
     """Claude Code JSONL records (unredacted) for a session's events, in log order."""
     events = list(events)
+    started = next((e for e in events if isinstance(e, SessionStarted)), None)
+    cwd = cwd or (started.cwd if started is not None else "")
+    trace_id = trace_session_id(session_id)
+    owned = {u for i, e in enumerate(events) if isinstance(e, AssistantMessage)
+             for u in [_own_usage(events, i)] if u is not None}
     tool_calls = {e.call_id: e for e in events if isinstance(e, ToolCall)}
     announced = {
         str(call.get("id"))
@@ -96,9 +126,10 @@ def events_to_trace(
     used: set[str] = set()
     current_model = model or ""
     last_ts = ""
+    main_parent: list[str | None] = [None]
 
-    def add(event: Event, rtype: str, message: dict[str, Any], **extra: Any) -> None:
-        key = f"{session_id}:{event.seq}"
+    def add(event: Event, rtype: str, message: dict[str, Any], sidechain: bool = False, **extra: Any) -> None:
+        key = f"{session_id}:{event.seq}" + (":usage" if sidechain else "")
         record_uuid = str(uuid.uuid5(TRACE_NAMESPACE, key))
         n = 0
         while record_uuid in used:  # duplicate seqs (hand-built logs): stay unique, stay deterministic
@@ -109,19 +140,22 @@ def events_to_trace(
             {
                 "type": rtype,
                 "uuid": record_uuid,
-                "parentUuid": records[-1]["uuid"] if records else None,
-                "sessionId": session_id,
+                "parentUuid": main_parent[0],
+                "sessionId": trace_id,
                 "timestamp": event.ts or last_ts,
                 "cwd": cwd,
                 "version": version,
-                "isSidechain": False,
+                "isSidechain": sidechain,
                 "userType": "external",
                 **extra,
                 "message": message,
             }
         )
+        if not sidechain:
+            main_parent[0] = record_uuid
 
-    def assistant(event: Event, index: int, text: str, calls: list[tuple[str, str, Any]], name: str) -> None:
+    def assistant(event: Event, index: int, text: str, calls: list[tuple[str, str, Any]], name: str,
+                  usage: Usage | None = None, sidechain: bool = False) -> None:
         content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
         for call_id, tool, arguments in calls:
             recorded = tool_calls.get(call_id)
@@ -138,8 +172,9 @@ def events_to_trace(
                 "content": content,
                 "stop_reason": "tool_use" if calls else "end_turn",
                 "stop_sequence": None,
-                "usage": _usage_block(_usage_after(events, index)),
+                "usage": _usage_block(usage),
             },
+            sidechain=sidechain,
         )
 
     for index, event in enumerate(events):
@@ -150,15 +185,25 @@ def events_to_trace(
             case UserPrompt(text=text, kernel_digest=digest):
                 content: Any = text
                 if digest:
-                    content = [{"type": "text", "text": digest}, {"type": "text", "text": text}]
+                    # The person's text first: readers title a session with the first block.
+                    content = [{"type": "text", "text": text}, {"type": "text", "text": (
+                        "What ran in the kernel since the last prompt:\n" + fence("kernel", digest))}]
                 add(event, "user", {"role": "user", "content": content})
+            case Usage() if index not in owned:
+                # A model call with no transcript message of its own (compaction, a research sub-agent):
+                # a sidechain record carries its usage, so readers' totals match the session's.
+                what = "context compaction" if "(" not in event.model else event.model.split("(")[-1].rstrip(")")
+                assistant(event, index, f"[{what} model call: its usage]", [], event.model or current_model,
+                          usage=event, sidechain=True)
             case AssistantMessage(text=text, tool_calls=calls, model=name, thinking_blocks=thinking):
                 parsed = [
                     (str(c.get("id", "")), str(c.get("name", "")), c.get("arguments", {}))
                     for c in calls
                     if isinstance(c, dict)
                 ]
-                assistant(event, index, text, parsed, name or current_model)
+                own = _own_usage(events, index)
+                assistant(event, index, text, parsed, name or current_model,
+                          usage=events[own] if own is not None else None)  # type: ignore[arg-type]
                 if thinking:
                     blocks = [
                         {

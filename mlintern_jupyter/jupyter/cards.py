@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import time
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..agent import events as ev
+from ..agent.state import MAX_METRIC_POINTS
 
 # Streamed text reaches the frontend at most this often; the final message always lands.
 TEXT_FLUSH_S = 0.1
@@ -22,7 +22,6 @@ RESULT_PREVIEW_CHARS = 4_000
 LOG_TAIL_LINES = 15
 # Sub-agent steps kept on a card (a deep research crawl makes dozens): the latest ones.
 MAX_STEPS = 60
-MAX_METRIC_POINTS = 400
 
 
 def esc(text: Any) -> str:
@@ -209,25 +208,6 @@ class FooterCard:
         self._render()
 
 
-_KV = re.compile(r"([A-Za-z_][\w./-]{0,40})\s*[=:]\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
-
-
-def parse_metrics(line: str) -> dict[str, float]:
-    """Numbers from a log line: `loss=0.42 step=10`, `{"loss": 0.4}`, `loss: 0.3`. Only numbers survive."""
-    found: dict[str, float] = {}
-    stripped = line.strip()
-    if stripped.startswith("{"):
-        try:
-            data = json.loads(stripped)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-    for key, value in _KV.findall(line):
-        found[key.strip("'\"")] = float(value)
-    return found
-
-
 def svg_polyline(values: list[float], width: int = 220, height: int = 60) -> str:
     """A tiny inline plot made from numbers only (so nothing from the log can inject markup)."""
     if len(values) < 2:
@@ -286,19 +266,17 @@ class JobCard:
         match event:
             case ev.JobUpdated(status=status, cost_usd=cost):
                 self.status, self.cost = status, cost
-                if status.lower() in ("completed", "error", "canceled", "cancelled", "failed", "succeeded"):
+                if ev.job_is_terminal(status):
                     self.cancel_button.disabled = True
             case ev.ToolOutput(text=text):
-                new_lines = text.splitlines()
-                self.lines = (self.lines + new_lines)[-LOG_TAIL_LINES:]
+                self.lines = (self.lines + text.splitlines())[-LOG_TAIL_LINES:]
                 self.log.value = "\n".join(self.lines)
-                before = sum(len(v) for v in self.metrics.values())
-                for line in new_lines:
-                    for key, value in parse_metrics(line).items():
+            case ev.JobMetrics(points=points):
+                for point in points:
+                    for key, value in point.items():
                         self.metrics.setdefault(key, []).append(value)
                         del self.metrics[key][:-MAX_METRIC_POINTS]
-                if sum(len(v) for v in self.metrics.values()) != before:
-                    self._render_plot()
+                self._render_plot()
             case _:
                 return
         self._render_header()

@@ -26,10 +26,10 @@ def list_sessions(home: Path | None = None, limit: int = 50, live: Any = None) -
 def sessions_text(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "No sessions yet."
-    lines = [f"{r['session_id']}  {r['state']:<18} ${r['cost_usd']:<8.4f} {r['model']:<30} {r['first_prompt'][:60]!r}"
-             for r in rows]
-    return "\n".join(["session id                 state              cost      model", *lines,
-                      "", "Continue one with: %intern resume SESSION_ID"])
+    lines = [f"{r['name'][:24]:<24} {r['state']:<18} ${r['cost_usd']:<8.4f} {r['model'][:30]:<30} "
+             f"{r['first_prompt'][:50]!r}  {r['session_id']}" for r in rows]
+    return "\n".join([f"{'name':<24} {'state':<18} {'cost':<9} {'model':<30} prompt, id", *lines,
+                      "", "Continue one with: %intern resume NAME (or its id)"])
 
 
 def export(session_dir: Path, path: str) -> str:

@@ -103,6 +103,8 @@ class TurnView:
                     self.tools[call_id].update(event)
             case ev.ToolOutput(job_id=job_id) if job_id and job_id in self.jobs:
                 self.jobs[job_id].update(event)
+            case ev.JobMetrics(job_id=job_id) if job_id in self.jobs:
+                self.jobs[job_id].update(event)
             case (ev.ToolStarted(call_id=call_id) | ev.ToolOutput(call_id=call_id) | ev.ToolResult(call_id=call_id)
                   | ev.SubagentProgress(call_id=call_id)):
                 if call_id in self.tools:

@@ -110,6 +110,26 @@ describe('MlinternPanel', () => {
     expect(a.cancelJob).toHaveBeenCalledWith('job-42');
   });
 
+  it.each(['COMPLETED', 'ERROR', 'CANCELED', 'TIMEOUT', 'DELETED'])(
+    'hides Cancel once the job is %s',
+    status => {
+      const job = events.find(e => e.kind === 'job_updated') as SessionEvent;
+      const p = mount(actions(), [...events.slice(0, pendingIndex + 4), { ...job, status } as SessionEvent]);
+      expect(byTestId(p.node, 'mlintern-job-status')[0].textContent).toBe(status);
+      expect(byTestId(p.node, 'mlintern-job-cancel')).toHaveLength(0);
+    }
+  );
+
+  it('plots the metrics the kernel parsed from the job log, from numbers only', () => {
+    const p = mount(actions(), [
+      ...events.slice(0, pendingIndex + 4),
+      { kind: 'job_metrics', call_id: 'call_job1', job_id: 'job-42', points: [{ loss: 0.5 }, { loss: 0.25 }] }
+    ]);
+    const plot = byTestId(p.node, 'mlintern-job-metrics')[0];
+    expect(plot.textContent).toContain('loss: 0.2500');
+    expect(plot.querySelectorAll('polyline')).toHaveLength(1);
+  });
+
   it('sends prompts and model changes', () => {
     const a = actions();
     const p = mount(a, []);

@@ -30,10 +30,15 @@ function ev<E extends SessionEvent>(e: Omit<E, 'seq' | 'ts' | 'session_id'> & Pa
 describe('reduce over the shared fixture', () => {
   const state = reduceAll(fixtureEvents());
 
+  it('gives the job card the metrics the kernel parsed from its log', () => {
+    const job = state.timeline.find(item => item.type === 'job');
+    expect(job).toMatchObject({ jobId: 'job-42', metrics: { epoch: [1, 2], loss: [0.41, 0.29] } });
+  });
+
   it('fills the header', () => {
-    expect(state.header.sessionId).toBe('20250101-120000-a1b2c3');
+    expect(state.header.sessionId).toBe('3f2b8c1e-9d4a-4e7b-a1c2-5d6e7f8a9b0c');
     expect(state.header.model).toBe('openai/gpt-4.1'); // model_changed comes after session_started
-    expect(state.header.approveMode).toBe('ask');
+    expect(state.header.approveMode).toBe('auto'); // approve_mode_changed after session_started
     expect(state.header.tokens).toEqual({
       prompt: 12000,
       completion: 800,
@@ -99,7 +104,7 @@ describe('reduce over the shared fixture', () => {
       iterations: 7
     });
     expect(state.sessionEnded).toBe(true);
-    expect(state.lastSeq).toBe(29);
+    expect(state.lastSeq).toBe(37);
   });
 
   it('shows the session effort and what the current model accepted', () => {

@@ -1,6 +1,7 @@
 /** One DOM card per timeline item. Model and tool text goes through textContent or the sanitizing renderer. */
 
 import { button, formatUsd, h } from '../dom';
+import { isJobTerminal } from '../events';
 import { isSafeUrl, renderMarkdown } from '../markdown';
 import type { AssistantItem, JobItem, NoticeItem, TimelineItem, ToolItem, UserItem } from '../reducer';
 
@@ -8,19 +9,54 @@ export interface CardActions {
   cancelJob(jobId: string): void;
 }
 
-const FINISHED_JOB = new Set([
-  'completed',
-  'succeeded',
-  'error',
-  'failed',
-  'canceled',
-  'cancelled',
-  'deleted',
-  'timeout'
-]);
-
 export function isJobFinished(status: string): boolean {
-  return FINISHED_JOB.has(status.toLowerCase());
+  return isJobTerminal(status);
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** A sparkline built from numbers only (DOM nodes, no markup from the log can get in). */
+function sparkline(values: number[], width = 160, height = 40): Element | null {
+  if (values.length < 2) {
+    return null;
+  }
+  const low = Math.min(...values);
+  const span = Math.max(...values) - low || 1;
+  const step = width / (values.length - 1);
+  const points = values
+    .map((v, i) => `${(i * step).toFixed(1)},${(height - ((v - low) / span) * height).toFixed(1)}`)
+    .join(' ');
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('width', String(width));
+  svg.setAttribute('height', String(height));
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  const line = document.createElementNS(SVG, 'polyline');
+  line.setAttribute('fill', 'none');
+  line.setAttribute('stroke', 'currentColor');
+  line.setAttribute('points', points);
+  svg.appendChild(line);
+  return svg;
+}
+
+function metricsPlot(metrics: Record<string, number[]>): HTMLElement | null {
+  const shown = Object.entries(metrics)
+    .filter(([name, values]) => !['step', 'epoch'].includes(name) && values.length >= 2)
+    .slice(0, 3);
+  if (shown.length === 0) {
+    return null;
+  }
+  return h(
+    'div',
+    { className: 'mlintern-metrics', testid: 'mlintern-job-metrics' },
+    ...shown.map(([name, values]) =>
+      h(
+        'div',
+        { className: 'mlintern-metric' },
+        h('span', { className: 'mlintern-muted' }, `${name}: ${values[values.length - 1].toPrecision(4)}`),
+        sparkline(values)
+      )
+    )
+  );
 }
 
 function pre(text: string, className: string, testid?: string): HTMLElement {
@@ -172,6 +208,7 @@ function jobCard(item: JobItem, actions: CardActions): HTMLElement {
         : button('Cancel', 'mlintern-job-cancel', () => actions.cancelJob(item.jobId), 'mlintern-danger')
     ),
     item.message ? h('div', { className: 'mlintern-muted' }, item.message) : null,
+    metricsPlot(item.metrics ?? {}),
     pre(item.log, 'mlintern-log', 'mlintern-job-log')
   );
 }

@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from .metrics import metric_points
+
 RING_LINES = 2_000
 # One streamed chunk at most this big; a flood between two flushes is summarised, the file keeps everything.
 CHUNK_CHARS = 16_000
@@ -27,9 +29,12 @@ RESULT_CHARS = 12_000
 class LogSink:
     """Receives lines (on the event loop thread), keeps them on disk and streams them in chunks."""
 
-    def __init__(self, path: Path, emit_chunk: Callable[[str], None], *, write_file: bool = True) -> None:
+    def __init__(self, path: Path, emit_chunk: Callable[[str], None], *, write_file: bool = True,
+                 emit_metrics: Callable[[list[dict[str, float]]], None] | None = None) -> None:
         self.path = path
         self.emit_chunk = emit_chunk
+        # Numbers parsed from the streamed lines, sent after their chunk (the cards' and the panel's plots).
+        self.emit_metrics = emit_metrics
         self.ring: deque[str] = deque(maxlen=RING_LINES)
         self.total_lines = 0
         self._pending: list[str] = []
@@ -69,11 +74,15 @@ class LogSink:
             self._file.flush()
         if not self._pending and not self._skipped:
             return
-        text = "\n".join(self._pending)
+        lines = self._pending
+        text = "\n".join(lines)
         if self._skipped:
             text += f"\n[... {self._skipped} more lines not streamed; the full log is in {self.path}]"
         self._pending, self._pending_chars, self._skipped = [], 0, 0
         self.emit_chunk(text + "\n")
+        points = metric_points(lines) if self.emit_metrics is not None else []
+        if points and self.emit_metrics is not None:
+            self.emit_metrics(points)
 
     def close(self) -> None:
         self._closed = True

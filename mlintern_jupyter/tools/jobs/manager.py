@@ -144,7 +144,10 @@ class JobManager:
         def emit_chunk(text: str) -> None:
             self.emit(ev.ToolOutput(call_id=handle.call_id, text=text, job_id=handle.job_id))
 
-        return LogSink(handle.log_path, emit_chunk, write_file=write_file)
+        def emit_metrics(points: list[dict[str, float]]) -> None:
+            self.emit(ev.JobMetrics(call_id=handle.call_id, job_id=handle.job_id, points=points))
+
+        return LogSink(handle.log_path, emit_chunk, write_file=write_file, emit_metrics=emit_metrics)
 
     def _finish(self, handle: JobHandle, status: str, message: str = "") -> None:
         handle.status = status

@@ -1,0 +1,283 @@
+"""Generate labextension/src/events.ts (and events.schema.json) from the JSON Schema of agent/events.py.
+
+    python scripts/gen_events_ts.py          # write both files
+    python scripts/gen_events_ts.py --check  # exit 1 when either is stale (CI, scripts/test.sh)
+
+The Python dataclasses are the source of truth (STYLE.md rule 10); their pydantic JSON Schema is written beside
+the panel, and the TypeScript types and the runtime check `isSessionEvent` are generated from that schema, then
+formatted with the panel's prettier. Nobody edits events.ts by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB = ROOT / "labextension"
+TS_PATH = LAB / "src" / "events.ts"
+SCHEMA_PATH = LAB / "src" / "events.schema.json"
+BASE_FIELDS = ("session_id", "seq", "ts")
+# Named unions the panel code uses: (interface, field) whose enum gets this name.
+ALIASES = {
+    "TurnEndReason": ("TurnEnded", "reason"),
+    "Decision": ("ApprovalResolved", "decision"),
+    "DecidedBy": ("ApprovalResolved", "by"),
+    "ToolStatus": ("ToolResult", "status"),
+    "ApproveMode": ("SessionStarted", "approve_mode"),
+    "TraceMode": ("TraceModeChanged", "mode"),
+}
+RENAMES = {"Error": "ErrorEvent"}  # `Error` would shadow the global
+
+
+def schema() -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    from mlintern_jupyter.agent.events import JOB_TERMINAL_STATUSES, events_json_schema
+
+    data = events_json_schema()
+    data["x-job-terminal-statuses"] = list(JOB_TERMINAL_STATUSES)
+    return data
+
+
+def _name(ref: str) -> str:
+    title = ref.rsplit("/", 1)[-1]
+    return RENAMES.get(title, title)
+
+
+class Generator:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.defs: dict[str, Any] = data["$defs"]
+        self.aliases = {tuple(self.defs[d]["properties"][f]["enum"]): name for name, (d, f) in ALIASES.items()}
+
+    def ts_type(self, s: dict[str, Any]) -> str:
+        if "$ref" in s:
+            return _name(s["$ref"])
+        if "anyOf" in s:
+            return " | ".join(self.ts_type(option) for option in s["anyOf"])
+        if "const" in s:
+            return json.dumps(s["const"]).replace('"', "'")
+        if "enum" in s:
+            return self.aliases.get(tuple(s["enum"])) or " | ".join(f"'{v}'" for v in s["enum"])
+        kind = s.get("type")
+        if kind == "array":
+            return f"Array<{self.ts_type(s.get('items', {}))}>"
+        if kind == "object":
+            extra = s.get("additionalProperties", True)
+            return f"Record<string, {self.ts_type(extra) if isinstance(extra, dict) else 'unknown'}>"
+        return {"string": "string", "integer": "number", "number": "number", "boolean": "boolean",
+                "null": "null"}.get(kind or "", "unknown")
+
+    def check(self, s: dict[str, Any]) -> str:
+        if "$ref" in s:
+            return f"is{_name(s['$ref'])}"
+        if "anyOf" in s:
+            options = s["anyOf"]
+            others = [o for o in options if o.get("type") != "null"]
+            if len(others) == 1 and len(options) == 2:
+                return f"nullable({self.check(others[0])})"
+            return "anyOf(" + ", ".join(self.check(o) for o in options) + ")"
+        if "const" in s or "enum" in s:
+            values = [s["const"]] if "const" in s else s["enum"]
+            return "oneOf(" + ", ".join(f"'{v}'" for v in values) + ")"
+        kind = s.get("type")
+        if kind == "array":
+            return f"arrayOf({self.check(s.get('items', {}))})"
+        if kind == "object":
+            extra = s.get("additionalProperties", True)
+            return f"recordOf({self.check(extra)})" if isinstance(extra, dict) else "obj"
+        return {"string": "str", "integer": "int", "number": "num", "boolean": "bool",
+                "null": "isNull"}.get(kind or "", "anything")
+
+    def interface(self, title: str, d: dict[str, Any], base: bool) -> list[str]:
+        out = []
+        if d.get("description"):
+            out.append(f"/** {' '.join(d['description'].split())} */")
+        name = RENAMES.get(title, title)
+        out.append(f"export interface {name}{' extends BaseEvent' if base else ''} {{")
+        required = set(d.get("required", []))
+        for field, s in d["properties"].items():
+            if base and field in BASE_FIELDS:
+                continue
+            if field == "kind":
+                out.append(f"  kind: '{s['const']}';")
+                continue
+            out.append(f"  {field}{'' if field in required else '?'}: {self.ts_type(s)};")
+        out.append("}")
+        return out
+
+    def render(self) -> str:
+        events = [(_name(m["$ref"]), m["$ref"].rsplit("/", 1)[-1]) for m in self.data["oneOf"]]
+        event_titles = {title for _, title in events}
+        out = [
+            "/**",
+            " * GENERATED by scripts/gen_events_ts.py from the JSON Schema of mlintern_jupyter/agent/events.py",
+            " * (written beside this file as events.schema.json). Do not edit: change events.py and run",
+            " * `python scripts/gen_events_ts.py`; CI fails when this file is stale.",
+            " *",
+            " * Fields with a default in Python are optional here: the kernel always writes them, but the runtime",
+            " * check accepts events without them, so consumers must not assume they are present.",
+            " */",
+            "",
+        ]
+        for name, (d, f) in ALIASES.items():
+            out.append(f"export type {name} = " + " | ".join(f"'{v}'" for v in self.defs[d]["properties"][f]["enum"])
+                       + ";")
+        terminal = ", ".join(f"'{s}'" for s in self.data["x-job-terminal-statuses"])
+        out += ["", "/** Job stages after which a job never runs again (Cancel is disabled). */",
+                f"export const JOB_TERMINAL_STATUSES: readonly string[] = [{terminal}];", "",
+                "export function isJobTerminal(status: string): boolean {",
+                "  const upper = status.toUpperCase();",
+                "  return JOB_TERMINAL_STATUSES.includes(upper) || upper === 'CANCELLED';", "}", "",
+                "export interface BaseEvent {", "  session_id?: string;", "  seq?: number;", "  ts?: string;", "}", ""]
+        for title, d in self.defs.items():
+            if title not in event_titles:
+                out += self.interface(title, d, base=False) + [""]
+        for _, title in events:
+            out += self.interface(title, self.defs[title], base=True) + [""]
+        out.append("export type SessionEvent = " + " | ".join(name for name, _ in events) + ";")
+        out += ["", "export type EventKind = SessionEvent['kind'];", "", RUNTIME]
+        for title, d in self.defs.items():
+            if title not in event_titles:
+                fields = ", ".join(f"{k}: {self.check(v)}" for k, v in d["properties"].items())
+                out.append(f"const is{RENAMES.get(title, title)}: Check = v => "
+                           f"obj(v) && fields(v as Record<string, unknown>, {{ {fields} }}, "
+                           f"{json.dumps(d.get('required', []))});")
+        out += ["", "/** Per kind: required fields (no default in Python) and optional ones (checked when present). */",
+                "export const EVENT_SPECS: Record<EventKind, FieldSpec> = {"]
+        for _, title in events:
+            d = self.defs[title]
+            kind = d["properties"]["kind"]["const"]
+            required = set(d.get("required", []))
+            props = {k: v for k, v in d["properties"].items() if k not in ("kind", *BASE_FIELDS)}
+            req = ", ".join(f"{k}: {self.check(v)}" for k, v in props.items() if k in required)
+            opt = ", ".join(f"{k}: {self.check(v)}" for k, v in props.items() if k not in required)
+            out.append(f"  {kind}: {{ required: {{ {req} }}, optional: {{ {opt} }} }},")
+        out += ["};", "", FOOTER]
+        return _drop_unused_checks("\n".join(out))
+
+
+def _drop_unused_checks(text: str) -> str:
+    """Leave out the check helpers no field uses (tsc's noUnusedLocals would refuse them)."""
+    code = re.sub(r"/\*(.|\n)*?\*/|//.*", "", text)
+    for name in ("isNull", "anything", "anyOf", "recordOf", "nullable", "arrayOf", "oneOf"):
+        definition = re.search(rf"\nconst {name}(: Check)? =(.|\n)*?;\n", text)
+        if definition and len(re.findall(rf"\b{name}\b", code)) == 1:
+            text = text[:definition.start()] + "\n" + text[definition.end():]
+    return text
+
+
+RUNTIME = """// ---- runtime check -------------------------------------------------------------------------------
+
+type Check = (v: unknown) => boolean;
+
+const str: Check = v => typeof v === 'string';
+const num: Check = v => typeof v === 'number' && Number.isFinite(v);
+const int: Check = v => Number.isInteger(v);
+const bool: Check = v => typeof v === 'boolean';
+const isNull: Check = v => v === null;
+const anything: Check = () => true;
+const obj: Check = v => typeof v === 'object' && v !== null && !Array.isArray(v);
+const arrayOf =
+  (item: Check): Check =>
+  v =>
+    Array.isArray(v) && v.every(item);
+const recordOf =
+  (value: Check): Check =>
+  v =>
+    obj(v) && Object.values(v as Record<string, unknown>).every(value);
+const nullable =
+  (c: Check): Check =>
+  v =>
+    v === null || c(v);
+const anyOf =
+  (...checks: Check[]): Check =>
+  v =>
+    checks.some(c => c(v));
+const oneOf =
+  (...values: string[]): Check =>
+  v =>
+    typeof v === 'string' && values.includes(v);
+
+function fields(data: Record<string, unknown>, checks: Record<string, Check>, required: string[]): boolean {
+  return (
+    required.every(name => name in data) &&
+    Object.entries(checks).every(([name, check]) => !(name in data) || check(data[name]))
+  );
+}
+
+export interface FieldSpec {
+  required: Record<string, Check>;
+  optional: Record<string, Check>;
+}
+
+const BASE: Record<string, Check> = { session_id: str, seq: int, ts: str };
+"""
+
+FOOTER = """export const EVENT_KINDS = Object.keys(EVENT_SPECS) as EventKind[];
+
+/** Whether `x` is an event this panel understands: a known kind, required fields present, every field typed. */
+export function isSessionEvent(x: unknown): x is SessionEvent {
+  if (!obj(x)) {
+    return false;
+  }
+  const data = x as Record<string, unknown>;
+  const kind = data.kind;
+  if (typeof kind !== 'string' || !Object.hasOwn(EVENT_SPECS, kind)) {
+    return false;
+  }
+  const spec = EVENT_SPECS[kind as EventKind];
+  for (const [name, check] of Object.entries(spec.required)) {
+    if (!(name in data) || !check(data[name])) {
+      return false;
+    }
+  }
+  const optional = { ...BASE, ...spec.optional };
+  for (const [name, check] of Object.entries(optional)) {
+    if (name in data && !check(data[name])) {
+      return false;
+    }
+  }
+  return true;
+}
+"""
+
+
+def formatted(text: str) -> str:
+    """The panel's prettier, so the generated file passes `npm run lint` as written."""
+    prettier = LAB / "node_modules" / ".bin" / "prettier"
+    result = subprocess.run([str(prettier), "--stdin-filepath", str(TS_PATH)], input=text, text=True,
+                            capture_output=True, cwd=LAB, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"prettier failed: {result.stderr[-2000:]}")
+    return result.stdout
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="fail when the files on disk are stale")
+    args = parser.parse_args()
+    data = schema()
+    outputs = {SCHEMA_PATH: json.dumps(data, indent=2, sort_keys=True) + "\n",
+               TS_PATH: formatted(Generator(data).render())}
+    stale = [path for path, text in outputs.items() if not path.exists() or path.read_text() != text]
+    if args.check:
+        if stale:
+            names = ", ".join(str(p.relative_to(ROOT)) for p in stale)
+            print(f"stale: {names}; run `python scripts/gen_events_ts.py` after changing agent/events.py")
+            return 1
+        print("events.ts and events.schema.json match agent/events.py")
+        return 0
+    for path in stale:
+        path.write_text(outputs[path])
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
