@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
 import logging
 import time
 
 import pytest
+import yaml
 from huggingface_hub import HfApi
 
 from mlintern_jupyter.agent import events as ev
@@ -66,8 +68,13 @@ def test_upload_now_creates_private_dataset_with_card_and_redacted_trace(fake_hu
     create = fake_hub.requests.find(route="repos.create")[0].json()
     assert create["type"] == "dataset" and (create.get("visibility") == "private" or create.get("private") is True)
     card = repo.read("README.md").decode()
-    front = card.split("---")[1]
-    assert "- agent-trace" in front and "- ml-intern" in front and "- claude-code-jsonl" in front
+    front = yaml.safe_load(card.split("---")[1])
+    assert {"agent-trace", "ml-intern", "claude-code-jsonl"} <= set(front["tags"])
+    # The Hub's dataset viewer finds the traces through configs/data_files; the pattern matches the path below.
+    (config,) = front["configs"]
+    assert config["config_name"] == "default"
+    assert fnmatch.fnmatch(f"sessions/{session.events[0].ts[:10]}/{session.id}.jsonl", config["data_files"][0]["path"])
+    assert "](https://github.com/)" not in card
     body = repo.read(path).decode()
     records = [json.loads(line) for line in body.splitlines()]
     assert [r["type"] for r in records] == ["user", "assistant"]

@@ -38,16 +38,24 @@ DATASET_CARD = """---
 pretty_name: ML Intern sessions
 tags:
 - agent-trace
+- agent-traces
 - ml-intern
+- mlintern-jupyter
 - claude-code-jsonl
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: sessions/*/*.jsonl
 ---
 
 # ML Intern sessions
 
-Traces of [mlintern-jupyter](https://github.com/) agent sessions, one Claude Code JSONL file per session under
-`sessions/YYYY-MM-DD/<session_id>.jsonl` (records of type `user` / `assistant` with `text`, `tool_use` and
-`tool_result` blocks), readable by the Hugging Face Agent Trace Viewer. Every file passed a secret redactor
-before upload. Uploaded by `%intern upload` or at the end of each turn.
+Traces of mlintern-jupyter agent sessions (an ML engineering agent that runs inside Jupyter), one Claude Code
+JSONL file per session under `sessions/YYYY-MM-DD/<session_id>.jsonl`: records of type `user` / `assistant` with
+`text`, `tool_use` and `tool_result` blocks, each assistant record with the token usage of its own model call.
+The Hugging Face Agent Trace Viewer and Claude Code transcript tools read them. Every file passed a secret
+redactor before upload. Uploaded by `%intern upload` or at the end of each turn.
 """
 
 
