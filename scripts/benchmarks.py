@@ -248,6 +248,21 @@ def rows(results: dict[str, Outcome]) -> list[tuple[str, ...]]:
                     f"tokens) to the parent, from {r['tool_output_read_chars']:,} chars of tool output in its own context "
                     f"({r['child_tool_calls']} calls; {r['parent_tool_cards']} card, {r['progress_events']} progress events)",
                     "—", "—", f"{r['answer_chars'] / max(r['tool_output_read_chars'], 1):.2f}", "no goal set"))
+    if not failed("fold", "state fold (#12)"):
+        f = results["fold"].figures
+        for n, goal_s in (("10000", 1.0), ("100000", 10.0)):
+            out.append(("state fold (#12)", f"replay of a {int(n):,}-event log ({f[f'log_mib_{n}']} MiB): "
+                        f"{f[f'replay_s_{n}']} s", f"< {goal_s:g} s", f"json.loads of the same lines: {f[f'json_loads_s_{n}']} s",
+                        ratio(f[f"replay_s_{n}"], f[f"json_loads_s_{n}"]), yes(f[f"replay_s_{n}"] < goal_s)))
+        out.append(("state fold (#12)", f"100,000 / 10,000 replay time: {f['replay_ratio_100k_10k']}", "≈ 10 (linear)", "—", "—",
+                    yes(f["replay_ratio_100k_10k"] <= 13)))
+        p = f["property"]
+        out.append(("state fold (#12)", f"live = replayed state: {p['examples'] - p['mismatching_examples']}/{p['examples']} "
+                    f"generated sequences ({p['prefixes']:,} prefixes)", "all", "—", "—", yes(p["mismatching_examples"] == 0)))
+        t = f["trace"]
+        out.append(("state fold (#12)", "trace totals read by claude-code-log: " + ", ".join(
+            f"{k} {t['claude_code_log'][k]:,}" for k in t["claude_code_log"]), "equal to the session's usage",
+            "session: " + ", ".join(f"{k} {v:,}" for k, v in t["session"].items()), "—", yes(t["equal"])))
     if not failed("panel", "side panel (#7)"):
         f = results["panel"].figures
         out.append(("side panel (#7)", f"render a {f['history_events']}-event session ({f['timeline_cards']} cards): "
@@ -419,6 +434,12 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
         "a small pipeline) as a policy-approved call (inside bubblewrap: namespaces, private HOME and /tmp, "
         "read-only system) and as a person-approved call (plain), interleaved in blocks of 25; the ratio is "
         "sandboxed / plain over the whole run, each call timed from the tool call to its result.",
+        "- **state fold** (`tests/bench_fold.py`): logs of 10,000 and 100,000 events in the store's line format "
+        "(realistic iterations: usage, a message with two tool calls, an approval, a reservation, job output and "
+        "metrics, a settlement), read, decoded strictly and folded as `Session.resume` does (best of 3 / 1 run), "
+        "against plain `json.loads` of the same lines; the state-fold property (`tests/fold_check.py`) over 300 "
+        "generated event sequences, live state against replayed state after every prefix; and a generated session "
+        "(tool calls, a research sub-agent, a compaction) written as a trace and read by claude-code-log (PyPI).",
         "- **side panel** (`labextension/ui-tests/bench_panel.mjs`): Debian's Chromium (playwright-core, "
         "`/usr/bin/chromium`) against a throwaway JupyterLab with the built extension; the kernel side is a fake "
         "`mlintern` comm target run in a cell (as in the panel's browser tests), so the figures are transport plus "
@@ -449,8 +470,8 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
 
 
 def main() -> int:
-    names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "research", "playbook", "agent_eval", "panel",
-             "sandbox", "providers"]
+    names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "fold", "research", "playbook", "agent_eval",
+             "panel", "sandbox", "providers"]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(names), help="comma-separated subset of: " + ", ".join(names))
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
@@ -475,7 +496,7 @@ def main() -> int:
             # Runs the tasks only when a provider key is set; otherwise it says so (and costs nothing).
             results[name] = run_json(name, [py, "scripts/eval_agent.py", "--json"], ROOT, env, 3600)
         else:
-            timeout = {"jobs": 300, "comm": 240, "providers": 600}.get(name, 180)
+            timeout = {"jobs": 300, "comm": 240, "providers": 600, "fold": 600}.get(name, 180)
             results[name] = run_json(name, [py, f"tests/bench_{name}.py"], ROOT, env, timeout)
         o = results[name]
         print(f"   {name}: {'ok' if o.figures else 'FAILED ' + o.error} ({o.seconds:.0f} s)", flush=True)

@@ -311,6 +311,8 @@ class ApprovalBook:
     def __init__(self, expiry: timedelta = DEFAULT_EXPIRY) -> None:
         self.expiry = expiry
         self.records: dict[str, ApprovalRecord] = {}
+        # call id -> the newest record's nonce: lookups by call stay O(1), so a replay stays linear.
+        self._by_call: dict[str, str] = {}
 
     def create(self, call_id: str, spec: ActionSpec, cost_usd: float | None, nonce: str | None = None,
                expires_at: datetime | None = None) -> ApprovalRecord:
@@ -318,6 +320,7 @@ class ApprovalBook:
         if nonce:
             record.nonce = nonce
         self.records[record.nonce] = record
+        self._by_call[call_id] = record.nonce
         return record
 
     def pending(self) -> list[ApprovalRecord]:
@@ -325,11 +328,8 @@ class ApprovalBook:
 
     def for_call(self, call_id: str) -> ApprovalRecord | None:
         """The newest record asked for this call."""
-        found = None
-        for record in self.records.values():
-            if record.call_id == call_id:
-                found = record
-        return found
+        nonce = self._by_call.get(call_id)
+        return self.records.get(nonce) if nonce is not None else None
 
     def resolve(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None,
                 for_session: bool = False, now: datetime | None = None) -> Resolution | None:
