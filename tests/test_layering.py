@@ -18,3 +18,55 @@ def test_engine_and_tools_import_no_jupyter_module() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _engine_imports() -> dict[str, set[str]]:
+    """Module -> engine modules it imports (TYPE_CHECKING and function-level imports included)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "mlintern_jupyter" / "agent"
+    names = {f.relative_to(root).with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+             for f in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name in names:
+        path = root / (name.replace(".", "/") + ".py")
+        if not path.exists():
+            path = root / name.replace(".", "/") / "__init__.py"
+        package = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".")
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package[: len(package) - node.level + 1]
+                if node.level > len(package) + 1:
+                    deps.add("<outside the engine>")
+                    continue
+                target = ".".join([*base, *(node.module.split(".") if node.module else [])])
+                candidates = [target] if node.module else [".".join([*base, a.name]) for a in node.names]
+                deps |= {c for c in candidates if c in names}
+        graph[name] = deps - {name}
+    return graph
+
+
+def test_the_engine_has_no_import_cycles_and_does_not_import_the_tools() -> None:
+    graph = _engine_imports()
+    assert all("<outside the engine>" not in deps for deps in graph.values()), \
+        {k: v for k, v in graph.items() if "<outside the engine>" in v}
+    # The cycle the issue named is gone: session -> loop -> context -> core, nothing back.
+    assert "session" not in graph["loop"] | graph["context"] | graph["core"]
+    assert "loop" not in graph["context"] | graph["core"]
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(node: str) -> None:
+        if node in done:
+            return
+        assert node not in visiting, " -> ".join([*visiting[visiting.index(node):], node])
+        visiting.append(node)
+        for dep in sorted(graph[node]):
+            visit(dep)
+        visiting.pop()
+        done.add(node)
+
+    for module in sorted(graph):
+        visit(module)

@@ -126,7 +126,7 @@ def _per_hour(info: Any) -> float | None:
 
 
 class CostEstimator:
-    """`(spec) -> worst-case USD or None`, for `session.services["cost_estimator"]`.
+    """`(spec) -> worst-case USD or None`, for `session.services.cost_estimator`.
 
     Local jobs cost nothing; an HF job costs price per hour x its hard timeout; anything without a known price
     or timeout (scheduled jobs repeat without end, sandboxes run until stopped) is None: unknown.

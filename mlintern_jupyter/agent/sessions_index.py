@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import events as ev
+from .core import fold_log
 from .store import read_events, sessions_dir
 
 SessionState = Literal["running", "idle", "awaiting approval", "interrupted", "ended"]
@@ -43,9 +44,9 @@ class SessionSummary:
                 "model": self.model, "cost": f"${self.cost_usd:.2f}", "prompt": self.first_prompt}
 
 
-def _state(events: list[ev.Event], turn_open: bool, pending: int, live: Any, mtime: float,
+def _state(ended: str | None, turn_open: bool, pending: int, live: Any, mtime: float,
            stale_after_s: float) -> SessionState:
-    if any(isinstance(e, ev.SessionEnded) for e in events):
+    if ended is not None:
         return "ended"
     if live is not None and getattr(live, "running", False):
         return "running"
@@ -64,37 +65,14 @@ def summarize(path: Path, live: Any = None, stale_after_s: float = STALE_AFTER_S
     started = next((e for e in log.events if isinstance(e, ev.SessionStarted)), None)
     if started is None:
         return None
-    model, first_prompt, llm_cost, turns, turn_open = started.model, "", 0.0, 0, False
-    job_costs: dict[str, float] = {}
-    job_status: dict[str, str] = {}
-    requested: dict[str, str] = {}
-    decided: set[str] = set()
-    answered: set[str] = set()
-    for event in log.events:
-        match event:
-            case ev.ModelChanged(model=name):
-                model = name
-            case ev.UserPrompt(text=text):
-                first_prompt = first_prompt or " ".join(text.split())[:200]
-                turn_open = True
-            case ev.TurnEnded():
-                turns += 1
-                turn_open = False
-            case ev.Usage(cost_usd=cost):
-                llm_cost += cost or 0.0  # None: unknown price (counted nowhere rather than as $0.00 spent)
-            case ev.JobUpdated(job_id=job_id, cost_usd=cost, status=status):
-                job_costs[job_id], job_status[job_id] = cost, status.upper()
-            case ev.ApprovalRequested(call_id=call_id, nonce=nonce):
-                requested[nonce] = call_id
-            case ev.ApprovalResolved(nonce=nonce, call_id=call_id):
-                decided.add(nonce or call_id)
-            case ev.ToolResult(call_id=call_id):
-                answered.add(call_id)
-    # Pending: asked, never decided, and the call never got a result (a decision after --wait may run the
-    # call without a logged decision; its result settles it).
-    pending = sum(1 for nonce, call in requested.items() if nonce not in decided and call not in decided
-                  and call not in answered)
-    running_jobs = sum(1 for s in job_status.values() if s in ("RUNNING", "PENDING", "STARTING", "QUEUED"))
+    # The state comes from the same fold resume uses; only the list's own figures are counted here.
+    state = fold_log(log, "").state
+    first_prompt = next((" ".join(e.text.split())[:200] for e in log.events if isinstance(e, ev.UserPrompt)), "")
+    turns = sum(isinstance(e, ev.TurnEnded) for e in log.events)
+    # Older logs could run a call whose late decision was never logged: its result settles it.
+    answered = {e.call_id for e in log.events if isinstance(e, ev.ToolResult)}
+    pending = sum(1 for r in state.approvals.pending() if r.call_id not in answered)
+    running_jobs = sum(1 for job in state.jobs.values() if not ev.job_is_terminal(job.status))
     last = log.events[-1]
     try:
         mtime = (path / "events.jsonl").stat().st_mtime
@@ -103,9 +81,9 @@ def summarize(path: Path, live: Any = None, stale_after_s: float = STALE_AFTER_S
     return SessionSummary(
         session_id=path.name,
         first_prompt=first_prompt,
-        model=model,
-        cost_usd=round(llm_cost + sum(job_costs.values()), 6),
-        state=_state(log.events, turn_open, pending, live, mtime, stale_after_s),
+        model=state.model,
+        cost_usd=round(state.usage.cost_usd + sum(job.cost_usd for job in state.jobs.values()), 6),
+        state=_state(state.ended, state.turn_open, pending, live, mtime, stale_after_s),
         updated=last.ts or started.ts,
         started=started.ts,
         turns=turns,
