@@ -356,6 +356,16 @@ class SessionCore:
 
     # ---- turns and repair ---------------------------------------------------------------------------
 
+    def turn_began(self) -> None:
+        """The loop's turn task starts (on the agent's loop): `cancel` reaches it from any thread."""
+        self._loop = asyncio.get_running_loop()
+        self._turn_task = asyncio.current_task()
+        self.running = True
+
+    def turn_finished(self) -> None:
+        self.running = False
+        self._turn_task = None
+
     def cancel(self) -> None:
         """Thread-safe: cancel the running turn at its next await point (it ends with turn_ended cancelled)."""
         task, loop = self._turn_task, self._loop

@@ -56,9 +56,7 @@ class TurnOver(Exception):
 async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None = None,
                    kernel_digest: str | None = None) -> ev.TurnEnded:
     """Run one prompt to its end. `prompt=None` continues a turn whose approvals were answered later."""
-    session._loop = asyncio.get_running_loop()
-    session._turn_task = asyncio.current_task()
-    session.running = True
+    session.turn_began()
     iterations = 0
     try:
         if session.ended is not None:
@@ -144,8 +142,7 @@ def _supersede_pending(session: Session) -> None:
 
 
 def _end(session: Session, reason: ev.TurnEndReason, iterations: int, message: str) -> ev.TurnEnded:
-    session.running = False
-    session._turn_task = None
+    session.turn_finished()
     return session.emit(ev.TurnEnded(reason=reason, iterations=iterations, message=message))  # type: ignore[return-value]
 
 

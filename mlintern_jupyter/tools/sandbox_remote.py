@@ -3,7 +3,7 @@
 The Space gets a random SANDBOX_TOKEN secret (the server refuses requests without it) and not the HF token:
 the server does not need it, and `bash sandbox=true` must not be able to read it (code there runs what the model
 wrote, under any approval mode). The tool waits until the Space runs, then keeps the sandbox's URL
-and token in the session's services (`session.services["sandbox"]`) for `SandboxClient`.
+and token in the session's services (`services.sandbox`) for `SandboxClient`.
 """
 
 from __future__ import annotations
