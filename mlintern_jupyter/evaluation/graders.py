@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..agent.approval import JOB_LAUNCHES, _duration_s
+from ..agent.approval import JOB_LAUNCHES, parse_duration_s
 
 TRAINING_MIN_TIMEOUT_S = 2 * 3600
 MAX_TIMEOUT_S = 24 * 3600
@@ -214,7 +214,7 @@ def timeout_fits(t: Trajectory, expect: Expect) -> Verdict:
     if not jobs:
         return Verdict(rule, None, "no job")
     for job in jobs:
-        seconds = _duration_s(job.arguments.get("timeout"))
+        seconds = parse_duration_s(job.arguments.get("timeout"))
         if seconds is None:
             return Verdict(rule, False, f"job {job.call_id} has no explicit timeout (the 30-minute default applied)")
         if seconds > MAX_TIMEOUT_S:

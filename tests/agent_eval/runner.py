@@ -87,19 +87,20 @@ async def run_task(task: EvalTask, model: Model, home: Path, *, max_iterations: 
         from huggingface_hub import HfApi
 
         from mlintern_jupyter.agent.budget import cost_estimator_for
+        from mlintern_jupyter.agent.tooling import SessionServices
 
         session = Session(
             SessionConfig(model=model.name, approve_mode="ask", budget_usd=task.expect.budget_usd,
                           max_iterations=max_iterations, system_prompt=system_prompt(build_session_context(facts))),
             tools, model=model, home=home,
-            services={"cost_estimator": cost_estimator_for(HfApi(endpoint=hub.url, token=hub.token), 1800)})
+            services=SessionServices(cost_estimator=cost_estimator_for(HfApi(endpoint=hub.url, token=hub.token), 1800)))
         session.subscribe(person(session, task))
         publisher = asyncio.create_task(_publish(hub))
         try:
             end = await session.run_turn(task.prompt)
         finally:
             publisher.cancel()
-            jobs = session.services.get("jobs")
+            jobs = session.services.jobs
             if jobs is not None:
                 await jobs.close()
             session.close()
