@@ -23,7 +23,9 @@ from mlintern_jupyter.agent.state import replay
 from mlintern_jupyter.agent.store import read_events, sessions_dir
 
 def state_digest(state):
-    return hashlib.sha256(json.dumps(state.snapshot(), default=repr, sort_keys=True).encode()).hexdigest()
+    # The system prompt is the host's (rebuilt with a fresh session context on resume), not the log's.
+    snapshot = {**state.snapshot(), "messages": state.snapshot()["messages"][1:]}
+    return hashlib.sha256(json.dumps(snapshot, default=repr, sort_keys=True).encode()).hexdigest()
 
 def log_digest(session_id):
     log = read_events(sessions_dir() / session_id / "events.jsonl")

@@ -8,7 +8,7 @@ compute ledger, a sub-agent runner), never the Session itself. Read-only and app
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -202,7 +202,3 @@ class ToolSet(Protocol):
 def needs_no_approval(tool: Tool | None) -> bool:
     """The tool declared that it only reads or changes only the session (`access`)."""
     return tool is not None and tool.access in ("read", "session")
-
-
-def tool_names(tools: Sequence[Tool]) -> list[str]:
-    return [t.name for t in tools]
