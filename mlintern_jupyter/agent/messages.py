@@ -62,14 +62,16 @@ TokenCounter = Callable[[Any], int]
 class Transcript:
     """The messages of a session with a token count per message.
 
-    A message is counted once, the first time the counts are read after it joined (before the next model
-    request, which is when compaction needs them): replaying a long log counts nothing it does not need.
-    Two transcripts are equal when their messages are; counts are a cache of the current model's counter.
+    With a counter set (a live session), each message is counted when it joins, so the loop knows the size of
+    the next request before sending it. A replayed log is folded without one and counts its messages the first
+    time the counts are read, so a resume counts nothing it does not need. Two transcripts are equal when their
+    messages are; the counts are a cache of the current model's counter.
     """
 
     def __init__(self, messages: list[Message] | None = None, counter: TokenCounter | None = None) -> None:
         self.messages: list[Message] = list(messages or [])
         self._tokens: list[int | None] = [None] * len(self.messages)
+        self._uncounted = len(self.messages)
         self.counter = counter
 
     def __eq__(self, other: object) -> bool:
@@ -80,24 +82,38 @@ class Transcript:
     def __repr__(self) -> str:
         return f"Transcript({len(self.messages)} messages)"
 
+    def _count(self, message: Message, tokens: int | None) -> int | None:
+        if tokens is None and self.counter is not None:
+            return self.counter(message)
+        return tokens
+
     def append(self, message: Message, tokens: int | None = None) -> None:
+        tokens = self._count(message, tokens)
         self.messages.append(message)
         self._tokens.append(tokens)
+        self._uncounted += tokens is None
 
     def replace(self, start: int, end: int, message: Message, tokens: int | None = None) -> None:
+        tokens = self._count(message, tokens)
+        self._uncounted -= sum(t is None for t in self._tokens[start:end])
         self.messages[start:end] = [message]
         self._tokens[start:end] = [tokens]
+        self._uncounted += tokens is None
 
     def insert(self, index: int, message: Message, tokens: int | None = None) -> None:
+        tokens = self._count(message, tokens)
         self.messages.insert(index, message)
         self._tokens.insert(index, tokens)
+        self._uncounted += tokens is None
 
     @property
     def tokens(self) -> list[int]:
-        counter = self.counter
-        for i, count in enumerate(self._tokens):
-            if count is None:
-                self._tokens[i] = counter(self.messages[i]) if counter is not None else 0
+        if self._uncounted:
+            counter = self.counter
+            for i, count in enumerate(self._tokens):
+                if count is None:
+                    self._tokens[i] = counter(self.messages[i]) if counter is not None else 0
+            self._uncounted = 0
         return self._tokens  # type: ignore[return-value]
 
     @property
