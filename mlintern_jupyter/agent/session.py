@@ -64,6 +64,9 @@ class Session(SessionCore):
         config.system_prompt = system_prompt or config.system_prompt
         restored = fold_log(log, config.system_prompt or default_system_prompt())
         session = cls(config, tools, model=model, session_id=session_id, home=home, restored=restored, **kwargs)
+        if session.model.name != session.state.model:
+            # Resumed with another model than the log's last (e.g. `%intern model` in the new kernel): recorded.
+            session.emit(ev.ModelChanged(model=session.model.name))
         session.repair(keep_pending=True)
         if session.bad_records:
             where = "; ".join(session.bad_records[:5])
