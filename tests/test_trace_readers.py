@@ -43,7 +43,7 @@ def generated_session(home: Path, calls: list[ModelUsage]) -> Session:
     shapes = [("Let me look.", [tool_call("lookup", {"query": "imdb"}, "c1")]),
               ("Asking a sub-agent.", [tool_call("research", {"task": "best lr for distilbert"}, "c2")]),
               ("sub-agent: looking", [tool_call("lookup", {"query": "lr"}, "k1")]),
-              ("sub-agent: 2e-5 works", []),
+              ("## Recipe table\n| lr | 2e-5 |\n## Open questions\nnone", []),  # the structure research asks for
               ("Done: lr 2e-5.", []),
               ("Summary: the person fine-tunes distilbert on imdb with lr 2e-5.", []),  # the compaction call
               ("Nothing else to do.", [])]

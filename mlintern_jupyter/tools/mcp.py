@@ -170,7 +170,7 @@ def _make_tool(server: str, spec: dict[str, Any], info: Any, config: ToolsConfig
     description = (info.description or f"{info.name} from MCP server {server}")[:1000]
     read_only = bool(spec.get(BUILTIN_HF) and _read_only_hint(getattr(info, "annotations", None)) is True)
     return Tool(name=name, description=f"[MCP {server}] {description}", parameters=schema, function=call_mcp,
-                args_model=_args_model(name, schema), read_only=read_only)
+                args_model=_args_model(name, schema), access="read" if read_only else "external")
 
 
 def _read_only_hint(annotations: Any) -> Any:

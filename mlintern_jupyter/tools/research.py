@@ -60,12 +60,13 @@ def _subagents(ctx: ToolContext) -> SubAgentRunner:
 
 
 def _child_registry(parent_tools: ToolRegistry) -> ToolRegistry:
-    """The tools that declare they only read (`access`, on each tool), plus Hub repo reads; never `research`."""
+    """The tools that declare they only read (`access`, on each tool), plus Hub repo reads; never `research`
+    itself, and no MCP tool (their servers' own read-only rule applies in the parent)."""
     tools = []
     for item in parent_tools:
         if item.name == "hf_repo_files":
             tools.append(read_only_operations(item, REPO_READS))
-        elif item.access == "read" and item.name != "research":
+        elif item.access == "read" and item.name != "research" and "__" not in item.name:
             tools.append(item)
     return ToolRegistry(tools)
 
