@@ -260,7 +260,8 @@ def _context(session: Session, prepared: PreparedCall) -> ToolContext:
     subagents = cast(SubAgentRunner, session) if hasattr(session, "open_subagent") else None
     return ToolContext(session_id=session.id, call_id=prepared.call.id, workspace=session.workspace,
                        emit=session.emit, services=session.services, scripts=session.scripts, ledger=session,
-                       subagents=subagents, anchor_cell_id=session.anchor_cell_id, action=prepared.spec,
+                       subagents=subagents, redactor=session.redactor, anchor_cell_id=session.anchor_cell_id,
+                       action=prepared.spec,
                        approved_by=prepared.approved_by)
 
 

@@ -101,6 +101,12 @@ class ScriptStore:
         return len(list(self.folder.glob(pattern))) if self.folder.is_dir() else 0
 
 
+class SecretRegistry(Protocol):
+    """The session's redactor as tools see it: a secret a tool meets is masked everywhere from then on."""
+
+    def add_secret(self, value: str, label: str) -> Any: ...
+
+
 class ComputeLedger(Protocol):
     """The budget as tools see it: a job that ended settles its reservation (recorded as an event)."""
 
@@ -150,6 +156,7 @@ class ToolContext:
     scripts: ScriptStore | None = None
     ledger: ComputeLedger | None = None
     subagents: SubAgentRunner | None = None
+    redactor: SecretRegistry | None = None
     # The frontend id of the %%intern cell that started the turn: new cells go below it.
     anchor_cell_id: str | None = None
     # The approved action, when the call went through approval (an edited script replaces the model's).

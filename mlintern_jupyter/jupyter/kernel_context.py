@@ -150,8 +150,7 @@ class KernelContext:
             """
             import json
 
-            session = (ctx.services.get("session") if ctx is not None else None)
-            redactor = getattr(session, "redactor", None)
+            redactor = ctx.redactor if ctx is not None else None
 
             def on_secret(label: str, value: object) -> None:
                 # Known from now on: the same value met in a job log or a file is redacted too.

@@ -113,8 +113,8 @@ def _run(kernel: Kernel, listener: Listener, name: str, calls: list[dict[str, An
     heard = len(listener.received)
     options = "--approve ask --wait" if mode == "ask" else "--approve auto --budget 1 --wait"
     kernel.intern(f"summarise notes.md ({name})", options=options)
-    kernel.wait_for("all(h.done for h in agent.session.services.get('jobs').handles.values()) "
-                    "if agent.session.services.get('jobs') else True", timeout=30)
+    kernel.wait_for("all(h.done for h in agent.session.services.jobs.handles.values()) "
+                    "if agent.session.services.jobs else True", timeout=30)
     audit = kernel.value("audit()")
     log = kernel.value("(agent.session.dir / 'events.jsonl').read_text()")
     sent = b"\n".join(listener.received[heard:]).decode("utf-8", "replace")
