@@ -22,6 +22,7 @@ import pytest
 
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.approval import PolicyConfig
+from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools.os_sandbox import unavailable_reason
 from mlintern_jupyter.tools.sandbox import sandbox_tools
 from mlintern_jupyter.tools.sandbox_remote import SandboxInfo
@@ -106,7 +107,7 @@ def test_attack3_without_a_sandbox_auto_asks_and_says_why(tmp_path, person_home)
             if asked.approvals.pending():
                 break
             await asyncio.sleep(0.01)
-        asked.approvals.answer(asked.approvals.pending()[0].nonce, "approve")
+        asked.answer_approval(asked.approvals.pending()[0].nonce, "approve")
         await asyncio.wait_for(task, 30)
 
     run(approve_when_asked())
@@ -121,8 +122,8 @@ def test_attack3_the_gpu_sandbox_commands_do_not_see_the_space_tokens(tmp_path, 
         command = "env; tr '\\0' '\\n' < /proc/$PPID/environ; tr '\\0' '\\n' < /proc/1/environ 2>/dev/null; true"
         script = [{"tool_calls": [call("bash", {"command": command, "sandbox": True})]}, "done"]
         session = scripted_session(tmp_path, sandbox_tools(), script, approve="auto", budget=1.0,
-                                   services={"sandbox": SandboxInfo("me/sb", url, "sandbox-bearer-token-123456",
-                                                                    "t4-small")})
+                                   services=SessionServices(sandbox=SandboxInfo(
+                                       "me/sb", url, "sandbox-bearer-token-123456", "t4-small")))
         run(session.run_turn("probe"), timeout=60)
         (result,) = results(session)
         assert result.ok and "PATH=" in result.content
