@@ -168,7 +168,7 @@ def run_route(route: str, home: Path) -> dict[str, Any]:
             session = Session(config, registry, model=resolve_model(name, api_base), home=home)
             session.config.policy.read_only_mcp_servers.add(MCP_SERVER)
             waited: list[float] = []
-            session.services["retry_policy"] = fast_policy(waited)
+            session.services.retry_policy = fast_policy(waited)
             started = time.monotonic()
             end = asyncio.run(session.run_turn("Write a note for each of 30 steps, searching the Hub for each."))
             took = time.monotonic() - started

@@ -32,7 +32,7 @@ def fast(session: Any) -> Any:
     async def sleep(_: float) -> None:
         await asyncio.sleep(0)
 
-    session.services["retry_policy"] = RetryPolicy(sleep=sleep, rng=random.Random(0))
+    session.services.retry_policy = RetryPolicy(sleep=sleep, rng=random.Random(0))
     return session
 
 

@@ -55,9 +55,9 @@ def test_effort_line_magic_default_trait_and_environment(ip, capsys, monkeypatch
     script.write_text('["ok", "ok"]')
     ip.run_cell_magic("intern", f"--model scripted:{script} --wait", "hi")
     agent = agent_of(ip)
-    assert agent.session.config.reasoning_effort == "low"
+    assert agent.session.state.reasoning_effort == "low"
     ip.run_line_magic("intern", "effort none")
-    assert agent.session.config.reasoning_effort is None
+    assert agent.session.state.reasoning_effort is None
     assert "Reasoning effort: none" in (ip.run_line_magic("intern", "effort") or capsys.readouterr().out)
 
 

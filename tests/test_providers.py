@@ -43,7 +43,7 @@ def session_for(name: str, tools: list[Tool] | ToolRegistry = (fetch,), api_base
                 **config: Any) -> Session:
     session = make_session(resolve_model(name, api_base), list(tools) if not isinstance(tools, ToolRegistry) else tools,
                            api_base=api_base, **config)
-    session.services["retry_policy"] = fast_policy()
+    session.services.retry_policy = fast_policy()
     return session
 
 
@@ -91,7 +91,7 @@ def test_max_effort_on_the_router_drops_to_high_once_and_is_remembered_on_resume
     assert all(r.json()["reasoning_effort"] == "high" for r in fake_router.requests)
     resumed = Session.resume(session.id, ToolRegistry([fetch]))
     assert resumed.provider.effort_caps == {"moonshotai/Kimi-K2.6:novita": "high"}
-    assert resumed.config.reasoning_effort == "max"
+    assert resumed.state.reasoning_effort == "max"
 
 
 def test_a_refused_effort_level_walks_down_with_one_notice(monkeypatch) -> None:
@@ -312,7 +312,7 @@ def test_a_log_with_thinking_stored_per_fragment_resumes_and_works(fake_anthropi
                                      thinking_blocks=fragments))
     session.emit(ev.ToolResult(call_id="toolu_a", tool="fetch", ok=True, content="row"))
     resumed = Session.resume(session.id, ToolRegistry([fetch]))
-    resumed.services["retry_policy"] = fast_policy()
+    resumed.services.retry_policy = fast_policy()
     assert asyncio.run(resumed.run_turn(None)).reason == "done"
     assert not fake_anthropic.refusals.items
 
