@@ -62,7 +62,7 @@ def mcp_tool() -> Tool:
     return Tool(name=f"{MCP_SERVER}__search_models_datasets_and_spaces_on_the_hugging_face_hub",
                 description="Search the Hub for models, datasets and Spaces. " * 40,
                 parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
-                function=search, args_model=create_model("search_args", query=(str, ...)), read_only=True)
+                function=search, args_model=create_model("search_args", query=(str, ...)), access="read")
 
 
 def tool_names(body: dict[str, Any]) -> list[str]:
