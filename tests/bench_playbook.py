@@ -51,7 +51,7 @@ def tokens(system: str, tools: list[dict[str, Any]]) -> tuple[dict[str, int], di
 
 def ours() -> dict[str, Any]:
     """What a notebook session signed in to the loopback Hub sends."""
-    from mlintern_jupyter.agent.models.litellm_model import to_litellm_tools
+    from mlintern_jupyter.agent.models.wire import fit_tools
     from mlintern_jupyter.agent.session_context import KernelSummary, SessionFacts, build_session_context, system_prompt
     from mlintern_jupyter.tools.hub_account import HubAccount
     from tests.agent_eval.runner import notebook_tools, tools_config
@@ -67,7 +67,7 @@ def ours() -> dict[str, Any]:
                          hardware_source=account.hardware_source, notebook="finetune.ipynb",
                          kernel=KernelSummary("3.11.9", 4, None, (("df", "DataFrame"), ("tok", "PreTrainedTokenizerFast"))))
     system = system_prompt(build_session_context(facts))
-    tools = to_litellm_tools(registry.schemas())
+    tools, _names = fit_tools(registry.schemas(), None)
     system_tokens, tools_tokens = tokens(system, tools)
     text = sent_text(system, tools)
     missing = missing_concepts(text)

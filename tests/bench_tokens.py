@@ -98,7 +98,7 @@ def main() -> dict[str, float]:
     requests = [transcript[: 2 + 2 * i] for i in range(len(transcript) // 2)]
     a = sum(sum(blocks_of(r, tools)[0]) for r in requests)
     b = bill([blocks_of(*reference(r, tools)) for r in requests])
-    c = bill([blocks_of(*apply_prompt_caching(model, r, tools, "bench")[:2]) for r in requests])
+    c = bill([blocks_of(*apply_prompt_caching("litellm", model, r, tools, "bench")[:2]) for r in requests])
     outputs = [tokens_of(m["content"]) for m in transcript if m["role"] == "tool"]
     print(f"transcript: {len(requests)} model calls, tool outputs {min(outputs)}-{max(outputs)} tokens")
     print(f"(a) no caching:                        {a:>12,.0f} billed-equivalent input tokens")
