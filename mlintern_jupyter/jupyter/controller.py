@@ -390,7 +390,7 @@ class NotebookAgent:
             return self.export(path)
         return records.export_by_id(session_id, path, self.home)
 
-    def resume(self, session_id: str, display_view: bool = True) -> str:
+    def resume(self, session_id: str, display_view: bool = True, wait: bool = False) -> str:
         if self.session is not None and self.session.running:
             return "A turn is running: stop it first (%intern stop)."
         try:
@@ -413,8 +413,12 @@ class NotebookAgent:
         if display_view:
             view.display()
         if session.ready_to_continue():
-            # Answers given before the restart: their calls run now, through the same gate.
-            self.futures.append((self.runner.submit(self._drive(None, None, None, False, view)), view))
+            # Answers given before the restart: their calls run now, through the same gate. With `wait`
+            # (`%intern resume ID --wait`, `mlintern resume`) the cell blocks and no person is asked, as --wait.
+            future = self.runner.submit(self._drive(None, None, None, wait, view))
+            self.futures.append((future, view))
+            if wait:
+                self.wait(future)
         pending = len(session.approvals.pending())
         return f"Resumed {session.name} ({len(session.events)} events, {pending} approval(s) pending)."
 

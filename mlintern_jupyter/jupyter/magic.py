@@ -15,7 +15,7 @@ from traitlets import Enum, Float, Int, Unicode
 from .controller import NotebookAgent
 
 SUBCOMMANDS = "status | stop | model [NAME [--api-base URL]] | effort [low|medium|high|max|none] | budget USD | " \
-              "price IN_PER_MTOK OUT_PER_MTOK | compact | export PATH | sessions | resume ID | " \
+              "price IN_PER_MTOK OUT_PER_MTOK | compact | export PATH | sessions | resume ID [--wait] | " \
               "traces [public|private|off] | upload"
 EFFORTS = ["low", "medium", "high", "max", "none"]
 
@@ -123,6 +123,8 @@ class InternMagics(Magics):
                 return records.sessions_text(agent.list_sessions())
             case "resume", [session_id]:
                 return agent.resume(session_id)
+            case "resume", [session_id, "--wait"] | ["--wait", session_id]:
+                return agent.resume(session_id, wait=True)
             case "traces", [] | [("public" | "private" | "off")]:
                 return records.traces(agent.session, rest[0] if rest else None)
             case "upload", []:
