@@ -37,6 +37,8 @@ from mlintern_jupyter.agent.events import (
 )
 from mlintern_jupyter.agent.redact import RedactionError, Redactor
 from mlintern_jupyter.agent.state import fence
+from mlintern_jupyter.agent.tags import session_tags
+from mlintern_jupyter.agent.trace_tags import tags_document, tags_sidecar
 
 __all__ = ["TRACE_NAMESPACE", "events_to_trace", "write_trace"]
 
@@ -264,6 +266,14 @@ def write_trace(
     data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in redacted)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # The session's tags are stored with its trace (tags.py); names and counts only, redacted all the same.
+    tags = redactor.redact_obj(session_tags(events))
+    _write_atomic(tags_sidecar(target), tags_document(trace_session_id(session_id), tags).decode())
+    _write_atomic(target, data)
+    return len(redacted)
+
+
+def _write_atomic(target: Path, data: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -274,4 +284,3 @@ def write_trace(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return len(redacted)

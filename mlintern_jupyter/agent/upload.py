@@ -24,6 +24,7 @@ from typing import Any, Literal
 from . import events as ev
 from .redact import RedactionError
 from .trace import write_trace
+from .trace_tags import INDEX_PATH, card_with_tags, read_card, read_index, tags_section, tags_sidecar
 
 TraceMode = Literal["private", "public", "off"]
 MODES: tuple[str, ...] = ("private", "public", "off")
@@ -257,12 +258,27 @@ class TraceUploader:
                 "%intern traces public")
         operations = [CommitOperationAdd(self.path_in_repo(), str(self.trace_path))]
         files = {s.rfilename for s in (info.siblings or [])}
-        if "README.md" not in files:
-            # The card is written once; a person may edit it afterwards.
-            operations.append(CommitOperationAdd("README.md", DATASET_CARD.encode()))
+        operations += self._tags_operations(api, repo_id, files)
         api.create_commit(repo_id, operations, repo_type="dataset",
                           commit_message=f"Upload session {self.session.id}")
         return f"hf://datasets/{repo_id}/{self.path_in_repo()}"
+
+    def _tags_operations(self, api: Any, repo_id: str, files: set[str]) -> list[Any]:
+        """The session's tags beside its trace, the index of every session's tags, and the card: written whole
+        the first time, afterwards only its tags section (a person may edit the rest)."""
+        from huggingface_hub import CommitOperationAdd
+
+        sidecar = tags_sidecar(self.trace_path)
+        tags = json.loads(sidecar.read_text())["tags"]
+        index = read_index(api, repo_id, files)
+        index[self.session.id] = tags
+        operations = [CommitOperationAdd(self.path_in_repo().removesuffix(".jsonl") + ".tags.json", str(sidecar)),
+                      CommitOperationAdd(INDEX_PATH, (json.dumps(index, indent=1, sort_keys=True) + "\n").encode())]
+        old = read_card(api, repo_id) if "README.md" in files else None
+        card = DATASET_CARD + "\n" + tags_section(index) + "\n" if old is None else card_with_tags(old, index)
+        if card is not None and card != old:
+            operations.append(CommitOperationAdd("README.md", card.encode()))
+        return operations
 
     def _has_token(self) -> bool:
         if self._api is not None or self._token:
