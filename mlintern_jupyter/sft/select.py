@@ -31,10 +31,8 @@ class Selection:
             return False
         if self.min_outcome is not None and outcome_rank(tags) < MIN_OUTCOME[self.min_outcome]:
             return False
-        for word in self.exclude:
-            if (word == "denied" and person_denied(tags)) or word in present:
-                return False
-        return True
+        denied = person_denied(tags)
+        return not any((word == "denied" and denied) or word in present for word in self.exclude)
 
     def describe(self) -> str:
         parts = [f"tags {', '.join(self.tags)}" if self.tags else "",
