@@ -9,6 +9,7 @@ every upload; the rest of the card stays as the person left it (a card without t
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -49,17 +50,22 @@ def card_with_tags(card: str, index: dict[str, list[str]]) -> str | None:
     return card[:start] + tags_section(index) + card[end + len(END):]
 
 
+def _download_text(api: Any, repo_id: str, path: str) -> str:
+    """A small file of the dataset, fetched fresh (not through the shared cache, which could be stale)."""
+    with tempfile.TemporaryDirectory(prefix="mlintern-card-") as folder:
+        local = api.hf_hub_download(repo_id, path, repo_type="dataset", local_dir=folder)
+        return Path(local).read_text(encoding="utf-8")
+
+
 def read_index(api: Any, repo_id: str, files: set[str]) -> dict[str, list[str]]:
     if INDEX_PATH not in files:
         return {}
     try:
-        path = api.hf_hub_download(repo_id, INDEX_PATH, repo_type="dataset")
-        data = json.loads(Path(path).read_text())
+        data = json.loads(_download_text(api, repo_id, INDEX_PATH))
     except (OSError, ValueError):
         return {}  # unreadable: rebuilt from this upload on; the sidecars keep every session's own tags
     return {str(k): [str(t) for t in v] for k, v in data.items() if isinstance(v, list)} if isinstance(data, dict) else {}
 
 
 def read_card(api: Any, repo_id: str) -> str:
-    path = api.hf_hub_download(repo_id, "README.md", repo_type="dataset")
-    return Path(path).read_text(encoding="utf-8")
+    return _download_text(api, repo_id, "README.md")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..agent import events as ev
 from ..agent.core import default_system_prompt
 from ..agent.redact import RedactionError, Redactor
 from .rows import RowsPer, session_rows
@@ -50,10 +51,10 @@ def tool_schemas() -> list[dict[str, Any]]:
     return [{"type": "function", "function": s} for s in schemas]
 
 
-def _with_unknown_tools(tools: list[dict[str, Any]], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _with_unknown_tools(tools: list[dict[str, Any]], called: set[str]) -> list[dict[str, Any]]:
     """Tools a session called that the built-in list lacks (MCP, user tools): named, with an open schema."""
     known = {t["function"]["name"] for t in tools}
-    extra = sorted({c["function"]["name"] for m in messages for c in m.get("tool_calls", ())} - known)
+    extra = sorted(called - known)
     return tools + [{"type": "function", "function": {"name": name, "description": "",
                                                       "parameters": {"type": "object"}}} for name in extra]
 
@@ -64,8 +65,9 @@ def build_rows(root: Path, selection: Selection, scan: Scan, counts: Counter[str
     system_prompt = default_system_prompt()
     for log in selected_sessions(root, selection, scan):
         counts.update(log.tags)
+        session_tools = _with_unknown_tools(tools, {e.tool for e in log.events if isinstance(e, ev.ToolCall)})
         for row in session_rows(log, system_prompt, per=per, kernel_digests=kernel_digests):
-            row["tools"] = _with_unknown_tools(tools, row["messages"])
+            row["tools"] = session_tools
             redacted = redactor.redact_obj(row)
             if not isinstance(redacted, dict):
                 raise RedactionError("redaction changed the shape of a row")
