@@ -36,7 +36,7 @@ def read_notebook(path: str | os.PathLike[str]) -> NotebookNode:
     try:
         notebook = nbformat.read(source, as_version=4)
         nbformat.validate(notebook)
-    except (ValueError, nbformat.ValidationError, UnicodeDecodeError) as exc:
+    except (ValueError, nbformat.ValidationError, UnicodeDecodeError, AttributeError, TypeError, KeyError) as exc:
         message = getattr(exc, "message", None) or str(exc)
         raise BadInput(f"{source} is not a Jupyter notebook: {' '.join(message.split())[:160]}") from None
     except OSError as exc:
