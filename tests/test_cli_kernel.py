@@ -95,7 +95,9 @@ def only_log(home: str) -> tuple[Path, list[ev.Event]]:
 
 
 def test_run_in_a_notebook_live_json_then_the_notebook_with_its_script_cell_and_the_export(tmp_path, env):
-    source = notebook(tmp_path / "work.ipynb", "from sklearn.datasets import load_digits\ndigits = load_digits()")
+    (tmp_path / "work").mkdir()  # the kernel runs in the notebook's folder, the command elsewhere
+    source = notebook(tmp_path / "work" / "work.ipynb", "from sklearn.datasets import load_digits\n"
+                      "digits = load_digits()\nimport os; assert os.getcwd().endswith('work')")
     before = source.read_bytes()
     proc = mlintern(["run", "Train a classifier on the `digits` data and report its accuracy", "--model", "demo",
                      "--approve", "auto", "--budget", "1", "--notebook", str(source), "--json"], env, tmp_path)
@@ -107,15 +109,16 @@ def test_run_in_a_notebook_live_json_then_the_notebook_with_its_script_cell_and_
     # The notebook's kernel state was the context: kernel_inspect found `digits`.
     inspect = next(e for e in events if isinstance(e, ev.ToolResult) and e.tool == "kernel_inspect")
     assert inspect.ok
-    out = nbformat.read(tmp_path / "work.mlintern.ipynb", as_version=4)
+    out = nbformat.read(tmp_path / "work" / "work.mlintern.ipynb", as_version=4)
     sources = [c.source for c in out.cells]
     intern = next(i for i, s in enumerate(sources) if s.startswith("%%intern --wait"))
     assert "--model demo" in sources[intern] and sources[intern].endswith("report its accuracy")
     assert sources[intern + 1].startswith("# /// script") and len(out.cells) == intern + 2  # the script, once
     assert out.cells[intern].outputs  # the cards' output
-    export = nbformat.read(tmp_path / "work.mlintern.export.ipynb", as_version=4)
+    assert not any(o.get("output_type") == "error" for c in out.cells for o in c.get("outputs", []))
+    export = nbformat.read(tmp_path / "work" / "work.mlintern.export.ipynb", as_version=4)
     nbformat.validate(export)
-    assert not list(tmp_path.glob(".*.tmp")) and kernels_of(env["MLINTERN_HOME"]) == []
+    assert not list(tmp_path.glob("**/.*.tmp")) and kernels_of(env["MLINTERN_HOME"]) == []
     assert source.read_bytes() == before  # the input notebook is untouched
 
 

@@ -9,8 +9,11 @@ Stop button does (open calls get aborted results, the log stays valid); a second
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,8 +77,10 @@ class HeadlessRun:
 
     async def run(self) -> RunResult:
         plan = self.plan
-        # IPC sockets, not TCP on loopback: no port another local user could connect to.
-        km = AsyncKernelManager(kernel_name=plan.kernel_name, transport="ipc")
+        # IPC sockets in a private folder, not TCP on loopback: no port another local user could connect to. The
+        # path is absolute: jupyter_client's default is relative, and the kernel runs in the notebook's folder.
+        sockets = tempfile.mkdtemp(prefix="mlintern-kernel-")
+        km = AsyncKernelManager(kernel_name=plan.kernel_name, transport="ipc", ip=os.path.join(sockets, "kernel"))
         self.client = client = NotebookClient(
             plan.notebook, km=km, timeout=None, kernel_name=plan.kernel_name, allow_errors=True,
             store_widget_state=True, resources={"metadata": {"path": str(plan.cwd)}})
@@ -93,6 +98,7 @@ class HeadlessRun:
             self.say(f"a cell failed: {exc}")
         finally:
             self.timings["run_s"] = time.monotonic() - started
+            shutil.rmtree(sockets, ignore_errors=True)
             follow.cancel()
             await asyncio.gather(follow, return_exceptions=True)
             self._drain()
@@ -130,7 +136,7 @@ class HeadlessRun:
 
     def _on_sigint(self) -> None:
         self.interrupts += 1
-        km = self.client.km if self.client is not None else None
+        km: Any = self.client.km if self.client is not None else None
         if km is None:
             return
         if self.interrupts == 1:

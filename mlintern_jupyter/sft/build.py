@@ -14,8 +14,9 @@ from typing import Any
 
 from ..agent import events as ev
 from ..agent.core import default_system_prompt
+from ..agent.messages import Message, SystemMessage
 from ..agent.redact import RedactionError, Redactor
-from .rows import RowsPer, session_rows
+from .rows import RowsPer, openai_message, session_rows
 from .select import Scan, Selection, selected_sessions
 from .write import AtomicRows
 
@@ -51,27 +52,70 @@ def tool_schemas() -> list[dict[str, Any]]:
     return [{"type": "function", "function": s} for s in schemas]
 
 
-def _with_unknown_tools(tools: list[dict[str, Any]], called: set[str]) -> list[dict[str, Any]]:
+def unknown_tools(known: set[str], called: set[str]) -> list[dict[str, Any]]:
     """Tools a session called that the built-in list lacks (MCP, user tools): named, with an open schema."""
-    known = {t["function"]["name"] for t in tools}
-    extra = sorted(called - known)
-    return tools + [{"type": "function", "function": {"name": name, "description": "",
-                                                      "parameters": {"type": "object"}}} for name in extra]
+    return [{"type": "function", "function": {"name": name, "description": "", "parameters": {"type": "object"}}}
+            for name in sorted(called - known)]
+
+
+class RedactedMessages:
+    """Each transcript message redacted once per session (a turn's row repeats the turns before it); the system
+    prompt and the tool schemas once per build. Keyed by the message object, held so its id stays its own."""
+
+    def __init__(self, redactor: Redactor, system_prompt: str) -> None:
+        self.redactor = redactor
+        self.system_prompt = system_prompt
+        self.system = self._redact(openai_message(SystemMessage(system_prompt)))
+        self.cache: dict[int, tuple[Any, Any]] = {}
+        self.values: dict[str, str] = {}
+
+    def _redact(self, value: Any) -> Any:
+        redacted = self.redactor.redact_obj(value)
+        if type(redacted) is not type(value):
+            raise RedactionError("redaction changed the shape of a row")
+        return redacted
+
+    def new_session(self) -> None:
+        self.cache.clear()
+        self.values = {}
+
+    def metadata(self, row: dict[str, Any]) -> None:
+        """A row's other fields, each distinct value redacted once per session (tags repeat on every row)."""
+        for key, value in row.items():
+            if key == "messages":
+                continue
+            if isinstance(value, str):
+                row[key] = self.values.get(value) or self.values.setdefault(value, self._redact(value))
+            elif isinstance(value, list):
+                hit = self.cache.get(id(value))
+                if hit is None:
+                    hit = self.cache[id(value)] = (value, self._redact(value))  # type: ignore[assignment]
+                row[key] = hit[1]
+
+    def __call__(self, message: Message) -> dict[str, Any]:
+        if isinstance(message, SystemMessage) and message.text == self.system_prompt:
+            return self.system
+        hit = self.cache.get(id(message))
+        if hit is None:
+            hit = self.cache[id(message)] = (message, self._redact(openai_message(message)))
+        return hit[1]
 
 
 def build_rows(root: Path, selection: Selection, scan: Scan, counts: Counter[str], *, per: RowsPer,
                kernel_digests: bool, redactor: Redactor) -> Iterator[dict[str, Any]]:
-    tools = tool_schemas()
     system_prompt = default_system_prompt()
+    messages = RedactedMessages(redactor, system_prompt)
+    tools = messages._redact(tool_schemas())
+    known = {t["function"]["name"] for t in tools}
     for log in selected_sessions(root, selection, scan):
         counts.update(log.tags)
-        session_tools = _with_unknown_tools(tools, {e.tool for e in log.events if isinstance(e, ev.ToolCall)})
-        for row in session_rows(log, system_prompt, per=per, kernel_digests=kernel_digests):
+        messages.new_session()
+        called = {e.tool for e in log.events if isinstance(e, ev.ToolCall)}
+        session_tools = tools + messages._redact(unknown_tools(known, called))
+        for row in session_rows(log, system_prompt, per=per, kernel_digests=kernel_digests, convert=messages):
+            messages.metadata(row)
             row["tools"] = session_tools
-            redacted = redactor.redact_obj(row)
-            if not isinstance(redacted, dict):
-                raise RedactionError("redaction changed the shape of a row")
-            yield redacted
+            yield row
 
 
 def build(root: Path, out: Path, *, selection: Selection, per: RowsPer = "turn", kernel_digests: bool = True,

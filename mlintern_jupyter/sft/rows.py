@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -65,9 +65,10 @@ class SessionLog:
     tags: list[str]
 
 
-def session_rows(log: SessionLog, system_prompt: str, *, per: RowsPer = "turn",
-                 kernel_digests: bool = True) -> Iterator[dict[str, Any]]:
-    """The rows of one session: one per ended turn (the transcript at its end) or one for the whole session."""
+def session_rows(log: SessionLog, system_prompt: str, *, per: RowsPer = "turn", kernel_digests: bool = True,
+                 convert: Callable[[Message], dict[str, Any]] = openai_message) -> Iterator[dict[str, Any]]:
+    """The rows of one session: one per ended turn (the transcript at its end) or one for the whole session.
+    `convert` turns each transcript message into its row form (the builder's caches redacted ones)."""
     state = SessionState.initial(system_prompt)
     turn = 0
     model = log.model
@@ -80,7 +81,7 @@ def session_rows(log: SessionLog, system_prompt: str, *, per: RowsPer = "turn",
             model = event.model or model
         if isinstance(event, ev.TurnEnded):
             turn += 1
-            last = _row(log, state, turn, model, event)
+            last = _row(log, [convert(m) for m in state.transcript.messages], turn, model, event)
             if per == "turn" and _trainable(last):
                 yield last
     if per == "session" and last is not None and _trainable(last):
@@ -88,10 +89,9 @@ def session_rows(log: SessionLog, system_prompt: str, *, per: RowsPer = "turn",
         yield last
 
 
-def _row(log: SessionLog, state: SessionState, turn: int, model: str, end: ev.TurnEnded) -> dict[str, Any]:
+def _row(log: SessionLog, messages: list[dict[str, Any]], turn: int, model: str, end: ev.TurnEnded) -> dict[str, Any]:
     return {"session_id": log.session_id, "session_name": log.name, "turn": turn, "model": model,
-            "timestamp": end.ts, "turn_outcome": end.reason, "tags": log.tags,
-            "messages": [openai_message(m) for m in state.transcript.messages]}
+            "timestamp": end.ts, "turn_outcome": end.reason, "tags": log.tags, "messages": messages}
 
 
 def _trainable(row: dict[str, Any]) -> bool:
