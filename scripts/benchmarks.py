@@ -284,6 +284,25 @@ def rows(results: dict[str, Outcome]) -> list[tuple[str, ...]]:
                         f"{f['ratio_total']:.2f}", "no goal set"))
     if not failed("providers", "providers (#14)"):
         out.extend(provider_rows(results["providers"].figures))
+    if not failed("cli", "mlintern command (#18)"):
+        out.extend(cli_rows(results["cli"].figures))
+    return out
+
+
+def cli_rows(f: dict) -> list[tuple[str, ...]]:
+    out = [("mlintern command (#18)", f"`mlintern run` (demo model, local job): {f['command_s']} s, of which kernel "
+            f"start {f['kernel_start_s']} s", "—", f"the same prompt as `%%intern --wait` in an open kernel: "
+            f"{f['open_kernel_cell_s']} s", f"{f['ratio']:.2f} ({f['ratio_without_kernel_start']:.2f} without the "
+            "kernel start)", "no goal set")]
+    sft = f["sft"]
+    sizes = sorted({int(k.split("_")[1]) for k in sft})
+    for fmt in ("jsonl", "parquet"):
+        small, big = sft[f"{fmt}_{sizes[0]}"], sft[f"{fmt}_{sizes[-1]}"]
+        out.append(("mlintern command (#18)", f"`sft build` to {fmt}: " + ", ".join(
+            f"{n:,} sessions {sft[f'{fmt}_{n}']['seconds']} s / {sft[f'{fmt}_{n}']['vmhwm_mib']} MiB peak RSS"
+            for n in sizes), "memory flat in the number of sessions",
+            f"{sizes[0]:,} sessions: {small['vmhwm_mib']} MiB", f"{big['vmhwm_mib'] / small['vmhwm_mib']:.2f}",
+            yes(big["vmhwm_mib"] < small["vmhwm_mib"] * 1.25)))
     return out
 
 
@@ -457,6 +476,12 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
         "recomputed with litellm's price map from the fake's own counts). First request: three fresh kernels per "
         "round, 2 rounds, the fastest; the clock runs from sending the `%%intern` cell to the fake receiving the "
         "request.",
+        "- **mlintern command** (`tests/bench_cli.py`): `mlintern run` with the offline `demo` model and `--approve "
+        "auto` (plan, kernel_inspect, a script cell, a local scikit-learn job, polling, the answer) as a subprocess, "
+        "median of 3, against the same prompt as a `%%intern --new --wait` cell in one kernel kept open (extension "
+        "loaded before timing), median of 3; the kernel start is measured in an in-process headless run. `sft "
+        "build` over generated sessions (3 turns of 3 `hf_jobs` calls, about 12 KB of log each) at 100, 300 and "
+        "1,000 sessions, each size in a fresh process: wall time and VmHWM (peak resident memory).",
     ]
     if "guards" in results and results["guards"].figures:
         md += ["", "## Doom loop, by kind of trace", "", *guard_table(results["guards"].figures)]
@@ -473,7 +498,7 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
 
 def main() -> int:
     names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "fold", "research", "playbook", "agent_eval",
-             "panel", "sandbox", "providers"]
+             "panel", "sandbox", "providers", "cli"]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(names), help="comma-separated subset of: " + ", ".join(names))
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
@@ -498,7 +523,7 @@ def main() -> int:
             # Runs the tasks only when a provider key is set; otherwise it says so (and costs nothing).
             results[name] = run_json(name, [py, "scripts/eval_agent.py", "--json"], ROOT, env, 3600)
         else:
-            timeout = {"jobs": 300, "comm": 240, "providers": 600, "fold": 600}.get(name, 180)
+            timeout = {"jobs": 300, "comm": 240, "providers": 600, "fold": 600, "cli": 1800}.get(name, 180)
             results[name] = run_json(name, [py, f"tests/bench_{name}.py"], ROOT, env, timeout)
         o = results[name]
         print(f"   {name}: {'ok' if o.figures else 'FAILED ' + o.error} ({o.seconds:.0f} s)", flush=True)
