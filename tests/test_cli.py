@@ -56,6 +56,8 @@ def one_line(capsys) -> str:
     (["run", "hi", "--budget", "lots"], "invalid float value"),
     (["frobnicate"], "invalid choice"),
     (["sft", "build", "--out", "x.csv"], "cannot tell the format"),
+    (["run", "hi", "--kernel", "nosuchkernel"], "no kernel named 'nosuchkernel'"),
+    (["run", "hi", "--out", "nodir/x.ipynb"], "no folder nodir"),
 ])
 def test_bad_input_is_one_line_exit_64_and_writes_nothing(argv, says, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -122,8 +124,9 @@ def test_a_running_session_is_not_written_from_outside(capsys):
     with open(session.dir / "events.jsonl", "a") as log:
         log.write(json.dumps({"v": SCHEMA_VERSION, **ev.UserPrompt(text="more", session_id=session.id, seq=99,
                                                          ts=ev.now_iso()).to_dict()}) + "\n")
-    assert main(["traces", "off", session.name]) == 64
-    assert "is running in a kernel" in one_line(capsys)
+    for argv in (["traces", "off", session.name], ["resume", session.name], ["approve", session.name, "n"]):
+        assert main(argv) == 64
+        assert "is running in a kernel" in one_line(capsys)
 
 
 def test_sessions_export_and_traces_are_the_magics_functions(capsys, tmp_path):

@@ -87,7 +87,7 @@ def _headless(args: Any) -> int:
         stem = source.with_name(source.stem + ".mlintern") if source else Path.cwd() / f"mlintern-run-{stamp}"
         session_id = None
     else:
-        session_id = actions.session_id_for(args.session)
+        session_id = actions.idle_session(args.session)
         notebook, index = resume_notebook(session_id)
         cwd, stem = Path.cwd(), Path.cwd() / f"mlintern-resume-{stamp}"
     out, export = _outputs(args, stem)

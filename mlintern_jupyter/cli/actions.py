@@ -69,17 +69,22 @@ def session_id_for(ref: str, home: Path | None = None) -> str:
         raise BadInput(str(exc)) from None
 
 
-@contextmanager
-def opened(ref: str, home: Path | None = None) -> Iterator[SessionCore]:
-    """The session `ref` names (id, short name or unique prefix), folded from its log, closed afterwards."""
+def idle_session(ref: str, home: Path | None = None) -> str:
+    """The id of the session `ref` names, refusing one a live kernel is running (its log is written there)."""
     session_id = session_id_for(ref, home)
-    folder = sessions_dir(home) / session_id
-    summary = summarize(folder)
+    summary = summarize(sessions_dir(home) / session_id)
     if summary is None:
         raise BadInput(f"no session {ref!r} under {sessions_dir(home)}")
     if summary.state == "running":
         raise BadInput(f"session {summary.name} is running in a kernel: use %intern in that notebook, or stop it")
-    restored = fold_log(read_events(folder / "events.jsonl"), "")
+    return session_id
+
+
+@contextmanager
+def opened(ref: str, home: Path | None = None) -> Iterator[SessionCore]:
+    """The session `ref` names (id, short name or unique prefix), folded from its log, closed afterwards."""
+    session_id = idle_session(ref, home)
+    restored = fold_log(read_events(sessions_dir(home) / session_id / "events.jsonl"), "")
     session = SessionCore(SessionConfig(model=restored.state.model), _NoTools(), model=LogOnlyModel(restored.state.model),
                           session_id=session_id, home=home, restored=restored)
     try:

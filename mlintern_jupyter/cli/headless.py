@@ -21,12 +21,12 @@ from typing import Any, TextIO
 
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, DeadKernelError
+from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
 from ..agent import events as ev
 from ..agent.store import read_events, sessions_dir
-from ..jupyter import records
+from . import actions
 from .follow import SessionFollower
 from .notebooks import BadInput, write_inserted_cells, write_notebook
 from .render import Renderer
@@ -92,10 +92,8 @@ class HeadlessRun:
                 self.timings["kernel_start_s"] = time.monotonic() - started
                 self._install_sigint()
                 await self._execute_cells(client)
-        except (DeadKernelError, asyncio.CancelledError):
+        except (DeadKernelError, asyncio.CancelledError):  # cancelled: nbclient's own handler, before ours
             died = True
-        except CellExecutionError as exc:  # only with allow_errors off; kept for nbclient versions that differ
-            self.say(f"a cell failed: {exc}")
         finally:
             self.timings["run_s"] = time.monotonic() - started
             shutil.rmtree(sockets, ignore_errors=True)
@@ -183,7 +181,7 @@ class HeadlessRun:
         result = RunResult(code, session_id)
         if self.plan.export is not None:
             try:  # the log is whole up to the death: its export is complete, written atomically
-                records.export_by_id(session_id, str(self.plan.export), self.plan.home)
+                actions.export(session_id, str(self.plan.export), self.plan.home)
             except Exception as exc:  # noqa: BLE001 - the death is the message that matters
                 result.messages.append(f"the export was not written: {type(exc).__name__}")
         name = self._name(session_id)
@@ -197,7 +195,7 @@ class HeadlessRun:
             write_inserted_cells(plan.notebook, log, plan.cell_index, session_id)
             write_notebook(plan.notebook, plan.out)
         if plan.export is not None:
-            records.export_by_id(session_id, str(plan.export), plan.home)
+            actions.export(session_id, str(plan.export), plan.home)
 
     def _name(self, session_id: str) -> str:
         started = next((e for e in self.events if isinstance(e, ev.SessionStarted)), None)
@@ -240,8 +238,6 @@ def _send_cell_id(client: NotebookClient, cell_id: str | None) -> None:
     if cell_id is None:
         kc.__dict__.pop("execute", None)
         return
-    original = type(kc).execute
-
     def execute(code: str, silent: bool = False, store_history: bool = True, user_expressions: Any = None,
                 allow_stdin: bool | None = None, stop_on_error: bool = True) -> str:
         content = {"code": code, "silent": silent, "store_history": store_history,
@@ -252,12 +248,18 @@ def _send_cell_id(client: NotebookClient, cell_id: str | None) -> None:
         kc.shell_channel.send(msg)
         return str(msg["header"]["msg_id"])
 
-    assert callable(original)
     kc.execute = execute
 
 
 def run_plan(plan: RunPlan, out: TextIO | None = None, err: TextIO | None = None) -> RunResult:
-    if plan.out is not None and not plan.out.parent.is_dir():
-        raise BadInput(f"no folder {plan.out.parent} to write {plan.out.name} into")
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    for path in (plan.out, plan.export):
+        if path is not None and not path.parent.is_dir():
+            raise BadInput(f"no folder {path.parent} to write {path.name} into")
+    try:
+        KernelSpecManager().get_kernel_spec(plan.kernel_name)
+    except NoSuchKernel:
+        raise BadInput(f"no kernel named {plan.kernel_name!r} (see: jupyter kernelspec list)") from None
     run = HeadlessRun(plan, out, err)
     return asyncio.run(run.run())
