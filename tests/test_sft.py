@@ -182,3 +182,23 @@ def test_push_to_a_private_dataset_with_a_card(sessions, tmp_path, fake_hub):
     fake_hub.add_repo("fake-user/public-sft", repo_type="dataset", private=False)
     with pytest.raises(PushRefused, match="public"):
         push(result, "fake-user/public-sft", api=api)
+
+
+def test_the_command_pushes_through_hf_endpoint_to_a_private_dataset(sessions, tmp_path, fake_hub):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HF_ENDPOINT=fake_hub.url, HF_TOKEN=fake_hub.token, HF_HUB_CACHE=str(tmp_path / "c"))
+    out = tmp_path / "sft.parquet"
+    proc = subprocess.run([str(Path(sys.executable).with_name("mlintern")), "sft", "build", "--out", str(out),
+                           "--exclude", "denied", "--push", "fake-user/ml-intern-sft"], env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote 3 rows from 2 of 3 sessions" in proc.stdout
+    assert "pushed to hf://datasets/fake-user/ml-intern-sft/data/train.parquet" in proc.stdout
+    repo = fake_hub.repo("fake-user/ml-intern-sft", "dataset")
+    assert repo.private and repo.read("data/train.parquet") == out.read_bytes()
+    card = repo.read("README.md").decode()
+    assert "selection: excluding denied" in card and "rows: 3 (one per turn), from 2 of 3 sessions" in card
+    assert fake_hub.token not in card

@@ -37,7 +37,7 @@ def row(label: str, text: str, width: int = WIDTH) -> str:
 
 def bar(fraction: float) -> str:
     filled = max(0, min(BAR_CELLS, round(fraction * BAR_CELLS)))
-    return "[" + "#" * filled + "." * (BAR_CELLS - filled) + f"] {fraction:4.0%}"
+    return "[" + "#" * filled + "." * (BAR_CELLS - filled) + f"] {fraction:.0%}"
 
 
 def _money(value: float | None) -> str:
