@@ -8,6 +8,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 
+def arguments_object(arguments: Any, *, keep_raw: bool = True) -> dict[str, Any]:
+    """A tool call's arguments as an object, whatever the model sent: a dict as is, JSON text parsed; anything
+    else is kept under `_raw` (for records that must not lose it) or dropped (for rules that only read it)."""
+    if isinstance(arguments, dict):
+        return arguments
+    raw = {"_raw": arguments if isinstance(arguments, str) else str(arguments)} if keep_raw else {}
+    try:
+        parsed = json.loads(arguments) if isinstance(arguments, str) and arguments.strip() else {}
+    except ValueError:
+        return raw
+    return parsed if isinstance(parsed, dict) else raw
+
+
 @dataclass(frozen=True)
 class ToolCallPart:
     id: str

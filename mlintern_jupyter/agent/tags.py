@@ -20,13 +20,12 @@ from both can be sliced alike, computed from our typed events instead of its fre
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import events as ev
+from .messages import arguments_object
 
 # Tag namespaces, in the order a card lists them.
 NAMESPACES = ("outcome", "task", "model", "tool", "hf_job", "gpu", "sandbox", "feedback", "turns", "cost")
@@ -79,16 +78,6 @@ def _bucket(value: float, edges: tuple[tuple[float, str], ...], last: str) -> st
     return next((name for edge, name in edges if value < edge), last)
 
 
-def _arguments(arguments: Any) -> dict[str, Any]:
-    if isinstance(arguments, dict):
-        return arguments
-    try:
-        parsed = json.loads(arguments) if isinstance(arguments, str) and arguments.strip() else {}
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
 @dataclass
 class _Facts:
     """What the tags are computed from, gathered in one pass over the log."""
@@ -116,7 +105,7 @@ class _Facts:
 
     def call(self, event: ev.ToolCall) -> None:
         self.tools.add(event.tool)
-        args = _arguments(event.arguments)
+        args = arguments_object(event.arguments, keep_raw=False)
         if event.tool == "hf_jobs" and str(args.get("operation", "")).lower() in ("run", "uv", "scheduled run",
                                                                                   "scheduled uv"):
             self.job_launches += 1

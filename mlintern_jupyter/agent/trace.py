@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,6 +34,8 @@ from mlintern_jupyter.agent.events import (
     Usage,
     UserPrompt,
 )
+from mlintern_jupyter.agent.files import write_atomic
+from mlintern_jupyter.agent.messages import arguments_object
 from mlintern_jupyter.agent.redact import RedactionError, Redactor
 from mlintern_jupyter.agent.state import fence
 from mlintern_jupyter.agent.tags import session_tags
@@ -49,18 +50,6 @@ COMPACT_SUMMARY_PREFIX = (
     "This session is being continued from a previous conversation that ran out of context. "
     "The conversation is summarized below:\n"
 )
-
-
-def _tool_input(arguments: Any) -> dict[str, Any]:
-    if isinstance(arguments, dict):
-        return arguments
-    if isinstance(arguments, str):
-        try:
-            parsed = json.loads(arguments) if arguments.strip() else {}
-        except ValueError:
-            return {"_raw": arguments}
-        return parsed if isinstance(parsed, dict) else {"_raw": arguments}
-    return {"_raw": str(arguments)}
 
 
 def _usage_block(usage: Usage | None) -> dict[str, int]:
@@ -162,7 +151,7 @@ def events_to_trace(
         for call_id, tool, arguments in calls:
             recorded = tool_calls.get(call_id)
             args = recorded.arguments if recorded is not None else arguments
-            content.append({"type": "tool_use", "id": call_id, "name": tool, "input": _tool_input(args)})
+            content.append({"type": "tool_use", "id": call_id, "name": tool, "input": arguments_object(args)})
         add(
             event,
             "assistant",
@@ -268,19 +257,6 @@ def write_trace(
     target.parent.mkdir(parents=True, exist_ok=True)
     # The session's tags are stored with its trace (tags.py); names and counts only, redacted all the same.
     tags = redactor.redact_obj(session_tags(events))
-    _write_atomic(tags_sidecar(target), tags_document(trace_session_id(session_id), tags).decode())
-    _write_atomic(target, data)
+    write_atomic(tags_sidecar(target), tags_document(trace_session_id(session_id), tags).decode())
+    write_atomic(target, data)
     return len(redacted)
-
-
-def _write_atomic(target: Path, data: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import tempfile
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +18,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from ..agent import events as ev
+from ..agent import files
 
 LOAD_EXT = "%load_ext mlintern_jupyter"
 _LOADS = re.compile(r"^\s*%(re)?load_ext\s+mlintern_jupyter\b", re.MULTILINE)
@@ -114,18 +114,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
     target = Path(path)
     if not target.parent.is_dir():
         raise BadInput(f"no folder {target.parent} to write {target.name} into")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return files.write_atomic(target, text, mode=0o644)
 
 
 def write_notebook(notebook: NotebookNode, path: str | os.PathLike[str]) -> Path:

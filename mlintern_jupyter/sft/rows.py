@@ -15,25 +15,22 @@ Arguments are JSON objects (chat templates render them with `tojson`); stored as
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..agent import events as ev
-from ..agent.messages import AssistantMessage, Message, SystemMessage, ToolResultMessage, UserMessage
+from ..agent.messages import (
+    AssistantMessage,
+    Message,
+    SystemMessage,
+    ToolResultMessage,
+    UserMessage,
+    arguments_object,
+)
 from ..agent.state import SessionState, apply
 
 RowsPer = Literal["turn", "session"]
-
-
-def _arguments(raw: str) -> dict[str, Any]:
-    """A call's arguments as an object; text that is not a JSON object is kept under `_raw` (never dropped)."""
-    try:
-        parsed = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        return {"_raw": raw}
-    return parsed if isinstance(parsed, dict) else {"_raw": raw}
 
 
 def openai_message(message: Message) -> dict[str, Any]:
@@ -46,7 +43,7 @@ def openai_message(message: Message) -> dict[str, Any]:
             out: dict[str, Any] = {"role": "assistant", "content": text}
             if calls:
                 out["tool_calls"] = [{"id": c.id, "type": "function",
-                                      "function": {"name": c.name, "arguments": _arguments(c.arguments)}}
+                                      "function": {"name": c.name, "arguments": arguments_object(c.arguments)}}
                                      for c in calls]
             return out
         case ToolResultMessage(call_id=call_id, tool=tool, content=content):
