@@ -157,3 +157,25 @@ def test_upload_through_the_console_script_to_the_loopback_hub(fake_hub, tmp_pat
     repo = fake_hub.repo("fake-user/ml-intern-sessions", "dataset")
     assert repo.private and any(p.endswith(f"{session.id}.tags.json") for p in repo.files())
     assert fake_hub.token not in (session.dir / "trace.jsonl").read_text()
+
+
+def test_inserted_cells_go_below_their_own_prompt_once_and_markdown_is_inert():
+    import nbformat
+
+    from mlintern_jupyter.cli.notebooks import inserted_cells, run_notebook, write_inserted_cells
+
+    notebook, index = run_notebook("train", {"model": "demo"}, None)
+    ours = notebook.cells[index].id
+    log = [ev.CellInsert(call_id="old", source="print('an earlier turn')", anchor_cell_id="another-cell"),
+           ev.CellInsert(call_id="a", source="print(1)", anchor_cell_id=ours),
+           ev.CellInsert(call_id="b", source="<img src=x onerror=alert(1)> **notes**", cell_type="markdown",
+                         anchor_cell_id=ours),
+           ev.CellInsert(call_id="a", source="print(1)", anchor_cell_id=ours)]  # the same insertion again
+    inserts = inserted_cells(log, anchor=ours)
+    assert write_inserted_cells(notebook, inserts, index, "sid") == 2
+    assert write_inserted_cells(notebook, inserts, index, "sid") == 0  # a second writer adds nothing
+    code, markdown = notebook.cells[index + 1], notebook.cells[index + 2]
+    assert code.source == "print(1)" and code.metadata["mlintern"]["insert_id"] == "sid:a"
+    assert "<img" not in markdown.source and "notes" in markdown.source
+    assert len(notebook.cells) == index + 3
+    nbformat.validate(notebook)

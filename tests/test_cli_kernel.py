@@ -114,6 +114,8 @@ def test_run_in_a_notebook_live_json_then_the_notebook_with_its_script_cell_and_
     intern = next(i for i, s in enumerate(sources) if s.startswith("%%intern --wait"))
     assert "--model demo" in sources[intern] and sources[intern].endswith("report its accuracy")
     assert sources[intern + 1].startswith("# /// script") and len(out.cells) == intern + 2  # the script, once
+    insert = next(e for e in events if isinstance(e, ev.CellInsert))
+    assert out.cells[intern + 1].metadata["mlintern"]["insert_id"] == f"{events[0].session_id}:{insert.call_id}"
     assert out.cells[intern].outputs  # the cards' output
     assert not any(o.get("output_type") == "error" for c in out.cells for o in c.get("outputs", []))
     export = nbformat.read(tmp_path / "work" / "work.mlintern.export.ipynb", as_version=4)

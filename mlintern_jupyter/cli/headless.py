@@ -28,7 +28,7 @@ from ..agent import events as ev
 from ..agent.store import read_events, sessions_dir
 from . import actions
 from .follow import SessionFollower
-from .notebooks import BadInput, write_inserted_cells, write_notebook
+from .notebooks import BadInput, inserted_cells, write_inserted_cells, write_notebook
 from .render import Renderer
 
 # How the last turn ended -> exit code (documented in the README's headless section).
@@ -191,8 +191,12 @@ class HeadlessRun:
     def _write_outputs(self, session_id: str, result: RunResult) -> None:
         plan = self.plan
         if plan.out is not None:
-            log = read_events(sessions_dir(plan.home) / session_id / "events.jsonl").events
-            write_inserted_cells(plan.notebook, log, plan.cell_index, session_id)
+            if plan.session_id is None:  # a run: every cell its prompt's turns inserted, anchored at its cell
+                log = read_events(sessions_dir(plan.home) / session_id / "events.jsonl").events
+                inserts = inserted_cells(log, anchor=plan.notebook.cells[plan.cell_index].id)
+            else:  # a resume: the cells inserted while it ran (their anchor is a cell of the first run)
+                inserts = inserted_cells(self.events)
+            write_inserted_cells(plan.notebook, inserts, plan.cell_index, session_id)
             write_notebook(plan.notebook, plan.out)
         if plan.export is not None:
             actions.export(session_id, str(plan.export), plan.home)
