@@ -111,7 +111,9 @@ def build_rows(root: Path, selection: Selection, scan: Scan, counts: Counter[str
         counts.update(log.tags)
         messages.new_session()
         called = {e.tool for e in log.events if isinstance(e, ev.ToolCall)}
-        session_tools = tools + messages._redact(unknown_tools(known, called))
+        extra = unknown_tools(known, called)
+        # The same list object while no session adds tools: the writers encode it once, not once a row.
+        session_tools = tools + messages._redact(extra) if extra else tools
         for row in session_rows(log, system_prompt, per=per, kernel_digests=kernel_digests, convert=messages):
             messages.metadata(row)
             row["tools"] = session_tools

@@ -39,18 +39,38 @@ FEATURES_YAML = """  features:
 """
 
 
+def _each_json(items: list[Any]) -> list[str]:
+    return [json.dumps(item, ensure_ascii=False) for item in items]
+
+
 class RowWriter(Protocol):
     def write(self, row: dict[str, Any]) -> None: ...
 
     def close(self) -> None: ...
 
 
+class _SameList:
+    """The JSON of a list that repeats row after row (a session's `tools`), encoded once while it repeats."""
+
+    def __init__(self) -> None:
+        self.value: Any = None
+        self.encoded: Any = None
+
+    def get(self, value: list[Any], encode: Any) -> Any:
+        if value is not self.value:
+            self.value, self.encoded = value, encode(value)
+        return self.encoded
+
+
 class JsonlWriter:
     def __init__(self, handle: Any) -> None:
         self.handle = handle
+        self.tools = _SameList()
 
     def write(self, row: dict[str, Any]) -> None:
-        self.handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        head = json.dumps({k: v for k, v in row.items() if k != "tools"}, ensure_ascii=False)
+        tools = self.tools.get(row["tools"], lambda v: json.dumps(v, ensure_ascii=False))
+        self.handle.write(f'{head[:-1]}, "tools": {tools}}}\n')  # the row's JSON, tools last
 
     def close(self) -> None:
         self.handle.flush()
@@ -72,17 +92,18 @@ class ParquetWriter:
                                  ("messages", json_list), ("tools", json_list)])
         self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
         self.batch: list[dict[str, Any]] = []
+        self.tools = _SameList()
 
     def write(self, row: dict[str, Any]) -> None:
         self.batch.append(row)
         if len(self.batch) >= BATCH_ROWS:
             self._flush()
 
-    def _json_list(self, lists: Iterable[list[Any]]) -> Any:
+    def _json_list(self, lists: Iterable[list[str]]) -> Any:
         pa = self.pa
         offsets, flat = [0], []
         for items in lists:
-            flat += [json.dumps(item, ensure_ascii=False) for item in items]
+            flat += items
             offsets.append(len(flat))
         values = pa.ExtensionArray.from_storage(pa.json_(), pa.array(flat, pa.string()))
         return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
@@ -93,8 +114,8 @@ class ParquetWriter:
         pa, rows = self.pa, self.batch
         columns = {name: pa.array([r[name] for r in rows], self.schema.field(name).type)
                    for name in ("session_id", "session_name", "turn", "model", "timestamp", "turn_outcome", "tags")}
-        columns["messages"] = self._json_list(r["messages"] for r in rows)
-        columns["tools"] = self._json_list(r["tools"] for r in rows)
+        columns["messages"] = self._json_list([json.dumps(m, ensure_ascii=False) for m in r["messages"]] for r in rows)
+        columns["tools"] = self._json_list(self.tools.get(r["tools"], _each_json) for r in rows)
         self.writer.write_table(pa.table(columns, schema=self.schema))
         self.batch = []
 
