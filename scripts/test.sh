@@ -42,7 +42,7 @@ echo "== real-kernel tests again on ipykernel 6 (the runner must work on 6 and 7
 [ -x .venv-ipk6/bin/python ] || python3 -m venv .venv-ipk6
 .venv-ipk6/bin/python -m pip install --quiet --upgrade pip
 .venv-ipk6/bin/python -m pip install --quiet 'ipykernel>=6.29,<7' -e '.[dev]'
-.venv-ipk6/bin/python -m pytest tests/test_kernel_magic.py tests/test_kernel_record.py -q -p no:randomly
+.venv-ipk6/bin/python -m pytest tests/test_kernel_magic.py tests/test_kernel_record.py tests/test_cli_kernel.py -q -p no:randomly
 
 echo "== browser tests"
 (cd labextension && MLINTERN_E2E=1 npm run --silent test:ui)
