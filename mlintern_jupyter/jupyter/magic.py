@@ -57,7 +57,7 @@ class InternMagics(Magics):
 
         The cell returns at once and the agent works in the background (use --wait to block).
         Line magic: %intern status | stop | model [NAME [--api-base URL]] | effort [LEVEL] | budget USD |
-        price IN_PER_MTOK OUT_PER_MTOK | compact | export PATH | sessions | resume ID |
+        price IN_PER_MTOK OUT_PER_MTOK | compact | export PATH | sessions | resume ID [--wait] |
         traces [public|private|off] | upload
         """
         words = shlex.split(line)
