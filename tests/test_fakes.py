@@ -106,7 +106,8 @@ def test_logs_survive_dropped_connection(api, fake_hub):
 def test_logs_no_follow_and_tail(api, fake_hub):
     fake_hub.next_job([f"l{i}" for i in range(5)], line_delay=0.0)
     job = api.run_job(image="ubuntu", command=["true"], namespace="fake-user")
-    time.sleep(0.1)
+    # Wait on the job's end, not on a fixed sleep: a loaded CI machine may not have written the lines in 0.1 s.
+    api.wait_for_job(job.id, namespace="fake-user", poll_interval=0.05, timeout=30)
     assert list(api.fetch_job_logs(job_id=job.id, namespace="fake-user")) == [f"l{i}" for i in range(5)]
     assert list(api.fetch_job_logs(job_id=job.id, namespace="fake-user", tail=2)) == ["l3", "l4"]
 
