@@ -86,7 +86,7 @@ def main() -> int:
     parser.add_argument("--max-iterations", type=int, default=40)
     parser.add_argument("--json", action="store_true", help="print the figures as a last JSON line")
     args = parser.parse_args()
-    from mlintern_jupyter.jupyter.model_choice import choose_model
+    from mlintern_jupyter.control.model_choice import choose_model
 
     model = choose_model(args.model, None, "")
     key = missing_key(model) if model else None

@@ -72,6 +72,8 @@ EVENTS = st.one_of(
                                                         status=st.sampled_from(["pending", "completed"])), max_size=3)),
     st.builds(ev.GuardFired, guard=st.just("doom_loop"), message=text),
     st.builds(ev.Compacted, summary=text, start=st.integers(1, 3), end=st.integers(1, 6)),
+    st.builds(ev.CellPlaced, call_id=st.sampled_from(CALLS), by=st.sampled_from(["panel", "kernel"]),
+              how=st.sampled_from(["inserted", "found", "missing"])),
     st.builds(ev.JobUpdated, call_id=st.sampled_from(CALLS), job_id=st.sampled_from(JOBS),
               status=st.sampled_from(["RUNNING", "COMPLETED", "TIMEOUT"]), cost_usd=money),
     st.builds(ev.JobMetrics, call_id=st.sampled_from(CALLS), job_id=st.sampled_from(JOBS),

@@ -7,12 +7,26 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mlintern_jupyter.agent import events as ev
+from mlintern_jupyter.control import commands as c
+from mlintern_jupyter.control.commands import Reply
 from mlintern_jupyter.jupyter.approval_card import ApprovalCard
 from mlintern_jupyter.jupyter.cards import AssistantTextCard, JobCard, svg_polyline
 from mlintern_jupyter.jupyter.view import TurnView, static_record
 from mlintern_jupyter.tools.jobs.metrics import metric_points, parse_metrics
 
 XSS = '<img src=x onerror="alert(1)">'
+
+
+class Sent(list):
+    """A dispatcher stand-in for card tests: records the typed commands the buttons send."""
+
+    def __init__(self, reply: Reply | None = None) -> None:
+        super().__init__()
+        self.reply = reply or Reply(ok=True, message="ok")
+
+    def __call__(self, command):
+        self.append(command)
+        return self.reply
 
 
 def request(script: str | None = "print('train')", cost: float | None = 1.5) -> ev.ApprovalRequested:
@@ -25,36 +39,36 @@ def request(script: str | None = "print('train')", cost: float | None = 1.5) -> 
 
 
 def test_approval_card_shows_the_action_and_approve_sends_the_nonce() -> None:
-    answers = []
-    card = ApprovalCard(request(), lambda n, d, f: answers.append((n, d, f)) or True)
+    answers = Sent()
+    card = ApprovalCard(request(), answers)
     text = card.header.value + card.action.value
     for needle in ("$1.50 worst case", "$8.50 left", "abababababab", "a10g-small", "print(&#x27;train&#x27;)",
                    "expires in 29 min"):
         assert needle in text
     card.approve_button.click()
-    assert answers == [("n1", "approve", "")]
+    assert answers == [c.Approve(nonce="n1")]
     assert all(b.disabled for b in card.buttons)
     card.approve_button.click()  # a second click sends nothing
     assert len(answers) == 1
 
 
 def test_deny_sends_the_typed_feedback_and_resolution_updates_the_card() -> None:
-    answers = []
-    card = ApprovalCard(request(), lambda n, d, f: answers.append((n, d, f)) or True)
+    answers = Sent()
+    card = ApprovalCard(request(), answers)
     card.feedback.value = "too expensive, use cpu"
     card.deny_button.click()
-    assert answers == [("n1", "deny", "too expensive, use cpu")]
+    assert answers == [c.Deny(nonce="n1", feedback="too expensive, use cpu")]
     card.update(ev.ApprovalResolved(call_id="c1", decision="denied", by="person", feedback="too expensive, use cpu"))
     assert card.status.value.startswith("denied by person")
 
 
 def test_edit_in_a_cell_offers_the_script_under_an_approve_line() -> None:
-    edits = []
-    card = ApprovalCard(request(), lambda *a: True, lambda n, s: edits.append((n, s)))
+    edits = Sent(Reply(ok=True, data={"source": "%%intern approve n1\nprint('train')"}))
+    card = ApprovalCard(request(), edits)
     card.edit_button.click()
-    assert edits == [("n1", "%%intern approve n1\nprint('train')")]
-    assert card.edit_text.value == edits[0][1]
-    assert ApprovalCard(request(script=None), lambda *a: True, lambda n, s: None).edit_button.disabled is True
+    assert edits == [c.EditInCell(nonce="n1")]
+    assert card.edit_text.value == "%%intern approve n1\nprint('train')"
+    assert ApprovalCard(request(script=None), Sent()).edit_button.disabled is True
 
 
 def test_model_text_with_markup_is_shown_as_text_everywhere() -> None:
@@ -80,12 +94,12 @@ def _walk(widget):
         yield from _walk(child)
 
 
-def test_stop_button_is_there_before_any_event_and_calls_stop() -> None:
-    stops = []
-    view = TurnView(on_stop=lambda: stops.append(1))
+def test_stop_button_is_there_before_any_event_and_sends_stop_for_its_turn() -> None:
+    stops = Sent()
+    view = TurnView(send=stops)
     assert not view.stop_button.disabled
     view.stop_button.click()
-    assert stops == [1] and view.stop_button.disabled
+    assert stops == [c.Stop(turn_id=view.turn_id)] and view.stop_button.disabled
 
 
 def test_streamed_text_is_batched_to_ten_updates_a_second() -> None:
@@ -102,9 +116,8 @@ def test_streamed_text_is_batched_to_ten_updates_a_second() -> None:
 
 
 def test_job_card_tails_logs_plots_metrics_and_cancels() -> None:
-    cancelled = []
-    card = JobCard(ev.JobUpdated(call_id="c", job_id="j1", status="running", hardware="a10g-small"),
-                   on_cancel=cancelled.append)
+    cancelled = Sent()
+    card = JobCard(ev.JobUpdated(call_id="c", job_id="j1", status="running", hardware="a10g-small"), cancelled)
     for step in range(30):
         line = f"step={step} loss={1 / (step + 1):.3f}"
         card.update(ev.ToolOutput(call_id="c", job_id="j1", text=line))
@@ -114,7 +127,7 @@ def test_job_card_tails_logs_plots_metrics_and_cancels() -> None:
     assert len(card.log.value.splitlines()) == 15
     assert "<polyline" in card.plot.value and "loss" in card.plot.value
     card.cancel_button.click()
-    assert cancelled == ["j1"]
+    assert cancelled == [c.CancelJob(job_id="j1")] and card.cancel_button.disabled
     card.update(ev.JobUpdated(call_id="c", job_id="j1", status="COMPLETED", cost_usd=0.42))
     assert "$0.42" in card.header.value
 
@@ -124,7 +137,7 @@ def test_job_card_disables_cancel_in_every_terminal_state(status: str) -> None:
     from huggingface_hub._jobs_api import TERMINAL_JOB_STAGES
 
     assert {str(s.value) for s in TERMINAL_JOB_STAGES} <= set(ev.JOB_TERMINAL_STATUSES)
-    card = JobCard(ev.JobUpdated(call_id="c", job_id="j1", status="RUNNING"), on_cancel=lambda job: None)
+    card = JobCard(ev.JobUpdated(call_id="c", job_id="j1", status="RUNNING"), Sent())
     assert not card.cancel_button.disabled
     card.update(ev.JobUpdated(call_id="c", job_id="j1", status=status))
     assert card.cancel_button.disabled
@@ -132,7 +145,7 @@ def test_job_card_disables_cancel_in_every_terminal_state(status: str) -> None:
 
 @pytest.mark.parametrize("status", ["RUNNING", "SCHEDULING", "PENDING"])
 def test_job_card_keeps_cancel_while_the_job_may_run(status: str) -> None:
-    card = JobCard(ev.JobUpdated(call_id="c", job_id="j1", status="RUNNING"), on_cancel=lambda job: None)
+    card = JobCard(ev.JobUpdated(call_id="c", job_id="j1", status="RUNNING"), Sent())
     card.update(ev.JobUpdated(call_id="c", job_id="j1", status=status))
     assert not card.cancel_button.disabled
 
@@ -145,7 +158,7 @@ def test_metric_parsing_keeps_numbers_only() -> None:
 
 
 def test_view_routes_events_to_the_right_cards() -> None:
-    view = TurnView(on_answer=lambda *a: True)
+    view = TurnView(send=Sent())
     view.update(ev.ToolCall(call_id="c1", tool="hf_jobs", arguments={"operation": "uv"}))
     view.update(request())
     assert "awaiting approval" in view.tools["c1"].widget.value
@@ -168,10 +181,9 @@ def test_approval_countdown_refreshes_and_expires_without_a_new_event() -> None:
     from mlintern_jupyter.jupyter.approval_card import ApprovalCard
 
     soon = (datetime.now(UTC) + timedelta(seconds=0.3)).isoformat().replace("+00:00", "Z")
-    answers: list = []
+    answers = Sent()
     card = ApprovalCard(ev.ApprovalRequested(call_id="c", nonce="n", action_sha256="ab" * 32, cost_usd=0.0,
-                                             expires_at=soon, tool="bash", action={"tool": "bash"}),
-                        lambda *a: answers.append(a) or True)
+                                             expires_at=soon, tool="bash", action={"tool": "bash"}), answers)
     card.TICK_S = 0.1
     assert "expires in" in card.header.value
     import time
@@ -193,20 +205,19 @@ def test_approve_for_this_session_only_for_plain_bash_commands() -> None:
         return ev.ApprovalRequested(call_id="c", nonce="n", action_sha256=spec.sha256(), cost_usd=0.0,
                                     expires_at="2099-01-01T00:00:00Z", tool=tool, action=spec.model_dump(mode="json"))
 
-    answers: list = []
-    card = ApprovalCard(request("bash", {"command": "pytest -q tests", "timeout": 60}),
-                        lambda *a, **k: answers.append((a, k)) or True)
+    answers = Sent()
+    card = ApprovalCard(request("bash", {"command": "pytest -q tests", "timeout": 60}), answers)
     assert card.program == "pytest" and "pytest" in card.session_button.description
     card.session_button.click()
-    assert answers == [(("n", "approve", ""), {"for_session": True})]
+    assert answers == [c.ApproveForSession(nonce="n")]
     for tool, args in [("bash", {"command": "ls; rm -rf ~"}), ("bash", {"command": "echo $HF_TOKEN"}),
                        ("bash", {"command": "ls\nrm x"}), ("hf_jobs", {"operation": "run", "command": ["ls"]})]:
-        other = ApprovalCard(request(tool, args), lambda *a, **k: True)
+        other = ApprovalCard(request(tool, args), Sent())
         assert other.program is None and other.session_button.disabled, (tool, args)
 
 
 def test_a_research_sub_agent_is_one_collapsible_card_with_its_steps_escaped() -> None:
-    view = TurnView(on_answer=lambda *a: True)
+    view = TurnView(send=Sent())
     view.update(ev.ToolCall(call_id="r1", tool="research", arguments={"task": "best DPO recipe"}))
     view.update(ev.ToolStarted(call_id="r1", tool="research"))
     steps = [ev.SubagentProgress(call_id="r1", step="started", text="best DPO recipe"),

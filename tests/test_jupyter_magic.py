@@ -11,7 +11,7 @@ from IPython import get_ipython
 from IPython.testing.globalipapp import start_ipython
 
 from mlintern_jupyter.jupyter.kernel_context import summarize
-from mlintern_jupyter.jupyter.model_choice import NO_MODEL_HELP, choose_model
+from mlintern_jupyter.control.model_choice import NO_MODEL_HELP, choose_model
 from mlintern_jupyter.tools.registry import Tool
 
 
@@ -113,7 +113,7 @@ def test_edit_in_a_cell_then_running_that_cell_approves_the_edited_script(ip, tm
     model = tmp_path / "m.json"
     model.write_text(json.dumps([{"text": "", "tool_calls": [{"name": "risky", "arguments": {"script": "v1"}}]}, "ok"]))
     ip.run_cell_magic("intern", f"--model scripted:{model} --wait", "go")
-    assert agent.last_end.reason == "awaiting_approval"
+    assert [e.reason for e in agent.session.events if e.kind == "turn_ended"] == ["awaiting_approval"]
     card = next(iter(agent.view.approvals.values()))
     card.edit_button.click()
     assert card.edit_text.value.startswith(f"%%intern approve {card.nonce}\n")
@@ -145,7 +145,9 @@ def test_resume_shows_history_and_a_live_pending_approval(ip, tmp_path) -> None:
     model.write_text(json.dumps(["finished after the resume"]))
     # Scripted models log only their file name, so name the file again (as `%intern model` would) to resume.
     ip.run_line_magic("intern", f"model scripted:{model}")
-    message = agent.resume(session_id, display_view=False)
+    from mlintern_jupyter.control.commands import Resume
+
+    message = agent.send(Resume(session_id=session_id)).message
     assert "1 approval(s) pending" in message, message
     card = next(iter(agent.view.approvals.values()))
     assert not card.approve_button.disabled

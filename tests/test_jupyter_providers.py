@@ -10,7 +10,7 @@ import pytest
 from IPython import get_ipython
 from IPython.testing.globalipapp import start_ipython
 
-from mlintern_jupyter.jupyter.model_choice import ROUTER_MODELS
+from mlintern_jupyter.control.model_choice import ROUTER_MODELS
 
 
 @pytest.fixture
@@ -72,8 +72,8 @@ def test_model_with_api_base_switches_and_a_resume_reaches_the_same_server(ip, f
     ip.run_cell_magic("intern", "--wait", "now locally")
     assert fake_local.requests[-1].json()["model"] == "qwen"
     session_id = agent.session.id
-    agent.chosen_model = None
-    assert "Resumed" in agent.resume(session_id, display_view=False)
+    agent.dispatcher.next.model = None
+    assert "Resumed" in agent.send({"type": "resume", "session_id": session_id}).message
     assert agent.session.model.route.api_base == fake_local.base_url
 
 
@@ -90,7 +90,7 @@ def test_price_for_an_unpriced_model_and_what_the_budget_covers(ip, fake_router,
     assert usage.cost_usd == pytest.approx((usage.prompt_tokens * 1 + usage.completion_tokens * 4) / 1e6)
     assert agent.session.budget.llm_spent_usd == pytest.approx(usage.cost_usd)
     ip.run_line_magic("intern", "price one two")
-    assert "usage: %intern price" in capsys.readouterr().out
+    assert "input price must be a number of USD (got one)" in capsys.readouterr().out
 
 
 def test_model_listing_suggests_router_models_and_local_servers(ip, capsys) -> None:

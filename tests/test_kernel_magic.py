@@ -208,21 +208,61 @@ def test_a_prompt_during_a_turn_is_queued_and_runs_after(kernel: Kernel, tmp_pat
                       ["user_prompt", "second"], ["turn_ended", ""]]
 
 
-def test_mlintern_comm_replays_events_and_takes_prompts(kernel: Kernel, tmp_path: Path) -> None:
-    kernel.run("%%intern --model scripted:echo --wait\nfirst")
-    kc = kernel.kc
-    comm_id = "test-comm-1"
-    kc.shell_channel.send(kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": "mlintern",
-                                                        "data": {"type": "hello"}}))
-    replies = []
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not any(r.get("type") == "events" for r in replies):
-        msg = kc.get_iopub_msg(timeout=5)
+def _comm_replies(kernel: Kernel, comm_id: str, until, timeout: float = 10) -> list[dict]:
+    replies: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not until(replies):
+        try:
+            msg = kernel.kc.get_iopub_msg(timeout=1)
+        except Exception:  # noqa: BLE001 - queue.Empty: keep polling until the deadline
+            continue
         if msg["msg_type"] == "comm_msg" and msg["content"]["comm_id"] == comm_id:
             replies.append(msg["content"]["data"])
-    events = next(r for r in replies if r["type"] == "events")["events"]
-    assert [e["kind"] for e in events][:2] == ["session_started", "user_prompt"]
-    kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {
-        "type": "prompt", "text": "from the panel", "cell_id": "abc"}}))
+    return replies
+
+
+def _open_comm(kernel: Kernel, comm_id: str, data: dict) -> None:
+    kc = kernel.kc
+    kc.shell_channel.send(kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": "mlintern", "data": data}))
+
+
+def _send(kernel: Kernel, comm_id: str, data: dict) -> None:
+    kc = kernel.kc
+    kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data}))
+
+
+def test_mlintern_comm_replays_events_and_takes_prompts(kernel: Kernel, tmp_path: Path) -> None:
+    from mlintern_jupyter.control.commands import PROTOCOL_VERSION as V
+
+    kernel.run("%%intern --model scripted:echo --wait\nfirst")
+    _open_comm(kernel, "test-comm-1", {"v": V, "command": {"type": "hello"}})
+    replies = _comm_replies(kernel, "test-comm-1", lambda r: any(x.get("type") == "events" for x in r))
+    history = next(r for r in replies if r["type"] == "events")
+    assert history["v"] == V and [e["kind"] for e in history["events"]][:2] == ["session_started", "user_prompt"]
+    _send(kernel, "test-comm-1", {"v": V, "id": "p1", "command": {"type": "prompt", "text": "from the panel",
+                                                                  "cell_id": "abc"}})
     kernel.wait_for("kinds().count('turn_ended') == 2")
     assert kernel.value("[e.text for e in agent.session.events if e.kind == 'user_prompt']") == ["first", "from the panel"]
+    # Settings from the panel go through the same commands, validated the same way.
+    _send(kernel, "test-comm-1", {"v": V, "id": "b1", "command": {"type": "set_budget", "usd": -5}})
+    _send(kernel, "test-comm-1", {"v": V, "id": "b2", "command": {"type": "set_budget", "usd": 4}})
+    _send(kernel, "test-comm-1", {"v": V, "id": "m1", "command": {"type": "set_approve_mode", "mode": "deny"}})
+    replies = _comm_replies(kernel, "test-comm-1", lambda r: {"b1", "b2", "m1"} <= {x.get("id") for x in r})
+    by_id = {r["id"]: r for r in replies if r.get("type") == "reply"}
+    assert by_id["b1"]["ok"] is False and by_id["b1"]["message"] == "budget must be at least 0 (got -5)"
+    assert by_id["b2"]["ok"] is True and by_id["m1"]["ok"] is True
+    assert kernel.value("agent.session.budget.cap_usd") == 4.0
+    assert kernel.value("agent.session.state.approve_mode") == "deny"
+
+
+def test_a_panel_of_an_older_protocol_gets_a_version_error_and_nothing_happens(kernel: Kernel) -> None:
+    kernel.run("%%intern --model scripted:echo --wait\nfirst")
+    # Panels before the versioned protocol sent bare messages: hello in the open, then e.g. stop or a prompt.
+    _open_comm(kernel, "old-panel", {"type": "hello"})
+    _send(kernel, "old-panel", {"type": "prompt", "text": "an old panel's prompt", "cell_id": None})
+    replies = _comm_replies(kernel, "old-panel", lambda r: len(r) >= 2)
+    assert [r["type"] for r in replies] == ["error", "error"]
+    assert all(r["code"] == "version" and "protocol 1" in r["message"] and "reload the page" in r["message"]
+               for r in replies)
+    time.sleep(0.5)
+    assert kernel.value("[e.text for e in agent.session.events if e.kind == 'user_prompt']") == ["first"]

@@ -14,7 +14,7 @@ from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.models import resolve_model
 from mlintern_jupyter.agent.retry import RetryPolicy
 from mlintern_jupyter.agent.session import Session
-from mlintern_jupyter.jupyter.model_choice import choose_model
+from mlintern_jupyter.control.model_choice import choose_model
 from mlintern_jupyter.tools.registry import Tool, ToolRegistry, tool
 from tests.fakes.llm_common import Reply
 from tests.fakes.openai_chat import FakeOpenAIChat

@@ -327,7 +327,12 @@ class SessionCore:
             message = f"Cancelling job {job_id} is not available in this session."
             self.emit(ev.Notice(message=message, level="warning"))
             return message
-        return await jobs.cancel_job(job_id)
+        try:
+            return await jobs.cancel_job(job_id)
+        except Exception as exc:  # noqa: BLE001 - a failed cancel is told, never swallowed
+            message = f"Job {job_id} was not cancelled: {exc}"
+            self.emit(ev.Notice(message=message, level="warning"))
+            return message
 
     # ---- the compute ledger: reservations and settlements are events --------------------------------
 

@@ -323,6 +323,20 @@ class CellInsert(BaseEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CellPlaced(BaseEvent):
+    """Who wrote a cell_insert's cell into the notebook (its stable id is session id + call id): the side panel
+    (it acknowledges over the comm) or the kernel's set_next_input fallback. The first placement wins; a panel
+    attaching later finds the cell instead of inserting it again."""
+
+    kind: Literal["cell_placed"] = "cell_placed"
+    call_id: str
+    by: Literal["panel", "kernel"]
+    # inserted: this writer added it; found: it was already in the notebook; missing: a placement the panel
+    # was told about (the kernel's) is not in the notebook, e.g. the person deleted it.
+    how: Literal["inserted", "found", "missing"] = "inserted"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Notice(BaseEvent):
     kind: Literal["notice"] = "notice"
     message: str
@@ -436,6 +450,7 @@ Event = (
     | JobMetrics
     | JobUpdated
     | CellInsert
+    | CellPlaced
     | Notice
     | ModelChanged
     | EffortChanged

@@ -30,6 +30,29 @@ class Session(SessionCore):
             self.redactor.learn_from_text(prompt)
         return await loop.run_turn(self, prompt, cell_id=cell_id, kernel_digest=kernel_digest)
 
+    # ---- cells in the notebook: an insertion is an event, and so is who wrote it --------------------------
+
+    def insert_cell(self, call_id: str, source: str, cell_type: str = "code",
+                    script_path: str | None = None) -> ev.CellInsert:
+        """A new cell below the turn's %%intern cell; its stable id is (session id, call id)."""
+        return self.emit(ev.CellInsert(call_id=call_id, source=source, cell_type=cell_type,  # type: ignore[return-value, arg-type]
+                                       anchor_cell_id=self.anchor_cell_id, script_path=script_path))
+
+    def cell_insert(self, call_id: str) -> ev.CellInsert | None:
+        return next((e for e in reversed(self.events) if isinstance(e, ev.CellInsert) and e.call_id == call_id),
+                    None)
+
+    def record_cell_placed(self, call_id: str, *, by: str, how: str = "inserted") -> bool:
+        """A writer placed (or found, or missed) an insertion's cell; recorded once per writer and outcome.
+        False when there is no such insertion or the same placement is already recorded."""
+        if self.cell_insert(call_id) is None:
+            return False
+        if any(isinstance(e, ev.CellPlaced) and e.call_id == call_id and e.by == by and e.how == how
+               for e in self.events):
+            return False
+        self.emit(ev.CellPlaced(call_id=call_id, by=by, how=how))  # type: ignore[arg-type]
+        return True
+
     async def compact(self) -> str:
         """`%intern compact`: summarise the middle of the transcript now."""
         event = await compact_context(self, "requested by the person", forced=True)

@@ -92,6 +92,8 @@ class SessionState:
     jobs: dict[str, ev.JobUpdated] = field(default_factory=dict)
     job_metrics: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     anchor_cell_id: str | None = None
+    # Cells of cell_insert events already written into the notebook, by call id: who wrote them (panel, kernel).
+    placed: dict[str, str] = field(default_factory=dict)
     # The tool calls of the last assistant message and the results that came back so far.
     batch: list[ToolCallPart] = field(default_factory=list)
     batch_results: dict[str, ToolResultMessage] = field(default_factory=dict)
@@ -131,7 +133,7 @@ class SessionState:
             "jobs": {k: v.to_dict() for k, v in self.jobs.items()},
             "job_metrics": {job: {name: list(values) for name, values in series.items()}
                             for job, series in self.job_metrics.items()},
-            "anchor_cell_id": self.anchor_cell_id, "batch": list(self.batch),
+            "anchor_cell_id": self.anchor_cell_id, "placed": dict(self.placed), "batch": list(self.batch),
             "batch_results": dict(self.batch_results), "parked": sorted(self.parked),
             "turn_open": self.turn_open, "ended": self.ended,
         }
@@ -236,6 +238,8 @@ def apply(state: SessionState, event: ev.Event) -> SessionState:
                     values = series.setdefault(name, [])
                     values.append(value)
                     del values[:-MAX_METRIC_POINTS]
+        case ev.CellPlaced(call_id=call_id, by=by, how=how) if how != "missing":
+            state.placed.setdefault(call_id, by)
         case ev.TurnEnded(reason=reason):
             state.turn_open = False
             if reason == "awaiting_approval":

@@ -1,7 +1,8 @@
-"""The approval card: the exact action, its hash, worst-case cost, budget left, expiry, and the three answers.
+"""The approval card: the exact action, its hash, worst-case cost, budget left, expiry, and the answers.
 
-Approve and Deny go to `answer(nonce, decision, feedback)`; "Edit in a cell" hands the script to `edit(nonce,
-script)`, which puts it in a new cell headed `%%intern approve NONCE`: running that cell approves what it holds.
+Each button sends a typed command (Approve, Deny, ApproveForSession, EditInCell) to the notebook's dispatcher,
+the same commands the side panel and the magics send. "Edit in a cell" puts the script in a new cell headed
+`%%intern approve NONCE`: running that cell approves exactly what it holds.
 """
 
 from __future__ import annotations
@@ -9,19 +10,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import ipywidgets as widgets
 
 from ..agent import events as ev
 from ..agent.approval import ActionSpec, bash_program
+from ..control import commands as c
 from .cards import demo_badge, esc
 
-AnswerFn = Callable[..., bool]
-EditFn = Callable[[str, str], None]
-
-
-def edit_cell_source(nonce: str, script: str) -> str:
-    return f"%%intern approve {nonce}\n{script}"
+Send = Callable[[Any], c.Reply]
 
 
 def _session_program(request: ev.ApprovalRequested) -> str | None:
@@ -43,13 +41,11 @@ def _expiry_text(expires_at: str, now: datetime | None = None) -> str:
 
 
 class ApprovalCard:
-    def __init__(self, request: ev.ApprovalRequested, answer: AnswerFn, edit: EditFn | None = None,
-                 offline: bool = False) -> None:
+    def __init__(self, request: ev.ApprovalRequested, send: Send, offline: bool = False) -> None:
         self.request = request
         self.nonce = request.nonce
         self.call_id = request.call_id
-        self._answer = answer
-        self._edit = edit
+        self.send = send
         self.offline = offline
         self.decision: str | None = None
         # One answer per card: a double click (or a stale view) must not send a second one.
@@ -59,8 +55,7 @@ class ApprovalCard:
         self.action = widgets.HTML()
         self.approve_button = widgets.Button(description="Approve", button_style="success", icon="check")
         self.deny_button = widgets.Button(description="Deny", button_style="danger", icon="times")
-        self.edit_button = widgets.Button(description="Edit in a cell", icon="edit",
-                                          disabled=self.script is None or edit is None)
+        self.edit_button = widgets.Button(description="Edit in a cell", icon="edit", disabled=self.script is None)
         # Offered only for plain bash commands, never for anything that spends money or writes to the Hub.
         self.program = _session_program(request)
         self.session_button = widgets.Button(
@@ -132,23 +127,25 @@ class ApprovalCard:
         if self.decision is not None or self.sent or self.approve_button.disabled:
             return
         self.sent = True
-        feedback = self.feedback.value if decision == "deny" else ""
         if for_session:
-            changed = self._answer(self.nonce, decision, feedback, for_session=True)
+            command: Any = c.ApproveForSession(nonce=self.nonce)
+        elif decision == "deny":
+            command = c.Deny(nonce=self.nonce, feedback=self.feedback.value)
         else:
-            changed = self._answer(self.nonce, decision, feedback)
-        self.status.value = f"{decision} sent" if changed else "this approval is no longer pending"
+            command = c.Approve(nonce=self.nonce)
+        reply = self.send(command)
+        self.status.value = f"{decision} sent" if reply.ok else reply.message
         self._disable()
 
     def _edit_clicked(self) -> None:
-        if self.script is None or self._edit is None:
+        if self.script is None:
             return
-        source = edit_cell_source(self.nonce, self.script)
+        reply = self.send(c.EditInCell(nonce=self.nonce))
+        source = (reply.data or {}).get("source") or c.edit_cell_source(self.nonce, self.script)
         self.edit_text.value = source
         self.edit_text.layout.display = ""
         self.status.value = ("The script is in a new cell below (or copy the text above into one). Edit it and run "
-                             "that cell to approve what it holds.")
-        self._edit(self.nonce, source)
+                             "that cell to approve what it holds." if reply.ok else reply.message)
 
     def update(self, event: ev.Event) -> None:
         match event:

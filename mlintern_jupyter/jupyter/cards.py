@@ -223,7 +223,7 @@ def svg_polyline(values: list[float], width: int = 220, height: int = 60) -> str
 class JobCard:
     """A job: status, elapsed time, live log tail, cost so far, Cancel, and a plot of logged metrics."""
 
-    def __init__(self, job: ev.JobUpdated, on_cancel: Any = None, clock: Any = time.monotonic) -> None:
+    def __init__(self, job: ev.JobUpdated, send: Any = None, clock: Any = time.monotonic) -> None:
         self.job_id = job.job_id
         self.call_id = job.call_id
         self.clock = clock
@@ -234,19 +234,28 @@ class JobCard:
         self.url = job.url
         self.lines: list[str] = []
         self.metrics: dict[str, list[float]] = {}
-        self.on_cancel = on_cancel
+        # Cancel sends CancelJob to the notebook's dispatcher, as the panel does (the session cancels the job).
+        self.send = send
         self.header = widgets.HTML()
         self.log = widgets.Textarea(value="", disabled=True, layout=widgets.Layout(width="100%", height="10em"))
         self.plot = widgets.HTML()
         self.cancel_button = widgets.Button(description="Cancel job", button_style="warning")
         self.cancel_button.on_click(self._cancel)
-        self.widget = widgets.VBox([self.header, self.log, self.plot, self.cancel_button])
+        self.cancel_status = widgets.Label(value="")
+        self.widget = widgets.VBox([self.header, self.log, self.plot,
+                                    widgets.HBox([self.cancel_button, self.cancel_status])])
         self._render_header()
 
     def _cancel(self, _button: Any = None) -> None:
+        from ..control.commands import CancelJob
+
+        if self.cancel_button.disabled or self.send is None:
+            return
         self.cancel_button.disabled = True
-        if self.on_cancel is not None:
-            self.on_cancel(self.job_id)
+        reply = self.send(CancelJob(job_id=self.job_id))
+        self.cancel_status.value = reply.message
+        if not reply.ok:
+            self.cancel_button.disabled = False
 
     def _render_header(self) -> None:
         elapsed = self.clock() - self.started
@@ -268,6 +277,7 @@ class JobCard:
                 self.status, self.cost = status, cost
                 if ev.job_is_terminal(status):
                     self.cancel_button.disabled = True
+                    self.cancel_button.description = f"Job {status.lower()}"
             case ev.ToolOutput(text=text):
                 self.lines = (self.lines + text.splitlines())[-LOG_TAIL_LINES:]
                 self.log.value = "\n".join(self.lines)

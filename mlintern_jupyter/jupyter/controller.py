@@ -1,82 +1,69 @@
-"""NotebookAgent: one notebook's session, its agent thread, the views of its turns, and every way to steer it.
+"""NotebookAgent: one notebook's session, its agent thread and the views of its turns; the notebook's `Host`.
 
-The magics, the comm and the cards all call in here. Turns run on the agent thread's loop one at a time (an
-asyncio.Lock keeps them in order: a prompt sent while a turn runs is queued and shown as queued). Events reach
-the view of the turn that produced them and the comm.
+Every way to steer the session (the magics, the side panel's comm, the inline cards' buttons) sends a typed
+command to `self.dispatcher` (`control/dispatcher.py`); this class only does what needs the notebook: start a
+turn on the agent thread and show its cards, stop turns, resume into a view, hand a cell to the frontend.
+Turns run on the agent thread's loop one at a time (an asyncio.Lock keeps them in order: a prompt sent while a
+turn runs is queued and shown as queued). Events reach the view of the turn that produced them and the comm.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import inspect
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 from ..agent import events as ev
-from ..agent.models import ModelConfigError, resolve_model
+from ..agent.models import ModelConfigError
 from ..agent.session import Session, SessionConfig
 from ..agent.trace import write_trace
-from ..tools import SlackConfig, ToolsConfig, default_tools, slack_listener
+from ..control import commands as c
+from ..control.dispatcher import Dispatcher, checked_model, model_problem
+from ..control.model_choice import NO_MODEL_HELP, choose_model
+from ..control.settings import NextSession, budget_note, requested_effort
+from ..tools import SlackConfig, ToolsConfig, default_tools
 from ..tools.registry import ToolRegistry
-from . import records
 from .cells import insert_cell_tool
 from .comm import CommBridge
 from .kernel_context import KernelContext
-from .provider_commands import budget_note, requested_effort
 from .runner import AgentRunner
+from .services import session_services
 from .session_facts import SessionFactsSource
 from .sigint import SigintHook
 from .view import TurnView
 
-
-def session_services(session: Session, config: ToolsConfig) -> None:
-    """What the engine needs beyond tools: the job price estimator, the trace writer and uploader."""
-    services = session.services
-    token = config.resolved_hf_token()
-    if token and services.cost_estimator is None:
-        from huggingface_hub import HfApi
-
-        from ..agent.approval import parse_duration_s
-        from ..agent.budget import cost_estimator_for
-
-        api = HfApi(endpoint=config.hf_endpoint, token=token)
-        services.cost_estimator = cost_estimator_for(api, parse_duration_s(config.default_job_timeout))
-    elif services.cost_estimator is None:
-        from ..agent.budget import CostEstimator, HardwarePrices
-
-        # No Hub access: local jobs cost nothing, anything priced on the Hub is unknown (never auto-approved).
-        services.cost_estimator = CostEstimator(HardwarePrices(lambda: []))
-    if token:
-        from ..agent.upload import uploader_for
-
-        uploader_for(session)  # in the trace mode the log records; `%intern traces` changes it
-    if config.slack.configured and config.slack.events and services.notifier is None:
-        # Opt-in per kind of event (approval needed, errors, turn done) in $MLINTERN_HOME/config.json.
-        notifier = slack_listener(config.slack, on_failure=lambda text: session.emit(
-            ev.Notice(message=text, level="warning")))
-        services.notifier = notifier
-        session.subscribe(notifier)
+# A panel that has not acknowledged a cell it was sent this long before the cell started is not really there.
+ACK_WINDOW_S = 2.0
+Reply = c.Reply
 
 
 class NotebookAgent:
-    def __init__(self, shell: Any, home: Path | None = None) -> None:
+    def __init__(self, shell: Any, home: Path | None = None,
+                 defaults: Callable[[], dict[str, Any]] | None = None) -> None:
         self.shell = shell
         self.home = home
+        # The magics' configured defaults (traits), read at each new session.
+        self.defaults = defaults or dict
         self.runner = AgentRunner()
         self.kernel_context = KernelContext(shell)
-        self.bridge = CommBridge(self)
+        self.dispatcher = Dispatcher(self, NextSession())
+        self.bridge = CommBridge(self.dispatcher.dispatch)
         self.sigint = SigintHook(self.interrupt)
         self.session: Session | None = None
         self.view: TurnView | None = None
-        self.last_end: ev.TurnEnded | None = None
         # (future, view) of every submitted drive; the view tells a queued prompt from the running one.
         self.futures: list[tuple[concurrent.futures.Future[Any], TurnView | None]] = []
         self._lock: asyncio.Lock | None = None
         self._queued = 0
         self._route: TurnView | None = None
         self._approval_views: dict[str, TurnView] = {}
-        self._inserted: list[str] = []
+        self._views: dict[str, TurnView] = {}
+        self._turn_inserts: list[ev.CellInsert] = []
         # Tools the user adds for this notebook (registered into every new or resumed session).
         self.extra_tools: list[Any] = []
         self.tools_config = ToolsConfig()
@@ -84,6 +71,9 @@ class NotebookAgent:
         self._mcp_problems: list[str] = []
         self.tools_config.slack = SlackConfig.from_settings(self.tools_config.user_config().get("slack"))
         self.facts = SessionFactsSource(shell, self.kernel_context, self.tools_config)
+
+    def send(self, command: Any, *, in_cell: bool = False) -> Reply:
+        return self.dispatcher.dispatch(command, in_cell=in_cell)
 
     # ---- lifecycle ----------------------------------------------------------------------------------
 
@@ -94,12 +84,11 @@ class NotebookAgent:
     def start(self) -> None:
         self.kernel_context.register()
         kernel = self.kernel
-        manager = getattr(kernel, "comm_manager", None) if kernel is not None else None
-        self.bridge.register(manager)
+        self.bridge.register(getattr(kernel, "comm_manager", None) if kernel is not None else None)
         self.sigint.install(kernel)
 
     def close(self) -> None:
-        self.stop()
+        self.stop(None)
         self.kernel_context.unregister()
         self.bridge.unregister()
         self.sigint.uninstall()
@@ -147,11 +136,11 @@ class NotebookAgent:
         return session
 
     def new_session(self, model_name: str, config: SessionConfig) -> Session:
-        """Raises ModelConfigError when the model cannot be used."""
-        model = resolve_model(model_name, config.api_base)
+        """Raises ModelConfigError, before anything is written, when the model cannot be used."""
+        model = checked_model(model_name, config.api_base)
         config.model = model.name
         if self.session is not None:
-            self.stop()
+            self.stop(None)
             self._close_session(self.session)
         tools = self.tools()
         # The playbook plus this session's context (account, runtime, hardware, notebook, kernel, tool count).
@@ -165,7 +154,7 @@ class NotebookAgent:
             if isinstance(event, ev.ApprovalRequested):
                 self._approval_views[event.nonce] = view
         if isinstance(event, ev.CellInsert):
-            self._inserted.append(event.source)
+            self._turn_inserts.append(event)
         if isinstance(event, ev.TurnEnded) and self.session is not None:
             self._write_trace(self.session)
         self.bridge.send_event(event)
@@ -183,6 +172,16 @@ class NotebookAgent:
             uploader.close()
         session.close()
 
+    def _discard_if_empty(self, session: Session, end: ev.TurnEnded) -> None:
+        """A first turn that never reached a model (unreachable server, refused key) leaves no session behind."""
+        if end.reason != "error" or any(e.kind in ("usage", "assistant_message", "tool_call") for e in session.events) \
+                or sum(e.kind == "user_prompt" for e in session.events) > 1:
+            return
+        if self.session is session:
+            self.session = None
+        session.close()  # nothing ran: no jobs to stop, no trace to upload
+        shutil.rmtree(session.dir, ignore_errors=True)
+
     @staticmethod
     def _write_trace(session: Session) -> None:
         """trace.jsonl beside the log, refreshed at every turn end (redacted; nothing written if that fails)."""
@@ -194,21 +193,79 @@ class NotebookAgent:
 
     def make_view(self) -> TurnView:
         session = self.session
-        offline = bool(session and getattr(session.model, "offline", False))
-        view = TurnView(offline=offline, model=session.model.name if session else "",
+        view = TurnView(offline=bool(session and getattr(session.model, "offline", False)),
+                        model=session.model.name if session else "",
                         effort=session.state.reasoning_effort if session else None,
-                        on_answer=self.answer, on_edit=self.edit_in_cell, on_job_cancel=self.cancel_job,
-                        on_insert=self.insert_below)
-        view.stop_button.on_click(lambda _b: self.stop(view))
+                        session_id=session.id if session else "", send=self.send)
+        self._views[view.turn_id] = view
         return view
 
-    # ---- turns --------------------------------------------------------------------------------------
+    # ---- Host: turns --------------------------------------------------------------------------------
 
-    def prompt(self, text: str, *, cell_id: str | None, wait: bool, view: TurnView | None) -> concurrent.futures.Future[Any]:
-        """Submit a prompt to the agent thread and return its future at once."""
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    def start_prompt(self, command: c.Prompt, next_session: NextSession, *, in_cell: bool) -> Reply:
+        """Start (or continue) the session with this prompt; in a cell, show its cards there."""
+        session = self.session
+        defaults = self.defaults()
+        if session is None or command.new:
+            name = choose_model(command.model, next_session.model, defaults.get("model") or "")
+            if name is None:
+                return Reply(ok=False, message=NO_MODEL_HELP)
+            budget = next((b for b in (command.budget, next_session.budget, defaults.get("budget")) if b is not None),
+                          None)
+            config = SessionConfig(
+                model=name, approve_mode=command.approve or defaults.get("approve") or "ask",
+                budget_usd=budget, max_iterations=command.max_iterations or defaults.get("max_iterations") or 300,
+                reasoning_effort=requested_effort(command.effort, next_session.effort, defaults.get("effort")),
+                api_base=command.api_base or (next_session.api_base if name == next_session.model else None),
+            )
+            try:
+                session = self.new_session(name, config)
+            except ModelConfigError as exc:
+                return Reply(ok=False, message=model_problem(name, exc))
+        else:
+            for change in self._setting_changes(command, session):
+                reply = self.send(change)
+                if not reply.ok:
+                    return reply
+        # nbclient and papermill send no cell id: the cell gets one in its output, so a headless writer finds it.
+        anchor = command.cell_id or (f"mlintern-{uuid.uuid4().hex[:12]}" if in_cell else None)
+        view = self.make_view() if in_cell else None
+        if view is not None:
+            view.display(anchor)
+        note = budget_note(session).strip() if command.budget is not None else ""
+        future = self._submit(command.text, anchor, command.wait, view)
+        if command.wait:
+            self.wait(future)
+        return Reply(ok=True, message=note)
+
+    @staticmethod
+    def _setting_changes(command: c.Prompt, session: Session) -> list[Any]:
+        state = session.state
+        changes: list[Any] = []
+        if (command.model and command.model != session.model.name) or command.api_base:
+            changes.append(c.SetModel(model=command.model or session.model.name, api_base=command.api_base))
+        if command.effort:
+            changes.append(c.SetEffort(effort=command.effort))
+        if command.approve and command.approve != state.approve_mode:
+            changes.append(c.SetApproveMode(mode=command.approve))
+        if command.budget is not None:
+            changes.append(c.SetBudget(usd=command.budget))
+        if command.max_iterations and command.max_iterations != state.max_iterations:
+            changes.append(c.SetMaxIterations(max_iterations=command.max_iterations))
+        return changes
+
+    def _submit(self, text: str | None, cell_id: str | None, wait: bool,
+                view: TurnView | None) -> concurrent.futures.Future[Any]:
+        """Submit a prompt (None: a continuation) to the agent thread and return its future at once."""
         assert self.session is not None
-        self.kernel_context.register_secrets(self.session.redactor)  # before the digest carries the cells
-        digest = self.kernel_context.digest()
+        digest = None
+        if text is not None:
+            self.kernel_context.register_secrets(self.session.redactor)  # before the digest carries the cells
+            digest = self.kernel_context.digest()
         future = self.runner.submit(self._drive(text, cell_id, digest, wait, view))
         self.futures = [(f, v) for f, v in self.futures if not f.done()] + [(future, view)]
         return future
@@ -233,9 +290,9 @@ class NotebookAgent:
                     queued = False
                 self.view = view
                 session.config.person_present = not wait
-                self._inserted = []
+                self._turn_inserts = []
                 end = await session.run_turn(text, cell_id=cell_id, kernel_digest=digest)
-                self.last_end = end
+                self._discard_if_empty(session, end)
                 return end
         except asyncio.CancelledError:
             if queued:
@@ -254,153 +311,84 @@ class NotebookAgent:
 
     def wait(self, future: concurrent.futures.Future[Any]) -> ev.TurnEnded | None:
         """Block the cell until the turn ends (--wait); Ctrl-C / the interrupt button cancel it."""
+        started = time.monotonic()
         try:
             end = future.result()
         except KeyboardInterrupt:
-            self.stop()
+            self.stop(None)
             try:
                 end = future.result(timeout=5)
             except (concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
                 end = None
         except concurrent.futures.CancelledError:
             end = None
-        if self._inserted and not self.bridge.connected:
-            # No side panel to insert cells: hand the last script to the frontend as the next input.
-            self.shell.set_next_input(self._inserted[-1], replace=False)
+        self._fallback_insert(started)
         return end
 
-    def stop(self, view: TurnView | None = None) -> None:
-        """Stop the running turn and the queued prompts; with a queued turn's view, only that prompt."""
+    def _fallback_insert(self, cell_started: float) -> None:
+        """The kernel writes a cell only when no panel will: none attached, or none acknowledging what it was sent
+        before this cell started. set_next_input lands right below this cell, once (its payload keeps the last)."""
+        session = self.session
+        if session is None or not self._turn_inserts:
+            return
+        if self.bridge.connected and not self.bridge.stale(cell_started - ACK_WINDOW_S):
+            return
+        pending = [e for e in self._turn_inserts if e.call_id not in session.state.placed]
+        if pending and self.offer_next_input(pending[-1].source):
+            session.record_cell_placed(pending[-1].call_id, by="kernel")
+
+    def offer_next_input(self, source: str) -> bool:
+        set_next_input = getattr(self.shell, "set_next_input", None)
+        if set_next_input is None:
+            return False
+        # Honoured by frontends that read set_next_input payloads (delivered with the current execute reply).
+        set_next_input(source, replace=False)
+        return True
+
+    def stop(self, turn_id: str | None) -> Reply:
+        """Stop the running turn and the queued prompts; with a queued turn's id, only that prompt."""
+        view = self._views.get(turn_id) if turn_id else None
         running = self.session is not None and self.session.running
+        cancelled = 0
         for future, owner in list(self.futures):
             # The running turn is cancelled through the session so it ends with its own TurnEnded event.
             if future.done() or (running and owner is self.view):
                 continue
             if view is None or owner is view:
-                future.cancel()
-        if self.session is not None and (view is None or view is self.view):
+                cancelled += future.cancel()
+        stop_running = running and (view is None or view is self.view)
+        if stop_running and self.session is not None:
             self.session.cancel()
+        if not stop_running and not cancelled:
+            return Reply(ok=False, message="Nothing is running.")
+        return Reply(ok=True, message="Stopping the running turn." if stop_running else "Stopped the queued prompt.")
 
     def interrupt(self) -> None:
         """SIGINT while the kernel is idle (the interrupt button): stop the running turn."""
         if self.session is not None and self.session.running:
-            self.stop()
+            self.stop(None)
 
-    # ---- approvals, cells, jobs ---------------------------------------------------------------------
+    def continue_turn(self, nonce: str | None) -> None:
+        """A turn that ended waiting for a person (or the budget) continues, in the view that asked."""
+        view = (self._approval_views.get(nonce) if nonce else None) or self.view
+        self.futures.append((self.runner.submit(self._drive(None, None, None, False, view)), view))
 
-    def answer(self, nonce: Any, decision: str, feedback: str = "", script: str | None = None,
-               for_session: bool = False) -> bool:
-        session = self.session
-        if session is None:
-            return False
-        changed = session.answer_approval(nonce, decision, feedback, script, for_session)
-        if changed and not session.running and session.ready_to_continue():
-            # The turn ended while waiting (under --wait, or before a resume): continue it now.
-            view = self._approval_views.get(nonce) if isinstance(nonce, str) else None
-            view = view or self.view
-            self.futures.append((self.runner.submit(self._drive(None, None, None, False, view)), view))
-        return changed
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        return self.runner.submit(coro).result(timeout=timeout)
 
-    def edit_in_cell(self, nonce: str, source: str) -> None:
-        if self.session is None:
-            return
-        if self.bridge.connected:
-            self.session.emit(ev.CellInsert(call_id=f"edit-{nonce[:8]}", source=source,
-                                            anchor_cell_id=self.session.anchor_cell_id))
-        else:
-            self.insert_below(source)
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self.runner.submit(coro)
 
-    def insert_below(self, source: str) -> None:
-        # Honoured by frontends that read set_next_input payloads (delivered with the next execute reply).
-        self.shell.set_next_input(source, replace=False)
-
-    def cancel_job(self, job_id: str) -> None:
-        if self.session is not None:
-            self.runner.submit(self.session.cancel_job(job_id))
-
-    # ---- line subcommands ---------------------------------------------------------------------------
-
-    def set_model(self, name: str, api_base: str | None = None) -> str:
-        if self.session is None:
-            return f"The next %%intern will use {name}."
-        try:
-            self.session.set_model(name, api_base=api_base)
-        except ModelConfigError as exc:
-            return f"Cannot use {name}: {exc}" + (f"\n{exc.hint}" if exc.hint else "")
-        return f"Model set to {self.session.model.name}" + (" (demo model)" if self.session.model.offline else "")
-
-    def set_budget(self, cap: float) -> str:
-        """Change the cap; a turn paused at the old cap continues when the new one leaves room."""
-        session = self.session
-        assert session is not None
-        session.set_budget(cap)
-        note = budget_note(session)
-        paused = self.last_end is not None and self.last_end.reason == "budget"
-        if paused and not session.running and not session.budget.exhausted:
-            self.last_end = None
-            view = self.view
-            self.futures.append((self.runner.submit(self._drive(None, None, None, False, view)), view))
-            return f"Budget set to ${cap:.2f}; the paused turn continues.{note}"
-        return f"Budget set to ${cap:.2f}.{note}"
-
-    def status(self) -> str:
-        s = self.session
-        if s is None:
-            return "No session yet: start one with %%intern."
-        pending = s.approvals.pending()
-        left = s.budget.left()
-        lines = [
-            f"session {s.name} ({s.id}) · model {s.model.name}" + (" (demo model)" if s.model.offline else "")
-            + f" · effort {s.state.reasoning_effort or 'none'}",
-            f"state: {'running' if s.running else 'idle'}" + (f", {self._queued} queued" if self._queued else "")
-            + (f", last turn ended: {self.last_end.reason}" if self.last_end else ""),
-            f"tokens {s.usage.prompt_tokens:,} in / {s.usage.completion_tokens:,} out · cache hits "
-            f"{s.usage.cache_hit_share:.0%} · LLM ${s.usage.cost_usd:.4f}"
-            + (f" + {s.usage.unpriced_calls} call(s) of unknown cost" if s.usage.unpriced_calls else "")
-            + f" · compute ${s.budget.compute_spent_usd:.2f}",
-            f"budget: {'no cap' if s.budget.cap_usd is None else f'${s.budget.cap_usd:.2f} cap, ${left:.2f} left'}",
-            f"approve mode {s.state.approve_mode} · {len(pending)} approval(s) pending · folder {s.dir}",
-        ]
-        return "\n".join(lines)
-
-    def compact(self) -> str:
-        session = self.session
-        compact = getattr(session, "compact", None) if session is not None else None
-        if compact is None:
-            return "Compaction is not available yet in this version." if session else "No session yet."
-        if session is not None and session.running:
-            return "A turn is running; compact after it ends (or stop it)."
-        result = compact()
-        if inspect.isawaitable(result):
-            result = self.runner.submit(result).result(timeout=300)  # type: ignore[arg-type]
-        return f"Compacted: {result}" if result is not None else "Compacted."
-
-    def list_sessions(self) -> list[dict[str, Any]]:
-        live = {self.session.id: self.session} if self.session is not None else None
-        return records.list_sessions(self.home, live=live)
-
-    def export(self, path: str) -> str:
-        if self.session is None:
-            return "No session to export yet."
-        return records.export(self.session.dir, path)
-
-    def export_session(self, session_id: str, path: str) -> str:
-        """Export any past session of this home (the panel's session list)."""
-        if self.session is not None and self.session.id == session_id:
-            return self.export(path)
-        return records.export_by_id(session_id, path, self.home)
-
-    def resume(self, session_id: str, display_view: bool = True, wait: bool = False) -> str:
-        if self.session is not None and self.session.running:
-            return "A turn is running: stop it first (%intern stop)."
+    def resume(self, session_id: str, *, in_cell: bool) -> Reply:
         try:
             # A model chosen with `%intern model` wins over the one named in the log.
-            model = resolve_model(self.chosen_model, self.chosen_api_base) if self.chosen_model else None
+            chosen = self.dispatcher.next
+            model = checked_model(chosen.model, chosen.api_base) if chosen.model else None
             tools = self.tools()
             session = Session.resume(session_id, tools, home=self.home, model=model,
                                      system_prompt=self.facts.system_prompt(len(tools)))
         except (FileNotFoundError, ModelConfigError) as exc:
-            return f"Cannot resume {session_id}: {exc}"
+            return Reply(ok=False, message=f"Cannot resume {session_id}: {exc}")
         if self.session is not None:
             self._close_session(self.session)
         self._attach(session)
@@ -410,82 +398,11 @@ class NotebookAgent:
         self.view = view
         for record in session.approvals.pending():
             self._approval_views[record.nonce] = view
-        if display_view:
-            view.display()
+        if in_cell:
+            view.display(None)
         if session.ready_to_continue():
-            # Answers given before the restart: their calls run now, through the same gate. With `wait`
-            # (`%intern resume ID --wait`, `mlintern resume`) the cell blocks and no person is asked, as --wait.
-            future = self.runner.submit(self._drive(None, None, None, wait, view))
-            self.futures.append((future, view))
-            if wait:
-                self.wait(future)
+            # Answers given before the restart: their calls run now, through the same gate.
+            self.continue_turn(None)
         pending = len(session.approvals.pending())
-        return f"Resumed {session.name} ({len(session.events)} events, {pending} approval(s) pending)."
-
-    # ---- %%intern -----------------------------------------------------------------------------------
-
-    def start_turn(self, prompt: str, *, model: str | None, approve: str | None, budget: float | None,
-                   max_iterations: int | None, wait: bool, new: bool, defaults: dict[str, Any],
-                   cell_id: str | None, effort: str | None = None, api_base: str | None = None) -> str | None:
-        """Start (or continue) the session with this prompt and show its cards. Returns a message on failure."""
-        from .model_choice import NO_MODEL_HELP, choose_model
-
-        session = self.session
-        if session is None or new:
-            name = choose_model(model, self.chosen_model, defaults.get("model") or "")
-            if name is None:
-                return NO_MODEL_HELP
-            config = SessionConfig(
-                model=name, approve_mode=approve or defaults.get("approve") or "ask",  # type: ignore[arg-type]
-                budget_usd=budget if budget is not None else defaults.get("budget"),
-                max_iterations=max_iterations or defaults.get("max_iterations") or 300,
-                reasoning_effort=requested_effort(effort, self.chosen_effort, defaults.get("effort")),
-                api_base=api_base or (self.chosen_api_base if name == self.chosen_model else None),
-            )
-            try:
-                session = self.new_session(name, config)
-            except ModelConfigError as exc:
-                return f"Cannot use model {name!r}: {exc}" + (f"\nHint: {exc.hint}" if exc.hint else "")
-        else:
-            if (model and model != session.model.name) or api_base:
-                message = self.set_model(model or session.model.name, api_base)
-                if message.startswith("Cannot"):
-                    return message
-            if effort:
-                session.set_effort(requested_effort(effort, None, None))
-            if approve and approve != session.state.approve_mode:
-                session.set_approve_mode(approve)
-            if budget is not None:
-                session.set_budget(budget)
-            if max_iterations and max_iterations != session.state.max_iterations:
-                session.set_max_iterations(max_iterations)
-        view = self.make_view()
-        view.display()
-        if budget is not None and (note := budget_note(session)):
-            print(note.strip())
-        future = self.prompt(prompt, cell_id=cell_id, wait=wait, view=view)
-        if wait:
-            self.wait(future)
-        return None
-
-    chosen_model: str | None = None
-    chosen_api_base: str | None = None
-    chosen_effort: str | None = None
-
-    def choose(self, name: str, api_base: str | None = None) -> str:
-        """`%intern model NAME [--api-base URL]`: the model for this session from now on (or for the next one)."""
-        self.chosen_model, self.chosen_api_base = name, api_base
-        return self.set_model(name, api_base)
-
-    def approve_cell(self, nonce: str, script: str) -> str:
-        """`%%intern approve NONCE` + the edited script: approve exactly what the cell holds."""
-        session = self.session
-        record = session.approvals.records.get(nonce) if session is not None else None
-        if record is None:
-            return f"No approval {nonce!r} in this session."
-        if record.decision is not None:
-            return f"That approval is already {record.decision}."
-        if record.spec.script is not None and not record.spec.script.endswith("\n"):
-            script = script.removesuffix("\n")  # the cell's own trailing newline is not part of the edit
-        changed = self.answer(nonce, "approve", "", script if record.spec.script is not None else None)
-        return "Approved the script in this cell; the agent continues." if changed else "The approval did not change."
+        return Reply(ok=True, message=f"Resumed {session.name} ({len(session.events)} events, {pending} approval(s) "
+                                      "pending).")

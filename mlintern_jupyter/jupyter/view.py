@@ -6,46 +6,63 @@ when the turn ends, so a notebook reopened without a kernel (or on GitHub) still
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..agent import events as ev
+from ..control import commands as c
 from .approval_card import ApprovalCard
 from .cards import AssistantTextCard, FooterCard, JobCard, PlanCard, ToolCard, esc, short_args
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
+Send = Callable[[Any], c.Reply]
+
+
+def _ignore(command: Any) -> c.Reply:
+    return c.Reply(ok=False, message="not connected to a session")
+
+
 class CellCard:
     """A script the agent put in a new cell: shown as text, saved under scripts/, never executed."""
 
-    def __init__(self, event: ev.CellInsert, on_insert: Callable[[str], None] | None) -> None:
+    def __init__(self, event: ev.CellInsert, send: Send) -> None:
         self.source = event.source
-        self.button = widgets.Button(description="Insert below", icon="plus", disabled=on_insert is None)
-        self.button.on_click(lambda _b: on_insert(self.source) if on_insert else None)
+        self.send = send
+        self.command = c.InsertCell(session_id=event.session_id or "-", call_id=event.call_id)
+        self.button = widgets.Button(description="Insert below", icon="plus")
+        self.button.on_click(lambda _b: self._insert())
         where = f"saved as {esc(event.script_path)} (load it into a cell with <code>%load {esc(event.script_path)}</code>)" \
             if event.script_path else ""
         self.header = widgets.HTML(f"<b>New {esc(event.cell_type)} cell</b> · {where}")
         self.text = widgets.HTML(f"<pre style='max-height:16em;overflow:auto'>{esc(event.source)}</pre>")
-        self.widget = widgets.VBox([self.header, self.text, self.button])
+        self.status = widgets.Label(value="")
+        self.widget = widgets.VBox([self.header, self.text, widgets.HBox([self.button, self.status])])
+
+    def _insert(self) -> None:
+        self.status.value = self.send(self.command).message
 
     def update(self, event: ev.Event) -> None:
-        pass
+        if isinstance(event, ev.CellPlaced) and event.how != "missing":
+            self.status.value = f"placed in the notebook by the {event.by}"
 
 
 class TurnView:
-    def __init__(self, *, offline: bool = False, model: str = "", effort: str | None = None,
-                 on_stop: Callable[[], None] | None = None,
-                 on_answer: Callable[..., bool] | None = None,
-                 on_edit: Callable[[str, str], None] | None = None,
-                 on_job_cancel: Callable[[str], None] | None = None,
-                 on_insert: Callable[[str], None] | None = None) -> None:
+    """Every button of every card sends a typed command through `send` (the notebook's dispatcher)."""
+
+    def __init__(self, *, offline: bool = False, model: str = "", effort: str | None = None, session_id: str = "",
+                 send: Send | None = None) -> None:
         self.offline = offline
-        self.on_answer = on_answer or (lambda nonce, decision, feedback: False)
-        self.on_edit, self.on_job_cancel, self.on_insert = on_edit, on_job_cancel, on_insert
+        self.send: Send = send if send is not None else _ignore
+        self.turn_id = uuid.uuid4().hex
+        self.session_id = session_id
+        self.anchor: str | None = None
         self.events: list[ev.Event] = []
+        self.cells: dict[str, CellCard] = {}
         self.tools: dict[str, ToolCard] = {}
         self.approvals: dict[str, ApprovalCard] = {}
         self.jobs: dict[str, JobCard] = {}
@@ -53,7 +70,7 @@ class TurnView:
         self.text: AssistantTextCard | None = None
         self.ended: ev.TurnEnded | None = None
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop")
-        self.stop_button.on_click(lambda _b: self._stop(on_stop))
+        self.stop_button.on_click(lambda _b: self._stop())
         label = f"mlintern · {model}" + (" · demo model (offline, scripted)" if offline else "")
         self.title = widgets.HTML(f"<span style='color:#57606a'>{esc(label)}</span>")
         self.footer = FooterCard(offline, effort)
@@ -63,11 +80,13 @@ class TurnView:
 
     # ---- cards --------------------------------------------------------------------------------------
 
-    def _stop(self, on_stop: Callable[[], None] | None) -> None:
+    def _stop(self) -> None:
         self.stop_button.description = "Stopping…"
         self.stop_button.disabled = True
-        if on_stop is not None:
-            on_stop()
+        reply = self.send(c.Stop(turn_id=self.turn_id))
+        if not reply.ok:
+            self.stop_button.description = "Stop"
+            self.stop_button.disabled = self.ended is not None
 
     def _add(self, widget: widgets.Widget) -> None:
         self.body.children = (*self.body.children, widget)
@@ -91,7 +110,7 @@ class TurnView:
                 self.tools[call_id] = card
                 self._add(card.widget)
             case ev.ApprovalRequested(nonce=nonce, call_id=call_id):
-                card = ApprovalCard(event, self.on_answer, self.on_edit, self.offline)
+                card = ApprovalCard(event, self.send, self.offline)
                 self.approvals[nonce] = card
                 self._add(card.widget)
                 if call_id in self.tools:
@@ -111,7 +130,7 @@ class TurnView:
                     self.tools[call_id].update(event)
             case ev.JobUpdated(job_id=job_id):
                 if job_id not in self.jobs:
-                    self.jobs[job_id] = JobCard(event, self.on_job_cancel)
+                    self.jobs[job_id] = JobCard(event, self.send)
                     self._add(self.jobs[job_id].widget)
                 self.jobs[job_id].update(event)
             case ev.PlanUpdated():
@@ -119,8 +138,11 @@ class TurnView:
                     self.plan = PlanCard()
                     self._add(self.plan.widget)
                 self.plan.update(event)
-            case ev.CellInsert():
-                self._add(CellCard(event, self.on_insert).widget)
+            case ev.CellInsert(call_id=call_id):
+                self.cells[call_id] = CellCard(event, self.send)
+                self._add(self.cells[call_id].widget)
+            case ev.CellPlaced(call_id=call_id) if call_id in self.cells:
+                self.cells[call_id].update(event)
             case ev.Error(message=message, hint=hint):
                 self._message(f"Error: {message}" + (f"\nHint: {hint}" if hint else ""), "#cf222e")
             case ev.Notice(message=message) | ev.GuardFired(message=message):
@@ -148,14 +170,19 @@ class TurnView:
         data["text/html"] = markup
         return data
 
-    def display(self) -> None:
+    def metadata(self) -> dict[str, Any]:
+        """Read by a headless writer (nbclient, papermill, `mlintern run`): which session and anchor this cell is."""
+        return {"mlintern": {"session_id": self.session_id, "anchor": self.anchor, "turn_id": self.turn_id}}
+
+    def display(self, anchor: str | None = None) -> None:
         from IPython.display import display
 
-        self.handle = display(self.bundle(), raw=True, display_id=True)
+        self.anchor = anchor
+        self.handle = display(self.bundle(), raw=True, display_id=True, metadata=self.metadata())
 
     def refresh_static(self) -> None:
         if self.handle is not None:
-            self.handle.update(self.bundle(), raw=True)
+            self.handle.update(self.bundle(), raw=True, metadata=self.metadata())
 
 
 def static_record(events: list[ev.Event], offline: bool = False) -> tuple[str, str]:

@@ -158,7 +158,7 @@ def test_interrupt_stops_the_turn_within_2s(kernel: Kernel, tally: Tally, point:
         if point == "approval_wait" and (kernel.value("ran") or any(d == "approved" for d, _ in audit["approvals"])):
             problems.append(f"the action ran or was decided without a click: {audit['approvals']}")
         if point == "job_watcher":
-            kernel.ok("for _h in agent.session.services.jobs.handles.values(): agent.cancel_job(_h.job_id)")
+            kernel.ok("for _h in agent.session.services.jobs.handles.values(): agent.send({'type': 'cancel_job', 'job_id': _h.job_id})")
         tally.record("interrupts", audit, problems)
         assert not problems, (problems, audit)
     # The next %%intern works.
