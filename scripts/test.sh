@@ -26,8 +26,9 @@ echo "== ruff and mypy"
 ruff check mlintern_jupyter tests scripts
 mypy
 
-echo "== events.ts is generated from agent/events.py (fails when stale)"
+echo "== events.ts and commands.ts are generated from agent/events.py and control/commands.py (fail when stale)"
 python scripts/gen_events_ts.py --check
+python scripts/gen_commands_ts.py --check
 
 echo "== side panel: eslint, prettier, tsc strict"
 (cd labextension && npm run --silent lint && npm run --silent typecheck)

@@ -10,8 +10,8 @@ import pytest
 from IPython import get_ipython
 from IPython.testing.globalipapp import start_ipython
 
-from mlintern_jupyter.jupyter.kernel_context import summarize
 from mlintern_jupyter.control.model_choice import NO_MODEL_HELP, choose_model
+from mlintern_jupyter.jupyter.kernel_context import summarize
 from mlintern_jupyter.tools.registry import Tool
 
 

@@ -6,11 +6,13 @@ import sys
 JUPYTER_MODULES = ("IPython", "ipywidgets", "traitlets", "comm", "ipykernel")
 
 
-def test_engine_and_tools_import_no_jupyter_module() -> None:
+def test_engine_tools_and_command_channel_import_no_jupyter_module() -> None:
+    # The command channel too: a console script sends the same commands to the same dispatcher without a kernel.
     code = (
         "import sys, pkgutil, importlib\n"
-        "import mlintern_jupyter.agent, mlintern_jupyter.tools, mlintern_jupyter.evaluation\n"
-        "for pkg in (mlintern_jupyter.agent, mlintern_jupyter.tools, mlintern_jupyter.evaluation):\n"
+        "import mlintern_jupyter.agent, mlintern_jupyter.tools, mlintern_jupyter.evaluation, mlintern_jupyter.control\n"
+        "for pkg in (mlintern_jupyter.agent, mlintern_jupyter.tools, mlintern_jupyter.evaluation,\n"
+        "            mlintern_jupyter.control):\n"
         "    for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
         "        if info.name.endswith('sandbox_server'): continue\n"
         "        importlib.import_module(info.name)\n"
@@ -76,3 +78,13 @@ def test_the_engine_has_no_import_cycles_and_does_not_import_the_tools() -> None
 
     for module in sorted(graph):
         visit(module)
+
+
+def test_the_comm_and_the_controller_do_not_import_each_other() -> None:
+    """The comm is given the dispatcher; it names neither the controller nor the magics (issue 12)."""
+    from pathlib import Path
+
+    jupyter = Path(__file__).resolve().parents[1] / "mlintern_jupyter" / "jupyter"
+    comm = (jupyter / "comm.py").read_text()
+    assert "controller" not in comm and "NotebookAgent" not in comm
+    assert len((jupyter / "controller.py").read_text().splitlines()) < 400

@@ -1,9 +1,12 @@
 /**
  * `cell_insert` events become new notebook cells, right below the `%%intern` cell that asked for them.
  *
- * Inserted through the shared model so undo works; never executed; markdown made inert (`inertMarkdown`). Each call id is inserted once: the
- * history replayed on every reconnect carries the same events again, so we look for the call id in the
- * cells' metadata and in the notebook's own record (which also covers cells the person deleted).
+ * Inserted through the shared model so undo works; never executed; markdown made inert (`inertMarkdown`).
+ * Each insertion has a stable id, session id + call id (the demo model reuses call ids across sessions, so the call
+ * id alone is not enough). A writer inserts it at most once and finds it again: the id is in the cell's metadata
+ * and in the notebook's own record (which also covers cells the person deleted). A cell the kernel's
+ * set_next_input fallback wrote has no metadata (its payload carries only text): the panel finds it by its source
+ * below the anchor and stamps it (`adopt`), instead of inserting a second copy.
  */
 
 import type { ISharedNotebook } from '@jupyter/ydoc';
@@ -15,6 +18,7 @@ export const METADATA_KEY = 'mlintern';
 export interface CellInfo {
   id: string;
   metadata: Record<string, unknown>;
+  source?: string;
 }
 
 /** The part of a notebook this module needs; a NotebookPanel's model.sharedModel plus its active cell. */
@@ -23,35 +27,43 @@ export interface NotebookTarget {
   activeCellIndex: number;
 }
 
-function callIdOf(metadata: Record<string, unknown>): string | undefined {
-  const own = metadata[METADATA_KEY];
-  if (typeof own === 'object' && own !== null) {
-    const callId = (own as Record<string, unknown>).call_id;
-    return typeof callId === 'string' ? callId : undefined;
-  }
-  return undefined;
+export type InsertResult = 'inserted' | 'found';
+
+/** The stable id of an insertion: the same in the kernel, the panel and a headless writer. */
+export function insertId(event: Pick<CellInsert, 'session_id' | 'call_id'>): string {
+  return `${event.session_id ?? ''}:${event.call_id}`;
 }
 
-export function insertedCallIds(notebookMetadata: Record<string, unknown>): string[] {
-  const own = notebookMetadata[METADATA_KEY];
-  if (typeof own === 'object' && own !== null) {
-    const ids = (own as Record<string, unknown>).inserted_call_ids;
-    if (Array.isArray(ids)) {
-      return ids.filter((id): id is string => typeof id === 'string');
-    }
+function ownRecord(metadata: Record<string, unknown>): Record<string, unknown> | null {
+  const own = metadata[METADATA_KEY];
+  return typeof own === 'object' && own !== null ? (own as Record<string, unknown>) : null;
+}
+
+function cellInsertId(metadata: Record<string, unknown>): string | undefined {
+  const own = ownRecord(metadata);
+  if (!own) {
+    return undefined;
   }
-  return [];
+  if (typeof own.insert_id === 'string') {
+    return own.insert_id;
+  }
+  // Cells inserted before insert ids: session id and call id side by side.
+  return typeof own.call_id === 'string' && typeof own.session_id === 'string'
+    ? `${own.session_id}:${own.call_id}`
+    : undefined;
+}
+
+export function insertedIds(notebookMetadata: Record<string, unknown>): string[] {
+  const ids = ownRecord(notebookMetadata)?.inserted;
+  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
 }
 
 export function alreadyInserted(
   cells: CellInfo[],
   notebookMetadata: Record<string, unknown>,
-  callId: string
+  id: string
 ): boolean {
-  return (
-    insertedCallIds(notebookMetadata).includes(callId) ||
-    cells.some(cell => callIdOf(cell.metadata) === callId)
-  );
+  return insertedIds(notebookMetadata).includes(id) || cells.some(cell => cellInsertId(cell.metadata) === id);
 }
 
 /**
@@ -79,32 +91,45 @@ export function insertionIndex(
   return cells.length;
 }
 
+/** The fallback's cell: the first cell after the anchor (within a few) with the same source and no id of ours. */
+export function fallbackCellIndex(cells: CellInfo[], anchorId: string | null, source: string): number {
+  const anchor = anchorId ? cells.findIndex(cell => cell.id === anchorId) : -1;
+  const start = anchor >= 0 ? anchor + 1 : 0;
+  const stop = anchor >= 0 ? Math.min(cells.length, start + 8) : cells.length;
+  for (let i = start; i < stop; i++) {
+    if (cellInsertId(cells[i].metadata) === undefined && (cells[i].source ?? '') === source) {
+      return i;
+    }
+  }
+  return -1;
+}
+
 function cellInfos(notebook: ISharedNotebook): CellInfo[] {
   return notebook.cells.map(cell => ({
     id: cell.getId(),
-    metadata: cell.getMetadata() as Record<string, unknown>
+    metadata: cell.getMetadata() as Record<string, unknown>,
+    source: cell.getSource()
   }));
 }
 
 /** Inserts cells into one notebook; remembers, per anchor, the last cell it inserted. */
 export class CellInserter {
   private lastByAnchor = new Map<string, string>();
-  private seen = new Set<string>();
 
   constructor(private target: () => NotebookTarget | null) {}
 
-  /** Returns the index of the new cell, or null if it was already there (or there is no notebook). */
-  insert(event: CellInsert): number | null {
+  /** 'inserted', 'found' (already there, or deleted by the person), or null when there is no notebook. */
+  insert(event: CellInsert): InsertResult | null {
     const target = this.target();
-    if (!target || this.seen.has(event.call_id)) {
+    if (!target) {
       return null;
     }
+    const id = insertId(event);
     const notebook = target.sharedModel;
     const cells = cellInfos(notebook);
     const metadata = notebook.getMetadata() as Record<string, unknown>;
-    if (alreadyInserted(cells, metadata, event.call_id)) {
-      this.seen.add(event.call_id);
-      return null;
+    if (alreadyInserted(cells, metadata, id)) {
+      return 'found';
     }
     const anchorKey = event.anchor_cell_id ?? '';
     const index = insertionIndex(
@@ -113,27 +138,59 @@ export class CellInserter {
       this.lastByAnchor.get(anchorKey),
       target.activeCellIndex
     );
-    const own = metadata[METADATA_KEY];
-    const ownRecord = typeof own === 'object' && own !== null ? (own as Record<string, unknown>) : {};
     notebook.transact(() => {
       const cell = notebook.insertCell(index, {
         cell_type: event.cell_type ?? 'code',
         // A markdown cell renders as soon as it shows: no raw HTML, no image fetched by itself.
         source: event.cell_type === 'markdown' ? inertMarkdown(event.source) : event.source,
-        metadata: {
-          [METADATA_KEY]: {
-            session_id: event.session_id,
-            call_id: event.call_id
-          }
-        }
+        metadata: { [METADATA_KEY]: this.stamp(event) }
       });
       this.lastByAnchor.set(anchorKey, cell.getId());
-      notebook.setMetadata(METADATA_KEY, {
-        ...ownRecord,
-        inserted_call_ids: [...insertedCallIds(metadata), event.call_id]
-      });
+      this.record(notebook, metadata, id);
     });
-    this.seen.add(event.call_id);
-    return index;
+    return 'inserted';
+  }
+
+  /**
+   * The kernel wrote this insertion (set_next_input): find its cell and stamp it with the stable id.
+   * 'found' once it is there (or already stamped, or deleted after stamping), null while it is not (yet).
+   */
+  adopt(event: CellInsert): InsertResult | null {
+    const target = this.target();
+    if (!target) {
+      return null;
+    }
+    const id = insertId(event);
+    const notebook = target.sharedModel;
+    const cells = cellInfos(notebook);
+    const metadata = notebook.getMetadata() as Record<string, unknown>;
+    if (alreadyInserted(cells, metadata, id)) {
+      return 'found';
+    }
+    const index = fallbackCellIndex(cells, event.anchor_cell_id ?? null, event.source);
+    if (index < 0) {
+      return null;
+    }
+    notebook.transact(() => {
+      const cell = notebook.cells[index];
+      cell.setMetadata({
+        ...(cell.getMetadata() as Record<string, unknown>),
+        [METADATA_KEY]: this.stamp(event)
+      });
+      this.lastByAnchor.set(event.anchor_cell_id ?? '', cell.getId());
+      this.record(notebook, metadata, id);
+    });
+    return 'found';
+  }
+
+  private stamp(event: CellInsert): Record<string, string> {
+    return { session_id: event.session_id ?? '', call_id: event.call_id, insert_id: insertId(event) };
+  }
+
+  private record(notebook: ISharedNotebook, metadata: Record<string, unknown>, id: string): void {
+    notebook.setMetadata(METADATA_KEY, {
+      ...(ownRecord(metadata) ?? {}),
+      inserted: [...insertedIds(metadata), id]
+    });
   }
 }

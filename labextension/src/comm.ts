@@ -1,6 +1,10 @@
 /**
  * One notebook's link to the agent in its kernel: a comm on target `mlintern`.
  *
+ * Every message the panel sends is a typed command (`commands.ts`, generated from the kernel's schema) in the
+ * envelope `{v, id, command}`; the kernel answers each with a `reply` of the same id. Messages from a kernel of
+ * another protocol version (or of none: older kernels) are not acted on: the panel says which side to update.
+ *
  * Follows kernel changes and restarts. If the kernel has no `mlintern` target (the extension is not loaded),
  * the open is answered with a close; we then wait for the next execution in that kernel before trying
  * again, so the retry itself (which makes the kernel busy, then idle) cannot loop.
@@ -9,49 +13,58 @@
 import type { ISessionContext } from '@jupyterlab/apputils';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import type { IDisposable } from '@lumino/disposable';
+import { PROTOCOL_VERSION, type Command, type CommandMessage } from './commands';
 import { isSessionEvent, type SessionEvent } from './events';
-import { isSessionSummary, type SessionSummary } from './views/sessions';
 
 export const COMM_TARGET = 'mlintern';
 
-/** Messages the frontend sends. */
-export type FrontendMessage =
-  | { type: 'hello' }
-  | { type: 'prompt'; text: string; cell_id: string | null }
-  | {
-      type: 'approval';
-      nonce: string;
-      decision: 'approve' | 'deny';
-      feedback: string;
-    }
-  | { type: 'stop' }
-  | { type: 'model'; model: string }
-  | { type: 'job_cancel'; job_id: string }
-  | { type: 'sessions' }
-  | { type: 'resume'; session_id: string }
-  | { type: 'export'; path: string; session_id?: string };
+/** The comm's JSON payload type; a command envelope is plain JSON. */
+type Payload = Parameters<Kernel.IComm['send']>[0];
+const payload = (message: CommandMessage): Payload => message as unknown as Payload;
+
+/** The kernel's answer to one command. */
+export interface CommandReply {
+  id: string | null;
+  command: string | null;
+  ok: boolean;
+  message: string;
+  data: Record<string, unknown> | null;
+}
 
 /** Messages the kernel sends. */
 export type KernelReply =
-  | { type: 'events'; events: SessionEvent[] }
+  | { type: 'events'; events: SessionEvent[]; sessionId: string | null }
   | { type: 'event'; event: SessionEvent }
-  | { type: 'sessions'; sessions: SessionSummary[] }
-  | { type: 'notice'; message: string }
-  | { type: 'approval_ack'; nonce: string; ok: boolean }
-  | { type: 'error'; message: string };
+  | { type: 'reply'; reply: CommandReply }
+  | { type: 'error'; code: string; message: string };
 
 export type ConnectionStatus =
-  'no-kernel' | 'connecting' | 'connected' | 'not-loaded' | 'restarting' | 'dead';
+  'no-kernel' | 'connecting' | 'connected' | 'not-loaded' | 'restarting' | 'dead' | 'incompatible';
 
 export interface ConnectionHandlers {
   /** Full history: reset and replay. */
   onHistory(events: SessionEvent[]): void;
   onEvent(event: SessionEvent): void;
-  onSessions(sessions: SessionSummary[]): void;
-  onError(message: string): void;
-  /** A reply to `model`, `resume` or `export`, or a refused approval: shown, not part of the session. */
-  onNotice(message: string, level: 'info' | 'error'): void;
+  /** The answer to a command (`send` returned its id). */
+  onReply(reply: CommandReply): void;
+  /** A kernel-side problem not tied to a command, or a protocol version mismatch (code 'version'). */
+  onError(message: string, code: string): void;
   onStatus(status: ConnectionStatus): void;
+}
+
+/** What the panel shows when the kernel speaks another protocol version. */
+export function versionMessage(kernelVersion: unknown): string {
+  if (typeof kernelVersion === 'number' && kernelVersion > PROTOCOL_VERSION) {
+    return (
+      `The kernel's mlintern-jupyter speaks protocol ${kernelVersion}, this panel ${PROTOCOL_VERSION}: ` +
+      'reload the page (restart JupyterLab after an upgrade) so the panel matches the kernel.'
+    );
+  }
+  const spoken = typeof kernelVersion === 'number' ? kernelVersion : 1;
+  return (
+    `The kernel's mlintern-jupyter speaks protocol ${spoken}, this panel ${PROTOCOL_VERSION}: upgrade ` +
+    "mlintern-jupyter in the kernel's environment and restart the kernel."
+  );
 }
 
 /** Parse one comm payload; invalid events are dropped (and logged) instead of breaking the panel. */
@@ -60,6 +73,9 @@ export function parseKernelReply(data: unknown): KernelReply | null {
     return null;
   }
   const msg = data as Record<string, unknown>;
+  if (msg.v !== PROTOCOL_VERSION) {
+    return { type: 'error', code: 'version', message: versionMessage(msg.v) };
+  }
   switch (msg.type) {
     case 'events': {
       const raw = Array.isArray(msg.events) ? msg.events : [];
@@ -67,7 +83,11 @@ export function parseKernelReply(data: unknown): KernelReply | null {
       if (events.length !== raw.length) {
         console.warn(`mlintern: dropped ${raw.length - events.length} malformed events`);
       }
-      return { type: 'events', events };
+      return {
+        type: 'events',
+        events,
+        sessionId: typeof msg.session_id === 'string' ? msg.session_id : null
+      };
     }
     case 'event':
       if (isSessionEvent(msg.event)) {
@@ -75,17 +95,24 @@ export function parseKernelReply(data: unknown): KernelReply | null {
       }
       console.warn('mlintern: dropped malformed event', msg.event);
       return null;
-    case 'sessions':
+    case 'reply':
       return {
-        type: 'sessions',
-        sessions: Array.isArray(msg.sessions) ? msg.sessions.filter(isSessionSummary) : []
+        type: 'reply',
+        reply: {
+          id: typeof msg.id === 'string' ? msg.id : null,
+          command: typeof msg.command === 'string' ? msg.command : null,
+          ok: msg.ok === true,
+          message: String(msg.message ?? ''),
+          data:
+            typeof msg.data === 'object' && msg.data !== null ? (msg.data as Record<string, unknown>) : null
+        }
       };
-    case 'notice':
-      return { type: 'notice', message: String(msg.message ?? '') };
-    case 'approval_ack':
-      return { type: 'approval_ack', nonce: String(msg.nonce ?? ''), ok: msg.ok === true };
     case 'error':
-      return { type: 'error', message: String(msg.message ?? 'unknown error') };
+      return {
+        type: 'error',
+        code: String(msg.code ?? 'invalid'),
+        message: String(msg.message ?? 'unknown error')
+      };
     default:
       return null;
   }
@@ -101,6 +128,7 @@ export class MlinternConnection implements IDisposable {
   private executedSinceAttempt = false;
   private helloTimer: number | undefined;
   private disposed = false;
+  private nextId = 0;
 
   constructor(
     private sessionContext: ISessionContext,
@@ -119,12 +147,19 @@ export class MlinternConnection implements IDisposable {
     return this.status;
   }
 
-  send(message: FrontendMessage): boolean {
+  /** Send a command; returns its id (the kernel's reply carries it), or null when not connected. */
+  send(command: Command): string | null {
     if (!this.comm || this.comm.isDisposed || this.status !== 'connected') {
-      return false;
+      return null;
     }
-    this.comm.send(message);
-    return true;
+    const message = this.envelope(command);
+    this.comm.send(payload(message));
+    return message.id;
+  }
+
+  private envelope(command: Command): CommandMessage {
+    this.nextId += 1;
+    return { v: PROTOCOL_VERSION, id: `c${this.nextId}`, command };
   }
 
   /** Try again now (e.g. after the user ran %load_ext). */
@@ -195,7 +230,7 @@ export class MlinternConnection implements IDisposable {
     this.wire(comm);
     this.setStatus('connecting');
     try {
-      comm.open({ type: 'hello' });
+      comm.open(payload(this.envelope({ type: 'hello' })));
     } catch (err) {
       console.warn('mlintern: comm open failed', err);
       this.onCommClosed(comm);
@@ -209,7 +244,7 @@ export class MlinternConnection implements IDisposable {
     this.wire(comm);
     this.setStatus('connecting');
     this.handle(comm, msg.content.data);
-    comm.send({ type: 'hello' });
+    comm.send(payload(this.envelope({ type: 'hello' })));
     this.armHelloTimeout(comm);
   }
 
@@ -227,6 +262,13 @@ export class MlinternConnection implements IDisposable {
     if (!reply) {
       return;
     }
+    if (reply.type === 'error' && reply.code === 'version') {
+      // Nothing of this kernel's can be trusted to mean what this panel thinks: stop talking to it.
+      window.clearTimeout(this.helloTimer);
+      this.setStatus('incompatible');
+      this.handlers.onError(reply.message, reply.code);
+      return;
+    }
     if (this.status !== 'connected') {
       window.clearTimeout(this.helloTimer);
       this.setStatus('connected');
@@ -238,22 +280,11 @@ export class MlinternConnection implements IDisposable {
       case 'event':
         this.handlers.onEvent(reply.event);
         break;
-      case 'sessions':
-        this.handlers.onSessions(reply.sessions);
-        break;
-      case 'notice':
-        this.handlers.onNotice(reply.message, 'info');
-        break;
-      case 'approval_ack':
-        if (!reply.ok) {
-          this.handlers.onNotice(
-            'The kernel refused that answer: the approval expired or was already used.',
-            'error'
-          );
-        }
+      case 'reply':
+        this.handlers.onReply(reply.reply);
         break;
       case 'error':
-        this.handlers.onError(reply.message);
+        this.handlers.onError(reply.message, reply.code);
         break;
     }
   }
@@ -280,7 +311,7 @@ export class MlinternConnection implements IDisposable {
     }
     window.clearTimeout(this.helloTimer);
     this.comm = null;
-    if (!this.disposed) {
+    if (!this.disposed && this.status !== 'incompatible') {
       this.setStatus('not-loaded');
     }
   }

@@ -5,12 +5,13 @@
 
 import { InputDialog } from '@jupyterlab/apputils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
-import { CellInserter } from './cells';
-import { MlinternConnection, type ConnectionStatus, type FrontendMessage } from './comm';
-import type { SessionEvent } from './events';
+import { CellInserter, insertId, type InsertResult } from './cells';
+import type { Command } from './commands';
+import { MlinternConnection, type CommandReply, type ConnectionStatus } from './comm';
+import type { CellInsert, SessionEvent } from './events';
 import type { MlinternPanel, PanelActions, StatusLevel } from './panel';
 import { initialState, reduce, reduceAll, type PanelState } from './reducer';
-import type { SessionSummary } from './views/sessions';
+import { isSessionSummary, type SessionSummary } from './views/sessions';
 
 export const NOT_LOADED_TEXT = 'Run %load_ext mlintern_jupyter in this notebook';
 
@@ -20,8 +21,12 @@ const STATUS_TEXT: Record<ConnectionStatus, [StatusLevel, string]> = {
   connected: ['ok', ''],
   'not-loaded': ['warning', NOT_LOADED_TEXT],
   restarting: ['info', 'Kernel restarting…'],
-  dead: ['error', 'The kernel is dead. Restart it to continue.']
+  dead: ['error', 'The kernel is dead. Restart it to continue.'],
+  incompatible: ['error', 'The kernel speaks another mlintern protocol version.']
 };
+
+/** How long the panel looks for a cell the kernel's fallback wrote before it says the cell is missing. */
+const ADOPT_WINDOW_MS = 10_000;
 
 class NotebookSession {
   state: PanelState = initialState();
@@ -31,6 +36,10 @@ class NotebookSession {
   notice: [StatusLevel, string] | null = null;
   readonly connection: MlinternConnection;
   private inserter: CellInserter;
+  /** Who already placed each insertion (from cell_placed events): the panel acknowledges only new placements. */
+  private placed = new Map<string, string>();
+  /** Insertions the kernel wrote whose cell has not shown up yet (the execute reply may still be on its way). */
+  private adopting = new Map<string, { event: CellInsert; since: number }>();
 
   constructor(
     readonly notebook: NotebookPanel,
@@ -44,29 +53,27 @@ class NotebookSession {
             activeCellIndex: notebook.content.activeCellIndex
           }
     );
+    notebook.model?.sharedModel.changed.connect(this.retryAdoptions, this);
     this.connection = new MlinternConnection(notebook.sessionContext, {
       onHistory: events => {
         this.state = reduceAll(events);
         this.error = '';
         this.notice = null;
-        events.forEach(e => this.insertCell(e));
+        this.placed.clear();
+        this.adopting.clear();
+        events.forEach(e => this.notePlacement(e));
+        events.forEach(e => this.placeCell(e));
         this.changed(this);
       },
       onEvent: event => {
         this.state = reduce(this.state, event);
-        this.insertCell(event);
+        this.notePlacement(event);
+        this.placeCell(event);
         this.changed(this);
       },
-      onSessions: sessions => {
-        this.sessions = sessions;
-        this.changed(this);
-      },
+      onReply: reply => this.onReply(reply),
       onError: message => {
         this.error = message;
-        this.changed(this);
-      },
-      onNotice: (message, level) => {
-        this.notice = [level, message];
         this.changed(this);
       },
       onStatus: status => {
@@ -76,8 +83,8 @@ class NotebookSession {
     });
   }
 
-  send(message: FrontendMessage): boolean {
-    const sent = this.connection.send(message);
+  send(command: Command): boolean {
+    const sent = this.connection.send(command) !== null;
     if (!sent) {
       this.error = 'Not connected to the agent in this kernel.';
       this.changed(this);
@@ -86,15 +93,73 @@ class NotebookSession {
   }
 
   dispose(): void {
+    this.notebook.model?.sharedModel.changed.disconnect(this.retryAdoptions, this);
     this.connection.dispose();
   }
 
-  private insertCell(event: SessionEvent): void {
-    if (event.kind === 'cell_insert') {
-      try {
-        this.inserter.insert(event);
-      } catch (err) {
-        console.error('mlintern: could not insert cell', err);
+  private onReply(reply: CommandReply): void {
+    if (reply.command === 'sessions' && Array.isArray(reply.data?.sessions)) {
+      this.sessions = reply.data.sessions.filter(isSessionSummary);
+    } else if (reply.command === 'cell_ack' && reply.ok) {
+      return;
+    } else if (reply.message || !reply.ok) {
+      this.notice = [reply.ok ? 'info' : 'error', reply.message || 'The kernel refused that.'];
+    }
+    this.error = '';
+    this.changed(this);
+  }
+
+  private notePlacement(event: SessionEvent): void {
+    if (event.kind === 'cell_placed' && event.how !== 'missing') {
+      const id = insertId(event);
+      if (!this.placed.has(id)) {
+        this.placed.set(id, event.by);
+      }
+    }
+  }
+
+  /**
+   * Exactly one writer per insertion: a cell the kernel already wrote is found and stamped, never inserted
+   * again; any other is inserted here (or found, after a reload) and acknowledged, so the kernel's fallback
+   * stays out of it.
+   */
+  private placeCell(event: SessionEvent): void {
+    if (event.kind !== 'cell_insert') {
+      return;
+    }
+    const id = insertId(event);
+    try {
+      if (this.placed.get(id) === 'kernel') {
+        if (this.inserter.adopt(event) === null) {
+          this.adopting.set(id, { event, since: Date.now() });
+        }
+        return;
+      }
+      const result = this.inserter.insert(event);
+      if (result && !this.placed.has(id)) {
+        this.acknowledge(event, result);
+      }
+    } catch (err) {
+      console.error('mlintern: could not insert cell', err);
+    }
+  }
+
+  private acknowledge(event: CellInsert, result: InsertResult | 'missing'): void {
+    this.placed.set(insertId(event), 'panel');
+    this.connection.send({
+      type: 'cell_ack',
+      session_id: event.session_id ?? '',
+      call_id: event.call_id,
+      result
+    });
+  }
+
+  private retryAdoptions(): void {
+    for (const [id, { event, since }] of this.adopting) {
+      if (this.inserter.adopt(event) !== null) {
+        this.adopting.delete(id);
+      } else if (Date.now() - since > ADOPT_WINDOW_MS) {
+        this.adopting.delete(id);
       }
     }
   }
@@ -117,34 +182,14 @@ export class PanelController implements PanelActions {
 
   // ---- PanelActions ------------------------------------------------------------------------------
 
+  send(command: Command): void {
+    this.current()?.send(command);
+  }
+
   prompt(text: string): void {
     const current = this.current();
     const cellId = current?.notebook.content.activeCell?.model.id ?? null;
     current?.send({ type: 'prompt', text, cell_id: cellId });
-  }
-
-  decide(nonce: string, decision: 'approve' | 'deny', feedback: string): void {
-    this.current()?.send({ type: 'approval', nonce, decision, feedback });
-  }
-
-  stop(): void {
-    this.current()?.send({ type: 'stop' });
-  }
-
-  setModel(model: string): void {
-    this.current()?.send({ type: 'model', model });
-  }
-
-  cancelJob(jobId: string): void {
-    this.current()?.send({ type: 'job_cancel', job_id: jobId });
-  }
-
-  refresh(): void {
-    this.current()?.send({ type: 'sessions' });
-  }
-
-  resume(sessionId: string): void {
-    this.current()?.send({ type: 'resume', session_id: sessionId });
   }
 
   exportSession(sessionId: string): void {
@@ -158,11 +203,7 @@ export class PanelController implements PanelActions {
       text: `mlintern-${sessionId}.ipynb`
     }).then(result => {
       if (result.button.accept && result.value) {
-        current.send({
-          type: 'export',
-          path: result.value,
-          session_id: sessionId
-        });
+        current.send({ type: 'export', path: result.value, session_id: sessionId });
       }
     });
   }

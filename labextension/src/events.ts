@@ -99,6 +99,7 @@ export interface ApprovalRequested extends BaseEvent {
   action?: Record<string, unknown>;
   budget_left_usd?: number | null;
   reason?: string;
+  session_scope?: string | null;
 }
 
 export interface ApprovalResolved extends BaseEvent {
@@ -258,6 +259,14 @@ export interface CellInsert extends BaseEvent {
   script_path?: string | null;
 }
 
+/** Who wrote a cell_insert's cell into the notebook (its stable id is session id + call id): the side panel (it acknowledges over the comm) or the kernel's set_next_input fallback. The first placement wins; a panel attaching later finds the cell instead of inserting it again. */
+export interface CellPlaced extends BaseEvent {
+  kind: 'cell_placed';
+  call_id: string;
+  by: 'panel' | 'kernel';
+  how?: 'inserted' | 'found' | 'missing';
+}
+
 export interface Notice extends BaseEvent {
   kind: 'notice';
   message: string;
@@ -356,6 +365,7 @@ export type SessionEvent =
   | JobMetrics
   | JobUpdated
   | CellInsert
+  | CellPlaced
   | Notice
   | ModelChanged
   | EffortChanged
@@ -446,7 +456,13 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
   tool_call: { required: { call_id: str, tool: str }, optional: { arguments: anyOf(obj, str) } },
   approval_requested: {
     required: { call_id: str, nonce: str, action_sha256: str, cost_usd: nullable(num), expires_at: str },
-    optional: { tool: str, action: obj, budget_left_usd: nullable(num), reason: str }
+    optional: {
+      tool: str,
+      action: obj,
+      budget_left_usd: nullable(num),
+      reason: str,
+      session_scope: nullable(str)
+    }
   },
   approval_resolved: {
     required: {
@@ -518,6 +534,10 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
       anchor_cell_id: nullable(str),
       script_path: nullable(str)
     }
+  },
+  cell_placed: {
+    required: { call_id: str, by: oneOf('panel', 'kernel') },
+    optional: { how: oneOf('inserted', 'found', 'missing') }
   },
   notice: { required: { message: str }, optional: { level: oneOf('info', 'warning') } },
   model_changed: { required: { model: str }, optional: { api_base: nullable(str) } },

@@ -86,11 +86,16 @@ export async function dismissNotifications(page) {
   }
 }
 
-/** Show the mlintern side panel (its tab sits in the right sidebar). */
+/**
+ * Show the mlintern side panel (its tab sits in the right sidebar). While the lab restores its layout the panel can
+ * open or close under us (after a reload it comes back open), so a click may toggle it shut: click until it stays.
+ */
 export async function openPanel(page) {
   const panel = page.locator('[data-testid="mlintern-panel"]');
-  if (!(await panel.isVisible())) {
-    await page.locator('.jp-SideBar.jp-mod-right [data-id="mlintern-panel"]').click();
+  const tab = page.locator('.jp-SideBar.jp-mod-right [data-id="mlintern-panel"]');
+  for (let attempt = 0; attempt < 4 && !(await panel.isVisible()); attempt++) {
+    await tab.click();
+    await panel.waitFor({ state: 'visible', timeout: 5_000 }).catch(() => {});
   }
   await panel.waitFor({ state: 'visible' });
   return panel;

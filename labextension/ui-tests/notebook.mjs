@@ -6,10 +6,17 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
+/** The protocol version the built panel speaks (from the schema its commands.ts was generated from). */
+export const PROTOCOL_VERSION = JSON.parse(
+  readFileSync(join(HERE, '..', 'src', 'commands.schema.json'), 'utf-8')
+)['x-protocol-version'];
+
 /** Python source of a cell that registers a fake `mlintern` comm target serving `history`. */
-export function fakeKernelSide(history) {
+export function fakeKernelSide(history, version = PROTOCOL_VERSION) {
   const template = readFileSync(join(HERE, 'fake_kernel_side.py'), 'utf-8');
-  return template.replace('__HISTORY_JSON__', JSON.stringify(JSON.stringify(history)));
+  return template
+    .replace('__HISTORY_JSON__', JSON.stringify(JSON.stringify(history)))
+    .replace('__VERSION__', JSON.stringify(version));
 }
 
 export function notebookJson(cells) {

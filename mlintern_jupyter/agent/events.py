@@ -126,6 +126,9 @@ class ApprovalRequested(BaseEvent):
     action: dict[str, Any] = field(default_factory=dict)
     budget_left_usd: float | None = None
     reason: str = ""
+    # What "approve for this session" would allow from then on (a plain bash program), shown on the cards;
+    # None when it is not offered for this action.
+    session_scope: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

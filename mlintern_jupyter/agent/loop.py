@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from . import context
 from . import events as ev
-from .approval import ActionSpec, ApprovalRecord, PolicyDecision, Resolution, classify, policy
+from .approval import ActionSpec, ApprovalRecord, PolicyDecision, Resolution, bash_program, classify, policy
 from .context import CompactionFailedError
 from .core import SessionCore as Session
 from .guards import CallRecord
@@ -193,7 +193,7 @@ def _ask(session: Session, prepared: PreparedCall) -> ApprovalRecord:
         call_id=prepared.call.id, nonce=nonce, action_sha256=prepared.spec.sha256(), cost_usd=cost,
         expires_at=expires_at.isoformat().replace("+00:00", "Z"), tool=prepared.call.name,
         action=prepared.spec.model_dump(mode="json"), budget_left_usd=session.budget.left(),
-        reason=prepared.decision.reason,
+        reason=prepared.decision.reason, session_scope=bash_program(prepared.spec),
     ))
     return cast(ApprovalRecord, session.approvals.records[nonce])
 

@@ -57,6 +57,23 @@ def checked_model(name: str, api_base: str | None = None) -> Model:
     return model
 
 
+def prompt_setting_changes(command: c.Prompt, session: Any) -> list[Any]:
+    """The commands a `%%intern` prompt's options stand for on an existing session (--model, --budget, ...)."""
+    state = session.state
+    changes: list[Any] = []
+    if (command.model and command.model != session.model.name) or command.api_base:
+        changes.append(c.SetModel(model=command.model or session.model.name, api_base=command.api_base))
+    if command.effort:
+        changes.append(c.SetEffort(effort=command.effort))
+    if command.approve and command.approve != state.approve_mode:
+        changes.append(c.SetApproveMode(mode=command.approve))
+    if command.budget is not None:
+        changes.append(c.SetBudget(usd=command.budget))
+    if command.max_iterations and command.max_iterations != state.max_iterations:
+        changes.append(c.SetMaxIterations(max_iterations=command.max_iterations))
+    return changes
+
+
 def model_problem(name: str, exc: ModelConfigError) -> str:
     return f"Cannot use {name}: {exc}" + (f" — {exc.hint}" if exc.hint else "")
 

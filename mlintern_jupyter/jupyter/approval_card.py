@@ -23,6 +23,8 @@ Send = Callable[[Any], c.Reply]
 
 
 def _session_program(request: ev.ApprovalRequested) -> str | None:
+    if request.session_scope is not None:
+        return request.session_scope
     try:
         return bash_program(ActionSpec.model_validate(request.action))
     except ValueError:

@@ -23,7 +23,7 @@ from ..agent.models import ModelConfigError
 from ..agent.session import Session, SessionConfig
 from ..agent.trace import write_trace
 from ..control import commands as c
-from ..control.dispatcher import Dispatcher, checked_model, model_problem
+from ..control.dispatcher import Dispatcher, checked_model, model_problem, prompt_setting_changes
 from ..control.model_choice import NO_MODEL_HELP, choose_model
 from ..control.settings import NextSession, budget_note, requested_effort
 from ..tools import SlackConfig, ToolsConfig, default_tools
@@ -227,7 +227,7 @@ class NotebookAgent:
             except ModelConfigError as exc:
                 return Reply(ok=False, message=model_problem(name, exc))
         else:
-            for change in self._setting_changes(command, session):
+            for change in prompt_setting_changes(command, session):
                 reply = self.send(change)
                 if not reply.ok:
                     return reply
@@ -241,22 +241,6 @@ class NotebookAgent:
         if command.wait:
             self.wait(future)
         return Reply(ok=True, message=note)
-
-    @staticmethod
-    def _setting_changes(command: c.Prompt, session: Session) -> list[Any]:
-        state = session.state
-        changes: list[Any] = []
-        if (command.model and command.model != session.model.name) or command.api_base:
-            changes.append(c.SetModel(model=command.model or session.model.name, api_base=command.api_base))
-        if command.effort:
-            changes.append(c.SetEffort(effort=command.effort))
-        if command.approve and command.approve != state.approve_mode:
-            changes.append(c.SetApproveMode(mode=command.approve))
-        if command.budget is not None:
-            changes.append(c.SetBudget(usd=command.budget))
-        if command.max_iterations and command.max_iterations != state.max_iterations:
-            changes.append(c.SetMaxIterations(max_iterations=command.max_iterations))
-        return changes
 
     def _submit(self, text: str | None, cell_id: str | None, wait: bool,
                 view: TurnView | None) -> concurrent.futures.Future[Any]:

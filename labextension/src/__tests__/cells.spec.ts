@@ -1,13 +1,18 @@
 import { YNotebook } from '@jupyter/ydoc';
 import { describe, expect, it } from 'vitest';
-import { alreadyInserted, CellInserter, insertionIndex, METADATA_KEY } from '../cells';
+import { alreadyInserted, CellInserter, insertId, insertionIndex, METADATA_KEY } from '../cells';
 import type { CellInsert } from '../events';
 import { inertMarkdown } from '../markdown';
 
-function cellInsert(callId: string, anchor: string | null, source = `# ${callId}`): CellInsert {
+function cellInsert(
+  callId: string,
+  anchor: string | null,
+  source = `# ${callId}`,
+  session = 's1'
+): CellInsert {
   return {
     kind: 'cell_insert',
-    session_id: 's1',
+    session_id: session,
     seq: 1,
     ts: '',
     call_id: callId,
@@ -40,11 +45,17 @@ describe('insertionIndex', () => {
 });
 
 describe('alreadyInserted', () => {
-  it('finds the call id in cell metadata or the notebook record', () => {
-    const cells = [{ id: 'x', metadata: { [METADATA_KEY]: { call_id: 'c1' } } }];
-    expect(alreadyInserted(cells, {}, 'c1')).toBe(true);
-    expect(alreadyInserted([], { [METADATA_KEY]: { inserted_call_ids: ['c2'] } }, 'c2')).toBe(true);
-    expect(alreadyInserted(cells, {}, 'c3')).toBe(false);
+  it('finds the insert id (session id + call id) in cell metadata or the notebook record', () => {
+    const cells = [
+      { id: 'x', metadata: { [METADATA_KEY]: { insert_id: 's1:c1' } } },
+      // A cell from before insert ids: session id and call id.
+      { id: 'y', metadata: { [METADATA_KEY]: { session_id: 's0', call_id: 'c9' } } }
+    ];
+    expect(alreadyInserted(cells, {}, 's1:c1')).toBe(true);
+    expect(alreadyInserted(cells, {}, 's0:c9')).toBe(true);
+    expect(alreadyInserted([], { [METADATA_KEY]: { inserted: ['s1:c2'] } }, 's1:c2')).toBe(true);
+    // The same call id in another session is another cell (the demo model reuses call ids).
+    expect(alreadyInserted(cells, {}, 's2:c1')).toBe(false);
   });
 });
 
@@ -55,15 +66,13 @@ describe('CellInserter', () => {
       sharedModel: nb,
       activeCellIndex: 2
     }));
-    expect(inserter.insert(cellInsert('c1', 'intern'))).toBe(2);
-    expect(inserter.insert(cellInsert('c2', 'intern'))).toBe(3);
+    expect(inserter.insert(cellInsert('c1', 'intern'))).toBe('inserted');
+    expect(inserter.insert(cellInsert('c2', 'intern'))).toBe('inserted');
     expect(sources(nb)).toEqual(['load', 'intern', '# c1', '# c2', 'other']);
     expect(nb.cells[2].getMetadata()).toEqual({
-      [METADATA_KEY]: { session_id: 's1', call_id: 'c1' }
+      [METADATA_KEY]: { session_id: 's1', call_id: 'c1', insert_id: 's1:c1' }
     });
-    expect(nb.getMetadata(METADATA_KEY)).toEqual({
-      inserted_call_ids: ['c1', 'c2']
-    });
+    expect(nb.getMetadata(METADATA_KEY)).toEqual({ inserted: ['s1:c1', 's1:c2'] });
   });
 
   it('falls back to below the active cell', () => {
@@ -83,18 +92,41 @@ describe('CellInserter', () => {
       activeCellIndex: 0
     }));
     first.insert(cellInsert('c1', 'intern'));
-    expect(first.insert(cellInsert('c1', 'intern'))).toBeNull();
+    expect(first.insert(cellInsert('c1', 'intern'))).toBe('found');
     const replay = new CellInserter(() => ({
       sharedModel: nb,
       activeCellIndex: 0
     }));
-    expect(replay.insert(cellInsert('c1', 'intern'))).toBeNull();
+    expect(replay.insert(cellInsert('c1', 'intern'))).toBe('found');
     // Deleted by the person: the notebook record still says it was inserted.
     nb.deleteCell(1);
     expect(
       new CellInserter(() => ({ sharedModel: nb, activeCellIndex: 0 })).insert(cellInsert('c1', 'intern'))
-    ).toBeNull();
+    ).toBe('found');
     expect(sources(nb)).toEqual(['intern']);
+  });
+
+  it('inserts the same call id of two sessions twice, each below its own %%intern cell', () => {
+    const nb = notebook(['first', 'second']);
+    const inserter = new CellInserter(() => ({ sharedModel: nb, activeCellIndex: 0 }));
+    expect(inserter.insert(cellInsert('call_3_0', 'first', 'script A', 'sA'))).toBe('inserted');
+    expect(inserter.insert(cellInsert('call_3_0', 'second', 'script B', 'sB'))).toBe('inserted');
+    expect(inserter.insert(cellInsert('call_3_0', 'second', 'script B', 'sB'))).toBe('found');
+    expect(sources(nb)).toEqual(['first', 'script A', 'second', 'script B']);
+  });
+
+  it("adopts the kernel fallback's cell (found by its source below the anchor) instead of inserting another", () => {
+    const nb = notebook(['load', 'intern', 'later']);
+    const inserter = new CellInserter(() => ({ sharedModel: nb, activeCellIndex: 0 }));
+    const event = cellInsert('c1', 'intern', 'print(1)');
+    expect(inserter.adopt(event)).toBeNull(); // set_next_input's cell has not arrived yet
+    nb.insertCell(2, { cell_type: 'code', source: 'print(1)' }); // what JupyterLab does with the payload
+    expect(inserter.adopt(event)).toBe('found');
+    expect(nb.cells[2].getMetadata()).toEqual({
+      [METADATA_KEY]: { session_id: 's1', call_id: 'c1', insert_id: insertId(event) }
+    });
+    expect(inserter.insert(event)).toBe('found');
+    expect(sources(nb)).toEqual(['load', 'intern', 'print(1)', 'later']);
   });
 
   it('can be undone', () => {

@@ -1,13 +1,17 @@
 import { describe, expect, it, vi } from 'vitest';
-import { parseKernelReply } from '../comm';
+import { PROTOCOL_VERSION } from '../commands';
+import { parseKernelReply, versionMessage } from '../comm';
 import { fixtureLines } from './fixture';
+
+const V = PROTOCOL_VERSION;
 
 describe('parseKernelReply', () => {
   it('passes a valid history through', () => {
     const events = fixtureLines();
-    expect(parseKernelReply({ type: 'events', events })).toEqual({
+    expect(parseKernelReply({ type: 'events', v: V, events, session_id: 's1' })).toEqual({
       type: 'events',
-      events
+      events,
+      sessionId: 's1'
     });
   });
 
@@ -15,31 +19,46 @@ describe('parseKernelReply', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const reply = parseKernelReply({
       type: 'events',
+      v: V,
       events: [{ kind: 'nope' }, { kind: 'session_ended' }]
     });
-    expect(reply).toEqual({
-      type: 'events',
-      events: [{ kind: 'session_ended' }]
-    });
-    expect(
-      parseKernelReply({
-        type: 'event',
-        event: { kind: 'usage', cost_usd: 'lots' }
-      })
-    ).toBeNull();
+    expect(reply).toEqual({ type: 'events', events: [{ kind: 'session_ended' }], sessionId: null });
+    expect(parseKernelReply({ type: 'event', v: V, event: { kind: 'usage', cost_usd: 'lots' } })).toBeNull();
     warn.mockRestore();
   });
 
-  it('reads sessions and errors, ignores the rest', () => {
-    expect(parseKernelReply({ type: 'sessions', sessions: [{ session_id: 'a' }, 3] })).toEqual({
-      type: 'sessions',
-      sessions: [{ session_id: 'a' }]
+  it('reads replies and errors, ignores the rest', () => {
+    expect(
+      parseKernelReply({
+        type: 'reply',
+        v: V,
+        id: 'c3',
+        command: 'set_budget',
+        ok: false,
+        message: 'no',
+        data: null
+      })
+    ).toEqual({
+      type: 'reply',
+      reply: { id: 'c3', command: 'set_budget', ok: false, message: 'no', data: null }
     });
-    expect(parseKernelReply({ type: 'error', message: 'boom' })).toEqual({
+    expect(parseKernelReply({ type: 'error', v: V, code: 'invalid', message: 'boom' })).toEqual({
       type: 'error',
+      code: 'invalid',
       message: 'boom'
     });
-    expect(parseKernelReply({ type: 'what' })).toBeNull();
+    expect(parseKernelReply({ type: 'what', v: V })).toBeNull();
     expect(parseKernelReply('events')).toBeNull();
+  });
+
+  it('turns a message of another protocol version into a version error, whatever it says', () => {
+    // An older kernel answers a versioned hello with an unversioned error; a newer one stamps its own version.
+    const older = parseKernelReply({ type: 'error', message: 'unknown or malformed message type None' });
+    expect(older).toEqual({ type: 'error', code: 'version', message: versionMessage(undefined) });
+    expect(older?.type === 'error' && older.message).toMatch(
+      /protocol 1, this panel 2: upgrade mlintern-jupyter/
+    );
+    const newer = parseKernelReply({ type: 'events', v: V + 1, events: [] });
+    expect(newer?.type === 'error' && newer.message).toMatch(/reload the page/);
   });
 });

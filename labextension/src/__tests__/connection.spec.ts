@@ -1,6 +1,10 @@
 import { Signal } from '@lumino/signaling';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PROTOCOL_VERSION } from '../commands';
 import { MlinternConnection, type ConnectionHandlers, type ConnectionStatus } from '../comm';
+
+const V = PROTOCOL_VERSION;
+const hello = (id: string) => ({ v: V, id, command: { type: 'hello' } });
 
 /** Just enough of a comm, kernel and session context for MlinternConnection. */
 class FakeComm {
@@ -68,9 +72,8 @@ function handlers() {
   const h = {
     onHistory: vi.fn(),
     onEvent: vi.fn(),
-    onSessions: vi.fn(),
+    onReply: vi.fn(),
     onError: vi.fn(),
-    onNotice: vi.fn(),
     onStatus: (s: ConnectionStatus) => statuses.push(s)
   } satisfies ConnectionHandlers;
   return { h, statuses };
@@ -93,22 +96,46 @@ describe('MlinternConnection', () => {
     vi.useRealTimers();
   });
 
-  it('says hello and replays the history it gets back', async () => {
+  it('says a versioned hello, replays the history it gets back, sends commands in envelopes', async () => {
     const kernel = new FakeKernel();
     const { connection, h, statuses } = await connect(kernel);
-    expect(kernel.last.opened).toEqual([{ type: 'hello' }]);
-    expect(connection.send({ type: 'stop' })).toBe(false);
-    kernel.last.reply({ type: 'events', events: [{ kind: 'session_ended' }] });
+    expect(kernel.last.opened).toEqual([hello('c1')]);
+    expect(connection.send({ type: 'stop' })).toBeNull();
+    kernel.last.reply({ type: 'events', v: V, events: [{ kind: 'session_ended' }] });
     expect(h.onHistory).toHaveBeenCalledWith([{ kind: 'session_ended' }]);
     expect(statuses).toEqual(['connected']);
-    expect(connection.send({ type: 'stop' })).toBe(true);
-    expect(kernel.last.sent).toEqual([{ type: 'stop' }]);
-    kernel.last.reply({ type: 'event', event: { kind: 'notice', message: 'hi' } });
+    const id = connection.send({ type: 'set_budget', usd: 5 });
+    expect(id).toBe('c2');
+    expect(kernel.last.sent).toEqual([{ v: V, id: 'c2', command: { type: 'set_budget', usd: 5 } }]);
+    kernel.last.reply({ type: 'event', v: V, event: { kind: 'notice', message: 'hi' } });
     expect(h.onEvent).toHaveBeenCalledOnce();
-    kernel.last.reply({ type: 'notice', message: 'model set' });
-    kernel.last.reply({ type: 'approval_ack', nonce: 'n', ok: true });
-    kernel.last.reply({ type: 'approval_ack', nonce: 'n', ok: false });
-    expect(h.onNotice.mock.calls.map(c => c[1])).toEqual(['info', 'error']);
+    kernel.last.reply({
+      type: 'reply',
+      v: V,
+      id: 'c2',
+      command: 'set_budget',
+      ok: true,
+      message: 'Budget set'
+    });
+    expect(h.onReply).toHaveBeenCalledWith({
+      id: 'c2',
+      command: 'set_budget',
+      ok: true,
+      message: 'Budget set',
+      data: null
+    });
+  });
+
+  it('stops talking to a kernel of another protocol version and says what to update', async () => {
+    const kernel = new FakeKernel();
+    const { connection, h, statuses } = await connect(kernel);
+    // What a kernel from before the versioned protocol answers to our hello.
+    kernel.last.reply({ type: 'error', message: 'unknown or malformed message type None' });
+    expect(statuses).toEqual(['incompatible']);
+    expect(h.onError.mock.calls[0][1]).toBe('version');
+    expect(h.onError.mock.calls[0][0]).toMatch(/upgrade mlintern-jupyter in the kernel/);
+    expect(connection.send({ type: 'stop' })).toBeNull();
+    expect(h.onHistory).not.toHaveBeenCalled();
   });
 
   it('waits for an execution before retrying a kernel without the target', async () => {
@@ -124,7 +151,7 @@ describe('MlinternConnection', () => {
     context.setStatus('busy');
     context.setStatus('idle');
     expect(kernel.comms).toHaveLength(2);
-    expect(kernel.last.opened).toEqual([{ type: 'hello' }]);
+    expect(kernel.last.opened).toEqual([hello('c2')]);
   });
 
   it('calls an unanswered hello on an idle kernel not loaded, but keeps waiting on a busy one', async () => {
@@ -142,7 +169,7 @@ describe('MlinternConnection', () => {
   it('reconnects after a kernel restart and follows kernel changes', async () => {
     const kernel = new FakeKernel();
     const { context, statuses } = await connect(kernel);
-    kernel.last.reply({ type: 'events', events: [] });
+    kernel.last.reply({ type: 'events', v: V, events: [] });
     context.setStatus('restarting');
     expect(statuses.at(-1)).toBe('restarting');
     context.setStatus('idle');

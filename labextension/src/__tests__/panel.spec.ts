@@ -6,17 +6,12 @@ import { reduce, reduceAll } from '../reducer';
 import { actionText } from '../views/approvals';
 import { fixtureLines } from './fixture';
 
-function actions(): PanelActions {
+function actions() {
   return {
+    send: vi.fn(),
     prompt: vi.fn(),
-    stop: vi.fn(),
-    setModel: vi.fn(),
-    cancelJob: vi.fn(),
-    decide: vi.fn(),
-    refresh: vi.fn(),
-    resume: vi.fn(),
     exportSession: vi.fn()
-  };
+  } satisfies PanelActions;
 }
 
 const byTestId = (root: HTMLElement, id: string) =>
@@ -80,7 +75,7 @@ describe('MlinternPanel', () => {
     );
     expect((byTestId(p.node, 'mlintern-feedback')[0] as HTMLTextAreaElement).value).toBe('fine');
     byTestId(p.node, 'mlintern-approve')[0].click();
-    expect(a.decide).toHaveBeenCalledWith('n-7f3e9a', 'approve', 'fine');
+    expect(a.send).toHaveBeenCalledWith({ type: 'approve', nonce: 'n-7f3e9a', feedback: 'fine' });
     expect(byTestId(p.node, 'mlintern-deny')[0]).toHaveProperty('disabled', true);
   });
 
@@ -107,7 +102,7 @@ describe('MlinternPanel', () => {
     expect(byTestId(p.node, 'mlintern-approval-card')).toHaveLength(0);
     expect(byTestId(p.node, 'mlintern-job-log')[0].textContent).toContain('epoch 2/3');
     byTestId(p.node, 'mlintern-job-cancel')[0].click();
-    expect(a.cancelJob).toHaveBeenCalledWith('job-42');
+    expect(a.send).toHaveBeenCalledWith({ type: 'cancel_job', job_id: 'job-42' });
   });
 
   it.each(['COMPLETED', 'ERROR', 'CANCELED', 'TIMEOUT', 'DELETED'])(
@@ -140,8 +135,56 @@ describe('MlinternPanel', () => {
     expect(input.value).toBe('');
     (byTestId(p.node, 'mlintern-model-input')[0] as HTMLInputElement).value = 'openai/gpt-4.1';
     byTestId(p.node, 'mlintern-model-set')[0].click();
-    expect(a.setModel).toHaveBeenCalledWith('openai/gpt-4.1');
+    expect(a.send).toHaveBeenCalledWith({ type: 'set_model', model: 'openai/gpt-4.1' });
     expect(byTestId(p.node, 'mlintern-stop')[0]).toHaveProperty('disabled', true);
+  });
+
+  it('changes approve mode, effort and budget with typed commands, refusing a bad budget before sending', () => {
+    const a = actions();
+    const p = mount(a, events.slice(0, pendingIndex));
+    const mode = byTestId(p.node, 'mlintern-approve-mode-select')[0] as HTMLSelectElement;
+    const effort = byTestId(p.node, 'mlintern-effort-select')[0] as HTMLSelectElement;
+    expect(mode.value).toBe('ask');
+    mode.value = 'auto';
+    mode.dispatchEvent(new Event('change'));
+    effort.value = 'low';
+    effort.dispatchEvent(new Event('change'));
+    const budget = byTestId(p.node, 'mlintern-budget-input')[0] as HTMLInputElement;
+    budget.value = '-5';
+    byTestId(p.node, 'mlintern-budget-set')[0].click();
+    expect(byTestId(p.node, 'mlintern-status')[0].textContent).toBe('usd must be at least 0');
+    budget.value = 'lots';
+    byTestId(p.node, 'mlintern-budget-set')[0].click();
+    expect(byTestId(p.node, 'mlintern-status')[0].textContent).toBe(
+      'budget must be a number of USD (got lots)'
+    );
+    budget.value = '2.5';
+    byTestId(p.node, 'mlintern-budget-set')[0].click();
+    budget.value = '';
+    byTestId(p.node, 'mlintern-budget-set')[0].click();
+    expect(a.send.mock.calls.map(c => c[0])).toEqual([
+      { type: 'set_approve_mode', mode: 'auto' },
+      { type: 'set_effort', effort: 'low' },
+      { type: 'set_budget', usd: 2.5 },
+      { type: 'set_budget', usd: null }
+    ]);
+  });
+
+  it('offers approve for this session only where the kernel does, and Edit in a cell for scripts', () => {
+    beforeExpiry();
+    const a = actions();
+    const pending = events.slice(0, pendingIndex);
+    const request = pending.find(e => e.kind === 'approval_requested') as SessionEvent;
+    const p = mount(a, pending);
+    expect(byTestId(p.node, 'mlintern-approve-session')).toHaveLength(0);
+    byTestId(p.node, 'mlintern-edit-in-cell')[0].click();
+    expect(a.send).toHaveBeenCalledWith({ type: 'edit_in_cell', nonce: 'n-7f3e9a' });
+    const bash = { ...request, nonce: 'n-bash', call_id: 'c-bash', session_scope: 'pytest', action: {} };
+    const q = mount(a, [...pending, bash as SessionEvent]);
+    const [forSession] = byTestId(q.node, 'mlintern-approve-session');
+    expect(forSession.textContent).toBe('Approve `pytest` for this session');
+    forSession.click();
+    expect(a.send).toHaveBeenCalledWith({ type: 'approve_for_session', nonce: 'n-bash' });
   });
 
   it('lists sessions as text with Resume and Export', () => {
@@ -162,7 +205,7 @@ describe('MlinternPanel', () => {
     expect(row.textContent).toContain('<img src=x onerror=alert(1)>');
     byTestId(p.node, 'mlintern-session-resume')[0].click();
     byTestId(p.node, 'mlintern-session-export')[0].click();
-    expect(a.resume).toHaveBeenCalledWith('s9');
+    expect(a.send).toHaveBeenCalledWith({ type: 'resume', session_id: 's9' });
     expect(a.exportSession).toHaveBeenCalledWith('s9');
   });
 });

@@ -1,13 +1,16 @@
 /**
  * Pending approvals. A card is built once per request and kept while pending, so typed feedback survives
- * re-renders; the expiry countdown ticks in place.
+ * re-renders; the expiry countdown ticks in place. Its buttons send the same typed commands as the inline card:
+ * approve, deny (with the feedback), approve for this session (when the kernel offers it: `session_scope`), and
+ * edit in a cell (the script goes into a new cell headed `%%intern approve NONCE`; running it approves that).
  */
 
+import type { Command } from '../commands';
 import { button, formatCountdown, formatUsd, h } from '../dom';
 import type { PendingApproval } from '../reducer';
 
 export interface ApprovalActions {
-  decide(nonce: string, decision: 'approve' | 'deny', feedback: string): void;
+  send(command: Command): void;
 }
 
 /** A field the action does not use: shown nowhere (the hash still binds every field). */
@@ -34,6 +37,7 @@ interface Card {
   el: HTMLElement;
   countdown: HTMLElement;
   approve: HTMLButtonElement;
+  forSession: HTMLButtonElement | null;
 }
 
 export class ApprovalsView {
@@ -73,6 +77,9 @@ export class ApprovalsView {
       card.countdown.textContent = text;
       if (text === 'expired') {
         card.approve.disabled = true;
+        if (card.forSession) {
+          card.forSession.disabled = true;
+        }
         card.el.classList.add('mlintern-expired');
       }
     }
@@ -88,14 +95,42 @@ export class ApprovalsView {
       className: 'mlintern-countdown',
       testid: 'mlintern-expiry'
     });
-    const decide = (decision: 'approve' | 'deny') => {
-      approve.disabled = true;
-      deny.disabled = true;
+    const nonce = approval.nonce;
+    const decide = (command: Command) => {
+      for (const b of [approve, deny, forSession]) {
+        if (b) {
+          b.disabled = true;
+        }
+      }
       el.classList.add('mlintern-decided');
-      this.actions.decide(approval.nonce, decision, feedback.value);
+      this.actions.send(command);
     };
-    const approve = button('Approve', 'mlintern-approve', () => decide('approve'), 'mlintern-accept');
-    const deny = button('Deny', 'mlintern-deny', () => decide('deny'), 'mlintern-danger');
+    const approve = button(
+      'Approve',
+      'mlintern-approve',
+      () => decide({ type: 'approve', nonce, feedback: feedback.value }),
+      'mlintern-accept'
+    );
+    const deny = button(
+      'Deny',
+      'mlintern-deny',
+      () => decide({ type: 'deny', nonce, feedback: feedback.value }),
+      'mlintern-danger'
+    );
+    const scope = approval.session_scope;
+    const forSession = scope
+      ? button(`Approve \`${scope}\` for this session`, 'mlintern-approve-session', () =>
+          decide({ type: 'approve_for_session', nonce })
+        )
+      : null;
+    const script = approval.action?.script;
+    const edit =
+      typeof script === 'string'
+        ? button('Edit in a cell', 'mlintern-edit-in-cell', () => {
+            edit!.disabled = true;
+            this.actions.send({ type: 'edit_in_cell', nonce });
+          })
+        : null;
     const hash = approval.action_sha256 ?? '';
     const el = h(
       'div',
@@ -131,8 +166,8 @@ export class ApprovalsView {
         h('span', {}, 'expires in ', countdown)
       ),
       feedback,
-      h('div', { className: 'mlintern-buttons' }, approve, deny)
+      h('div', { className: 'mlintern-buttons' }, approve, deny, forSession, edit)
     );
-    return { approval, el, countdown, approve };
+    return { approval, el, countdown, approve, forSession };
   }
 }

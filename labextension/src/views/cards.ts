@@ -1,12 +1,13 @@
 /** One DOM card per timeline item. Model and tool text goes through textContent or the sanitizing renderer. */
 
+import type { Command } from '../commands';
 import { button, formatUsd, h } from '../dom';
 import { isJobTerminal } from '../events';
 import { isSafeUrl, renderMarkdown } from '../markdown';
 import type { AssistantItem, JobItem, NoticeItem, TimelineItem, ToolItem, UserItem } from '../reducer';
 
 export interface CardActions {
-  cancelJob(jobId: string): void;
+  send(command: Command): void;
 }
 
 export function isJobFinished(status: string): boolean {
@@ -205,7 +206,12 @@ function jobCard(item: JobItem, actions: CardActions): HTMLElement {
       link,
       finished
         ? null
-        : button('Cancel', 'mlintern-job-cancel', () => actions.cancelJob(item.jobId), 'mlintern-danger')
+        : button(
+            'Cancel',
+            'mlintern-job-cancel',
+            () => actions.send({ type: 'cancel_job', job_id: item.jobId }),
+            'mlintern-danger'
+          )
     ),
     item.message ? h('div', { className: 'mlintern-muted' }, item.message) : null,
     metricsPlot(item.metrics ?? {}),

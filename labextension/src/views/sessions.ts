@@ -1,3 +1,4 @@
+import type { Command } from '../commands';
 import { button, formatUsd, h } from '../dom';
 
 export interface SessionSummary {
@@ -10,8 +11,8 @@ export interface SessionSummary {
 }
 
 export interface SessionActions {
-  refresh(): void;
-  resume(sessionId: string): void;
+  send(command: Command): void;
+  /** Asks where to write the notebook, then sends `export`. */
   exportSession(sessionId: string): void;
 }
 
@@ -52,7 +53,9 @@ export function renderSessions(
         h(
           'div',
           { className: 'mlintern-buttons' },
-          button('Resume', 'mlintern-session-resume', () => actions.resume(s.session_id)),
+          button('Resume', 'mlintern-session-resume', () =>
+            actions.send({ type: 'resume', session_id: s.session_id })
+          ),
           button('Export', 'mlintern-session-export', () => actions.exportSession(s.session_id))
         )
       )

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { labTarget, launchBrowser, openLab, screenshot } from '../lab.mjs';
+import { labTarget, launchBrowser, openLab, openPanel as openLabPanel, screenshot } from '../lab.mjs';
 import { cellSources, putNotebook, runCell, waitForKernelIdle } from '../notebook.mjs';
 
 const SCRIPTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts');
@@ -41,20 +41,7 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
 
   const cell = index => page.locator(`${NOTEBOOK} .jp-Cell`).nth(index);
 
-  /**
-   * Show the side panel. While the lab restores its layout the panel can open or close under us, so a click may
-   * toggle it shut: click its tab until it stays visible.
-   */
-  async function openPanel() {
-    const panel = page.locator('[data-testid="mlintern-panel"]');
-    const tab = page.locator('.jp-SideBar.jp-mod-right [data-id="mlintern-panel"]');
-    for (let attempt = 0; attempt < 4 && !(await panel.isVisible()); attempt++) {
-      await tab.click();
-      await panel.waitFor({ state: 'visible', timeout: 5_000 }).catch(() => {});
-    }
-    await panel.waitFor({ state: 'visible' });
-    return panel;
-  }
+  const openPanel = () => openLabPanel(page);
 
   /** Open a fresh notebook with the panel showing, run `%load_ext` (cell 0) and the `%%intern` cell (cell 1). */
   async function startTurn(name, internSource) {

@@ -137,9 +137,10 @@ describe('mlintern panel', () => {
     assert.equal(inserted.length, 1);
     assert.deepEqual(inserted[0].metadata.mlintern, {
       session_id: 'ui-test',
-      call_id: 'call_cell'
+      call_id: 'call_cell',
+      insert_id: 'ui-test:call_cell'
     });
-    assert.deepEqual(saved.metadata.mlintern.inserted_call_ids, ['call_cell']);
+    assert.deepEqual(saved.metadata.mlintern.inserted, ['ui-test:call_cell']);
     await page.reload();
     await page.waitForSelector('#jp-main-dock-panel');
     const panel = await openPanel(page);
@@ -174,5 +175,25 @@ describe('mlintern panel', () => {
     await panel.locator('[data-testid="mlintern-approval-card"]').waitFor();
     const sources = await cellSources(page);
     assert.equal(sources.filter(s => s.startsWith("print('inserted by the agent')")).length, 1);
+  });
+
+  it('refuses a kernel of another protocol version and says which side to update', async () => {
+    await putNotebook(target, 'old-kernel.ipynb', [
+      { id: 'fake-kernel', source: fakeKernelSide(XSS_HISTORY, 1) }
+    ]);
+    await openLab(page, target, '/tree/old-kernel.ipynb');
+    const panel = await openPanel(page);
+    await waitForKernelIdle(page);
+    const status = panel.locator('[data-testid="mlintern-status"]');
+    try {
+      await status.filter({ hasText: NOT_LOADED }).waitFor();
+      await runCell(page, 0);
+      await status.filter({ hasText: 'speaks protocol 1, this panel' }).waitFor();
+      assert.match(await status.innerText(), /upgrade mlintern-jupyter in the kernel's environment/);
+      // Nothing of that kernel's history was taken in.
+      assert.equal(await panel.locator('[data-testid="mlintern-assistant-text"]').count(), 0);
+    } finally {
+      await screenshot(page, 'panel-version-mismatch');
+    }
   });
 });
