@@ -31,7 +31,7 @@ def story(tmp_path):
 
 
 def test_export_of_a_session_directory(story, tmp_path):
-    path = export_notebook(story.dir, tmp_path / "out" / "session.ipynb")
+    path = export_notebook(story.dir, tmp_path / "out" / "session.ipynb", make_dirs=True)
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     text = path.read_text()
@@ -71,7 +71,7 @@ def test_export_of_a_session_directory(story, tmp_path):
 
 def test_exported_notebook_runs_under_nbval_and_launches_nothing(story, tmp_path):
     run_dir = tmp_path / "run"
-    path = export_notebook(story.dir, run_dir / "session.ipynb")
+    path = export_notebook(story.dir, run_dir / "session.ipynb", make_dirs=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env["IPYTHONDIR"] = str(tmp_path / "ipython")
     proc = subprocess.run(
@@ -151,3 +151,28 @@ def test_export_json_has_cell_ids_and_is_deterministic(story, tmp_path):
 def test_export_from_a_live_session_object(story, tmp_path):
     path = export_notebook(story, Path(tmp_path) / "live.ipynb")
     assert nbformat.read(path, as_version=4).metadata["mlintern"]["session_id"] == "story"
+
+
+def test_export_is_written_like_any_file_of_the_person_with_no_counters_and_readable_plan(story, tmp_path):
+    previous = os.umask(0o022)
+    try:
+        path = export_notebook(story.dir, tmp_path / "session.ipynb")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    nb = nbformat.read(path, as_version=4)
+    assert all(c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    with_outputs = [c for c in nb.cells if c.cell_type == "code" and c.outputs]
+    assert with_outputs and all("nbval-skip" in c.metadata["tags"] for c in with_outputs)
+    plan = "\n".join(c.source for c in nb.cells if c.metadata.get("mlintern", {}).get("kind") == "plan")
+    assert plan and "[~]" not in plan and "[x]" not in plan
+    assert any(mark in plan for mark in ("✅ done:", "▶️ in progress:", "⬜ to do:"))
+    path.chmod(0o640)
+    export_notebook(story.dir, path)  # overwriting keeps the mode the person gave it
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_export_creates_no_folders_unless_asked(story, tmp_path):
+    with pytest.raises(ExportError, match="does not exist"):
+        export_notebook(story.dir, tmp_path / "no" / "such" / "x.ipynb")
+    assert not (tmp_path / "no").exists()

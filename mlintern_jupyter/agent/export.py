@@ -30,6 +30,8 @@ __all__ = ["INERT_MAGIC", "ExportError", "export_notebook", "session_to_notebook
 INERT_MAGIC = "%%script false --no-raise-error"
 # A tool result in the notebook is for reading, not for replaying the context: keep its head and tail.
 RESULT_CAP_CHARS = 20_000
+# Plan items read the same on GitHub, nbviewer and in JupyterLab (a `[~]` renders as literal brackets).
+PLAN_MARKS = {"completed": "✅ done:", "in_progress": "▶️ in progress:", "pending": "⬜ to do:"}
 
 
 class ExportError(Exception):
@@ -63,7 +65,6 @@ class _Builder:
         self.session_id = session_id
         self.cells: list[dict[str, Any]] = []
         self._n = 0
-        self._executions = 0
 
     def _id(self, seq: int) -> str:
         self._n += 1
@@ -80,10 +81,12 @@ class _Builder:
             metadata["collapsed"] = True
             metadata["jupyter"] = {"outputs_hidden": True}
         outputs = [{"output_type": "stream", "name": "stdout", "text": output}] if output else []
-        # nbval rejects a cell with outputs and no execution count ("unrun reference cell has outputs").
-        self._executions += 1
+        if outputs:
+            # No cell here ever ran, so none shows an execution count; nbval refuses a cell with outputs and no
+            # count ("unrun reference cell has outputs"), so it skips these (they are inert anyway).
+            metadata["tags"].append("nbval-skip")
         self.cells.append({"cell_type": "code", "id": self._id(seq), "metadata": metadata,
-                           "execution_count": self._executions, "outputs": outputs,
+                           "execution_count": None, "outputs": outputs,
                            "source": f"{INERT_MAGIC}\n{source}"})
 
 
@@ -187,9 +190,8 @@ def session_to_notebook(events: Iterable[ev.Event], *, session_id: str | None = 
                 nb.markdown(seq, f"### Context compacted\n\n{before:,} tokens became {after:,}. The summary that "
                             f"replaced the older messages:\n\n{escape_md(summary)}", kind="compacted")
             case ev.PlanUpdated(todos=todos):
-                marks = {"completed": "[x]", "in_progress": "[~]"}
-                lines = [f"- {marks.get(str(t.get('status')), '[ ]')} {escape_md(str(t.get('content', '')))}"
-                         for t in todos if isinstance(t, dict)]
+                lines = [f"- {PLAN_MARKS.get(str(t.get('status')), PLAN_MARKS['pending'])} "
+                         f"{escape_md(str(t.get('content', '')))}" for t in todos if isinstance(t, dict)]
                 nb.markdown(seq, "> **Plan**\n\n" + "\n".join(lines), kind="plan")
             case ev.GuardFired(guard=guard, message=message):
                 nb.markdown(seq, f"> **Guard** {_inline(guard)}: {escape_md(message)}", kind="guard")
@@ -248,9 +250,30 @@ def _load(source: Any) -> tuple[list[ev.Event], str | None, Redactor | None]:
     return list(source), None, None
 
 
-def export_notebook(source: Any, path: str | os.PathLike[str], *, redactor: Redactor | None = None) -> Path:
+def _file_mode(target: Path) -> int:
+    if target.exists():
+        return target.stat().st_mode & 0o777  # overwriting keeps the file's mode
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux tells it (os.umask sets it, racing other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def export_notebook(source: Any, path: str | os.PathLike[str], *, redactor: Redactor | None = None,
+                    make_dirs: bool = False) -> Path:
     """Write the session (a session directory, an events.jsonl, a Session or a list of events) as a notebook.
-    The notebook is redacted as a whole and written atomically; on any failure nothing is written."""
+    The notebook is redacted as a whole and written atomically; on any failure nothing is written. The folder
+    must exist unless `make_dirs`; the file gets the person's usual mode (umask), not mkstemp's 0600."""
     # Imported here: nbformat pulls in traitlets, and importing the engine must not (STYLE rule 1).
     import nbformat
 
@@ -269,11 +292,16 @@ def export_notebook(source: Any, path: str | os.PathLike[str], *, redactor: Reda
     except nbformat.ValidationError as exc:
         raise ExportError(f"the exported notebook does not validate: {exc.message}") from exc
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if make_dirs:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        raise ExportError(f"the folder {target.parent} does not exist")
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             nbformat.write(notebook, handle)
+        # mkstemp makes the file 0600; the notebook gets the mode any file the person writes gets (umask).
+        os.chmod(tmp, _file_mode(target))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
