@@ -17,7 +17,8 @@ def test_demo_trains_a_real_local_job_and_quotes_its_accuracy(ip) -> None:  # no
                       "Train a classifier on `digits` and report its test accuracy.")
     events = _events(ip)
     kinds = [e.kind for e in events]
-    assert kinds[-1] == "turn_ended" and events[-1].reason == "done"
+    ends = [e for e in events if e.kind == "turn_ended"]
+    assert len(ends) == 1 and ends[0].reason == "done"
     assert "plan_updated" in kinds and "cell_insert" in kinds and "approval_resolved" in kinds
     inspect = next(e for e in events if e.kind == "tool_result" and e.tool == "kernel_inspect")
     assert "Bunch" in inspect.content
@@ -28,6 +29,10 @@ def test_demo_trains_a_real_local_job_and_quotes_its_accuracy(ip) -> None:  # no
     final = [e for e in events if e.kind == "assistant_message"][-1].text
     assert f"{float(printed.split('=')[1]):.2%}" in final and "demo model" in final
     assert any(e.kind == "job_updated" and e.status == "COMPLETED" for e in events)
+    # It followed the job with waiting `logs` calls and never looked like a loop.
+    polls = [e for e in events if e.kind == "tool_call" and e.tool == "hf_jobs" and e.arguments.get("operation") == "logs"]
+    assert polls and all(p.arguments.get("wait") for p in polls)
+    assert not [e for e in events if e.kind == "guard_fired"]
 
 
 def test_demo_reports_a_denied_job_honestly(ip) -> None:  # noqa: F811

@@ -36,6 +36,8 @@ class CallRecord:
     result: str
     ok: bool
     status: str
+    # "No new output yet" from a job that is still running: waiting on it is not a loop.
+    polling: bool = False
 
     @property
     def signature(self) -> str:
@@ -95,7 +97,9 @@ class LoopGuards:
     def after_batch(self, records: Sequence[CallRecord]) -> list[GuardMessage]:
         """Inspect the calls of one batch (in call order); at most one message per guard and episode."""
         messages: list[GuardMessage] = []
-        self.history.extend(records)
+        # Polls that found nothing new leave the history alone: three of them in a row are patience, not a loop
+        # (each waited for output; the iteration cap and the job's own timeout bound them).
+        self.history.extend(r for r in records if not r.polling)
         del self.history[:-HISTORY_LIMIT]
         streak_tools: list[tuple[str, str]] = []
         for record in records:

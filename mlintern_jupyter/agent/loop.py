@@ -268,7 +268,7 @@ def _context(session: Session, prepared: PreparedCall) -> ToolContext:
 async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
     call = prepared.call
     started = time.monotonic()
-    status, ok, content = "ok", True, ""
+    status, ok, content, polling = "ok", True, "", False
     try:
         if prepared.error is not None:
             status, ok, content = "invalid", False, f"Error: {prepared.error}"
@@ -282,7 +282,7 @@ async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
                 session.emit(ev.ToolStarted(call_id=call.id, tool=call.name))
                 try:
                     result = await prepared.tool.run(prepared.arguments, _context(session, prepared))
-                    ok, content = result.ok, result.content
+                    ok, content, polling = result.ok, result.content, result.polling
                     status = "ok" if ok else "error"
                 except ToolError as exc:
                     status, ok, content = "error", False, f"Error: {exc}"
@@ -306,7 +306,7 @@ async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
     session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=ok, status=status, content=content,  # type: ignore[arg-type]
                                duration_s=round(time.monotonic() - started, 3)))
     arguments = prepared.arguments if prepared.arguments is not None else call.arguments
-    return CallRecord(call.name, arguments, content, ok, status)
+    return CallRecord(call.name, arguments, content, ok, status, polling=polling)
 
 
 async def _handle_calls(session: Session, calls: list[ToolCallPart], announced: bool = False) -> int:

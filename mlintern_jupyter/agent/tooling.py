@@ -39,6 +39,9 @@ class ToolArgumentsError(ValueError):
 class ToolReturn:
     content: str
     ok: bool = True
+    # The result only says "nothing new yet" about something still running (a job's logs after a wait): polling,
+    # which the doom-loop guard does not count as repetition.
+    polling: bool = False
 
 
 class CostEstimate(Protocol):

@@ -43,9 +43,12 @@ class LogSink:
         self._file = path.open("a", encoding="utf-8") if write_file else None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        # Set whenever lines arrive: `hf_jobs logs` with a wait returns as soon as there is something new.
+        self.grew = asyncio.Event()
 
     def feed(self, lines: Iterable[str]) -> None:
         first = self.total_lines == 0
+        before = self.total_lines
         for line in lines:
             self.total_lines += 1
             self.ring.append(line)
@@ -57,6 +60,8 @@ class LogSink:
             shown = line if len(line) <= STREAM_LINE_CHARS else line[:STREAM_LINE_CHARS] + " ..."
             self._pending.append(shown)
             self._pending_chars += len(shown) + 1
+        if self.total_lines > before:
+            self.grew.set()
         if first and self.total_lines:
             self.flush()  # the first line shows at once; the rest follows in batches
         elif self._task is None and not self._closed:

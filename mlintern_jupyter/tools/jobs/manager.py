@@ -48,6 +48,8 @@ class JobHandle:
     exit_code: int | None = None
     message: str = ""
     reattached: bool = False
+    # Log lines the model has been shown by `logs` with a wait: the next one waits for lines after these.
+    seen_lines: int = 0
     sink: LogSink | None = None
     task: asyncio.Task[None] | None = None
     process: LocalProcess | None = None
