@@ -1,4 +1,8 @@
-"""Run notebooks/quickstart.ipynb headless (nbclient, widget state kept) and say where the results are."""
+"""Run notebooks/quickstart.ipynb headless (nbclient, widget state kept) and say where the results are.
+
+There is no frontend to insert the cells the agent writes, so they are written into the executed notebook from the
+session's event log, right below the `%%intern` cell that asked for them (`place_inserted_cells`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from mlintern_jupyter.control.notebook_cells import place_inserted_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,11 +34,12 @@ def main() -> int:
     client = NotebookClient(notebook, timeout=600, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(out.parent)}})
     client.execute()
+    placed = place_inserted_cells(notebook, Path(os.environ["MLINTERN_HOME"]))
     nbformat.write(notebook, out)
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     home = Path(os.environ["MLINTERN_HOME"])
     sessions = sorted((home / "sessions").glob("*/events.jsonl"), key=lambda p: p.stat().st_mtime)
-    print(f"executed notebook: {out}")
+    print(f"executed notebook: {out} ({len(placed)} cell(s) the agent wrote, below its %%intern cell)")
     if sessions:
         session_dir = sessions[-1].parent
         print(f"session log:       {session_dir / 'events.jsonl'}")

@@ -181,6 +181,49 @@ def test_wait_blocks_and_puts_the_script_into_the_next_cell(kernel: Kernel, tmp_
     assert {"source": "set_next_input", "text": "import torch\nprint(1)", "replace": False} in payloads
     saved = kernel.value("[str(p) for p in agent.session.scripts_dir.iterdir()]")
     assert len(saved) == 1 and Path(saved[0]).read_text() == "import torch\nprint(1)"
+    # No panel was attached: the kernel was the one writer, and the log says so.
+    assert kernel.value("[(e.by, e.how) for e in agent.session.events if e.kind == 'cell_placed']") == [
+        ["kernel", "inserted"]]
+
+
+def _insert_model(tmp_path: Path, name: str, source: str) -> str:
+    folder = tmp_path / name
+    folder.mkdir()
+    return script(folder, [
+        {"text": "", "tool_calls": [{"name": "notebook_insert_cell", "arguments": {"source": source}}]}, "done"])
+
+
+def test_with_a_panel_attached_the_panel_writes_the_cell_and_the_kernel_does_not(kernel: Kernel, tmp_path: Path) -> None:
+    from mlintern_jupyter.control.commands import PROTOCOL_VERSION as V
+
+    _open_comm(kernel, "panel", {"v": V, "id": "h", "command": {"type": "hello"}})
+    _comm_replies(kernel, "panel", lambda r: any(x.get("type") == "events" for x in r))
+    model = _insert_model(tmp_path, "a", "print('from the panel')")
+    out, reply = kernel.run(f"%%intern --model {model} --wait\nwrite a script")
+    assert not [p for p in reply["content"]["payload"] if p.get("source") == "set_next_input"]
+    (insert,) = kernel.value("[e.to_dict() for e in agent.session.events if e.kind == 'cell_insert']")
+    _send(kernel, "panel", {"v": V, "id": "a1", "command": {"type": "cell_ack", "session_id": insert["session_id"],
+                                                            "call_id": insert["call_id"], "result": "inserted"}})
+    kernel.wait_for("[e.by for e in agent.session.events if e.kind == 'cell_placed'] == ['panel']")
+    # A reload replays the history: the panel finds the cell and acknowledges nothing new; the log keeps one writer.
+    _send(kernel, "panel", {"v": V, "id": "a2", "command": {"type": "cell_ack", "session_id": insert["session_id"],
+                                                            "call_id": insert["call_id"], "result": "inserted"}})
+    time.sleep(0.3)
+    assert kernel.value("len([e for e in agent.session.events if e.kind == 'cell_placed'])") == 1
+
+
+def test_a_panel_that_never_acknowledges_counts_as_gone_and_the_kernel_writes(kernel: Kernel, tmp_path: Path) -> None:
+    from mlintern_jupyter.control.commands import PROTOCOL_VERSION as V
+
+    _open_comm(kernel, "silent", {"v": V, "id": "h", "command": {"type": "hello"}})
+    _comm_replies(kernel, "silent", lambda r: any(x.get("type") == "events" for x in r))
+    # A first insertion the attached panel never acknowledges (a closed browser tab that sent no close).
+    kernel.run(f"%%intern --model {_insert_model(tmp_path, 'a', 'print(1)')}\nfirst")
+    kernel.wait_for("'turn_ended' in kinds()")
+    time.sleep(2.5)  # longer than the acknowledgement window
+    _, reply = kernel.run(f"%%intern --model {_insert_model(tmp_path, 'b', 'print(2)')} --wait --new\nsecond")
+    payloads = [p for p in reply["content"]["payload"] if p.get("source") == "set_next_input"]
+    assert [p["text"] for p in payloads] == ["print(2)"]
 
 
 def test_wait_with_ask_ends_awaiting_approval_then_a_click_continues(kernel: Kernel, tmp_path: Path) -> None:

@@ -93,10 +93,10 @@ class CommBridge:
     def acknowledged(self, comm: Any) -> None:
         self._owed.pop(id(comm), None)
 
-    def stale(self, older_than_s: float) -> bool:
-        """Every attached panel owes an acknowledgement older than this: none of them is really there."""
-        now = time.monotonic()
-        return bool(self.attached) and all(now - self._owed.get(id(c), now) > older_than_s for c in self.attached)
+    def stale(self, before: float) -> bool:
+        """Every attached panel still owes an acknowledgement for a cell it was sent before `before` (a monotonic
+        time): none of them is really there (a tab closed without closing its comm)."""
+        return bool(self.attached) and all(self._owed.get(id(c), before) < before for c in self.attached)
 
     def handle(self, comm: Any, data: Any) -> None:
         """One message from the frontend: a versioned command for the dispatcher; never acted on if malformed."""

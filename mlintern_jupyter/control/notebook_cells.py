@@ -1,0 +1,112 @@
+"""Headless writers put the agent's new cells into an executed notebook from the event log.
+
+nbclient, papermill and `mlintern run` have no frontend: nobody inserts the cells a `cell_insert` event asks for,
+and the kernel's set_next_input payload is dropped. After the run, `place_inserted_cells(notebook)` reads each
+`%%intern` cell's output metadata (`mlintern.session_id` and `anchor`, written by the cell's view), reads that
+session's log, and inserts every insertion anchored there right below the cell, in the order they were made.
+
+Each inserted cell carries the insertion's stable id (session id + call id) in its metadata, as the side panel
+writes it, so running the writer again (or over a notebook a panel already filled) inserts nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from ..agent import events as ev
+from ..agent.markdown_safe import inert_markdown
+from ..agent.store import read_events, sessions_dir
+
+METADATA_KEY = "mlintern"
+
+
+def insert_id(session_id: str, call_id: str) -> str:
+    """The stable id of an insertion: the same in the kernel, the panel (`insertId` in cells.ts) and here."""
+    return f"{session_id}:{call_id}"
+
+
+def _own(metadata: Any) -> dict[str, Any]:
+    own = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    return own if isinstance(own, dict) else {}
+
+
+def _cell_insert_id(cell: dict[str, Any]) -> str | None:
+    own = _own(cell.get("metadata"))
+    if isinstance(own.get("insert_id"), str):
+        return own["insert_id"]
+    if isinstance(own.get("session_id"), str) and isinstance(own.get("call_id"), str):
+        return insert_id(own["session_id"], own["call_id"])
+    return None
+
+
+def _anchors(cell: dict[str, Any]) -> list[tuple[str, str]]:
+    """(session id, anchor) of each turn this `%%intern` cell ran, from its outputs' metadata."""
+    found: list[tuple[str, str]] = []
+    for output in cell.get("outputs") or []:
+        own = _own(output.get("metadata"))
+        session_id, anchor = own.get("session_id"), own.get("anchor")
+        if isinstance(session_id, str) and session_id and (session_id, anchor or cell.get("id")) not in found:
+            found.append((session_id, anchor or cell.get("id") or ""))
+    return found
+
+
+def _new_cell(event: ev.CellInsert, session_id: str) -> dict[str, Any]:
+    stable = insert_id(session_id, event.call_id)
+    cell: dict[str, Any] = {
+        "id": "mlintern-" + hashlib.sha256(stable.encode()).hexdigest()[:16],
+        "cell_type": event.cell_type,
+        "metadata": {METADATA_KEY: {"session_id": session_id, "call_id": event.call_id, "insert_id": stable}},
+        # Never run here: the person decides. Markdown made inert, as the panel does.
+        "source": inert_markdown(event.source) if event.cell_type == "markdown" else event.source,
+    }
+    if event.cell_type == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+def _log_inserts(session_id: str, home: Path | None) -> list[ev.CellInsert]:
+    log = sessions_dir(home) / Path(session_id).name / "events.jsonl"
+    if not log.is_file():
+        return []
+    return [e for e in read_events(log).events if isinstance(e, ev.CellInsert)]
+
+
+def place_inserted_cells(notebook: Any, home: Path | None = None) -> list[str]:
+    """Insert, below each `%%intern` cell, the cells its turns asked for that the notebook does not hold yet.
+    `notebook` is an nbformat NotebookNode or its dict (changed in place). Returns the stable ids inserted."""
+    # Imported here: nbformat pulls in traitlets, and importing the command channel must not (STYLE rule 1).
+    from nbformat import from_dict
+
+    cells: list[dict[str, Any]] = notebook["cells"]
+    own = _own(notebook.setdefault("metadata", {}))
+    present = {i for i in (_cell_insert_id(c) for c in cells) if i} | set(own.get("inserted") or [])
+    placed: list[str] = []
+    logs: dict[str, list[ev.CellInsert]] = {}
+    index = 0
+    while index < len(cells):
+        cell = cells[index]
+        index += 1
+        source = cell.get("source") or ""
+        source = "".join(source) if isinstance(source, list) else source
+        if cell.get("cell_type") != "code" or not source.lstrip().startswith("%%intern"):
+            continue
+        below = index
+        # Below this cell and the insertions already placed under it, in the order they were made.
+        while below < len(cells) and _cell_insert_id(cells[below]) is not None:
+            below += 1
+        for session_id, anchor in _anchors(cell):
+            inserts = logs.setdefault(session_id, _log_inserts(session_id, home))
+            for event in inserts:
+                stable = insert_id(session_id, event.call_id)
+                if event.anchor_cell_id != anchor or stable in present:
+                    continue
+                cells.insert(below, from_dict(_new_cell(event, session_id)))
+                below += 1
+                present.add(stable)
+                placed.append(stable)
+        index = below
+    if placed:
+        notebook["metadata"][METADATA_KEY] = {**own, "inserted": [*(own.get("inserted") or []), *placed]}
+    return placed
