@@ -273,6 +273,17 @@ def rows(results: dict[str, Outcome]) -> list[tuple[str, ...]]:
         out.append(("side panel (#7)", f"event leaving the kernel → card painted: p50 {f['event_to_card_ms_p50']} ms, "
                     f"p95 {f['event_to_card_ms_p95']} ms, max {f['event_to_card_ms_max']} ms ({f['live_events']} events)",
                     *no_goal))
+    for name, label, paths in (("insertions", "cell insertions (#13)", ("headless_quickstart", "headless_two_sessions")),
+                               ("insertions_ui", "cell insertions (#13)", ("chromium_run_all", "chromium_two_sessions"))):
+        if failed(name, label):
+            continue
+        f = results[name].figures
+        for path in paths:
+            r = f[path]
+            note = f"; not exact: {'; '.join(r['failures'])}" if r["failures"] else ""
+            out.append((label, f"{path.replace('_', ' ')}: exactly one cell per insertion, below its %%intern, in "
+                        f"{r['exact_runs']}/{f['runs']} runs ({r['mean_s']} s a run){note}", "every run", "—", "—",
+                        yes(r["exact_runs"] == f["runs"])))
     if not failed("sandbox", "OS sandbox (#11)"):
         f = results["sandbox"].figures
         if "error" in f:
@@ -468,6 +479,12 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
         "the panel's parse, reduce and render. Render: from the kernel sending the 1,000-event history to the last "
         "card painted (first connection, then after page reloads, which also load JupyterLab itself). Live: 60 "
         "events 50 ms apart, each stamped with the kernel's clock when sent, to the frame its card is painted in.",
+        "- **cell insertions** (`tests/bench_insertions.py`, `labextension/ui-tests/bench_insertions.mjs`): 20 runs "
+        "of each path, each in a fresh kernel: the quickstart and a notebook with two `--new` demo sessions executed "
+        "by nbclient, their cells written from the log by the headless writer; and in Chromium with the real kernel, "
+        "Run All on a quickstart-like notebook with the side panel open, and the two sessions run cell by cell with "
+        "the panel attached. A run is exact when every cell_insert event has exactly one cell, right below its "
+        "`%%intern` cell, and nothing else moved.",
         "- **providers** (`tests/bench_providers.py`): loopback fakes of the Anthropic Messages and OpenAI Chat "
         "Completions APIs (the latter also as the HF router and as a local vLLM-style server) that refuse what the "
         "services refuse, driven through litellm's real transformations. Per route a 30-step session with 2-4 "
@@ -499,7 +516,7 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
 
 def main() -> int:
     names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "fold", "research", "playbook", "agent_eval",
-             "panel", "sandbox", "providers", "cli"]
+             "panel", "sandbox", "providers", "cli", "insertions", "insertions_ui"]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(names), help="comma-separated subset of: " + ", ".join(names))
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
@@ -518,13 +535,13 @@ def main() -> int:
             continue
         if name == "imports":
             results[name] = imports(env)
-        elif name == "panel":
-            results[name] = panel(env)
+        elif name in ("panel", "insertions_ui"):
+            results[name] = panel(env, name)
         elif name == "agent_eval":
             # Runs the tasks only when a provider key is set; otherwise it says so (and costs nothing).
             results[name] = run_json(name, [py, "scripts/eval_agent.py", "--json"], ROOT, env, 3600)
         else:
-            timeout = {"jobs": 300, "comm": 240, "providers": 600, "fold": 600, "cli": 1800}.get(name, 180)
+            timeout = {"jobs": 300, "comm": 240, "providers": 600, "fold": 600, "cli": 1800, "insertions": 3600}.get(name, 180)
             results[name] = run_json(name, [py, f"tests/bench_{name}.py"], ROOT, env, timeout)
         o = results[name]
         print(f"   {name}: {'ok' if o.figures else 'FAILED ' + o.error} ({o.seconds:.0f} s)", flush=True)
@@ -535,7 +552,7 @@ def main() -> int:
     return 0 if all(o.figures for o in results.values()) else 1
 
 
-def panel(env: dict) -> Outcome:
+def panel(env: dict, name: str = "panel") -> Outcome:
     node = shutil.which("node")
     chromium = os.environ.get("MLINTERN_CHROMIUM", "/usr/bin/chromium")
     missing = [what for what, ok in (("node", node), (chromium, Path(chromium).exists()),
@@ -544,9 +561,11 @@ def panel(env: dict) -> Outcome:
                                      ("labextension/node_modules (npm ci)", (ROOT / "labextension/node_modules").exists()))
                if not ok]
     if missing:
-        return Outcome("panel", error="not run, missing: " + ", ".join(missing))
+        return Outcome(name, error="not run, missing: " + ", ".join(missing))
     lab_env = {k: v for k, v in env.items() if k not in ("MLINTERN_LAB_URL", "MLINTERN_LAB_TOKEN")}
-    return run_json("panel", [node, "ui-tests/bench_panel.mjs"], ROOT / "labextension", lab_env, 240)
+    script, timeout = {"panel": ("ui-tests/bench_panel.mjs", 240),
+                       "insertions_ui": ("ui-tests/bench_insertions.mjs", 5400)}[name]
+    return run_json(name, [node, script], ROOT / "labextension", lab_env, timeout)
 
 
 if __name__ == "__main__":

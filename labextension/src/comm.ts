@@ -249,6 +249,12 @@ export class MlinternConnection implements IDisposable {
   }
 
   private wire(comm: Kernel.IComm): void {
+    // Not over a kernel subshell (JupyterLab 4.4+ puts each comm target on one by default). The panel opens and
+    // closes its comm whenever the kernel has no target yet; each close deletes that subshell, and ipykernel
+    // stops the subshell's loop with the close message still queued on it: the message is lost and the kernel
+    // prints "Task was destroyed but it is pending! ... run_in_context" into the running cell (issue 13).
+    // Set before the comm's first microtask runs, so no subshell is ever requested for it.
+    comm.commsOverSubshells = 'disabled' as Kernel.IComm['commsOverSubshells'];
     this.comm = comm;
     comm.onMsg = msg => this.handle(comm, msg.content.data);
     comm.onClose = () => this.onCommClosed(comm);

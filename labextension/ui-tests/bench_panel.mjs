@@ -11,7 +11,7 @@
  */
 
 import { labTarget, launchBrowser, openLab, openPanel, screenshot } from './lab.mjs';
-import { putNotebook, runCell, waitForKernelIdle } from './notebook.mjs';
+import { PROTOCOL_VERSION, putNotebook, runCell, waitForKernelIdle } from './notebook.mjs';
 
 const HISTORY_EVENTS = 1000;
 const RELOADS = 2;
@@ -71,9 +71,9 @@ COMMS = []
 def _target(comm, open_msg):
     COMMS.append(comm)
     def on_msg(msg):
-        if msg["content"]["data"].get("type") == "hello":
+        if (msg["content"]["data"].get("command") or {}).get("type") == "hello":
             HISTORY[-2]["text"] = "BENCH_END %.3f" % (time.time() * 1000)
-            comm.send({"type": "events", "events": HISTORY})
+            comm.send({"type": "events", "v": __VERSION__, "events": HISTORY})
     comm.on_msg(on_msg)
     on_msg(open_msg)
 
@@ -84,7 +84,7 @@ def bench_live(n, gap):
         event = {"kind": "assistant_message", "session_id": "bench", "seq": seq, "ts": "2025-01-01T00:00:00.000Z",
                  "tool_calls": []}
         event["text"] = "LIVE %d %.3f" % (i, time.time() * 1000)
-        COMMS[-1].send({"type": "event", "event": event})
+        COMMS[-1].send({"type": "event", "v": __VERSION__, "event": event})
         time.sleep(gap)
 
 get_ipython().kernel.comm_manager.register_target("mlintern", _target)
@@ -188,7 +188,7 @@ async function main() {
       throw new Error(`PUT bench_history.json: ${res.status}`);
     }
     await putNotebook(target, 'bench.ipynb', [
-      { id: 'bench-kernel', source: KERNEL_SIDE },
+      { id: 'bench-kernel', source: KERNEL_SIDE.replaceAll('__VERSION__', String(PROTOCOL_VERSION)) },
       { id: 'anchor-cell', source: `bench_live(${LIVE_EVENTS}, ${LIVE_GAP_S})` }
     ]);
     const page = await browser.context.newPage();

@@ -91,3 +91,26 @@ export async function cellSources(page) {
     .locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputArea-editor')
     .evaluateAll(editors => editors.map(e => e.textContent ?? ''));
 }
+
+/** Run every cell of the current notebook from the Run menu, as a person does (requests queue in the kernel). */
+export async function runAll(page) {
+  await page.locator('.lm-MenuBar-item', { hasText: /^Run$/ }).click();
+  await page
+    .locator('.lm-Menu-item', { hasText: /^Run All Cells/ })
+    .first()
+    .click();
+}
+
+/** Index of the first cell of the current notebook whose source starts with `prefix` (-1 if none). */
+export async function cellIndex(page, prefix) {
+  return (await cellSources(page)).findIndex(s => s.startsWith(prefix));
+}
+
+/** Texts of the stderr outputs in the current notebook (tracebacks, warnings printed in red). */
+export async function stderrTexts(page) {
+  return page
+    .locator(
+      '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+    )
+    .allInnerTexts();
+}

@@ -100,6 +100,8 @@ describe('MlinternConnection', () => {
     const kernel = new FakeKernel();
     const { connection, h, statuses } = await connect(kernel);
     expect(kernel.last.opened).toEqual([hello('c1')]);
+    // Never over a kernel subshell: deleting one with our close still queued loses it (see comm.ts).
+    expect((kernel.last as unknown as { commsOverSubshells: string }).commsOverSubshells).toBe('disabled');
     expect(connection.send({ type: 'stop' })).toBeNull();
     kernel.last.reply({ type: 'events', v: V, events: [{ kind: 'session_ended' }] });
     expect(h.onHistory).toHaveBeenCalledWith([{ kind: 'session_ended' }]);

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { labTarget, launchBrowser, openLab, openPanel as openLabPanel, screenshot } from '../lab.mjs';
+import { runAllFlow, runAllProblem, twoSessionsFlow, twoSessionsProblem } from '../insertions.mjs';
 import { cellSources, putNotebook, runCell, waitForKernelIdle } from '../notebook.mjs';
 
 const SCRIPTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts');
@@ -288,6 +289,31 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
       page.off('request', onRequest);
       await openPanel().catch(() => {});
       await screenshot(page, 'e2e-xss');
+    }
+  });
+
+  it('Run All puts the script cell in once, right below %%intern, with the panel open', async () => {
+    try {
+      const result = await runAllFlow(page, target, 'runall.ipynb');
+      assert.equal(runAllProblem(result), '');
+      // The stray "Task was destroyed but it is pending" (issue 13) or any traceback would land here.
+      const bad = result.stderr.filter(s => /Task was destroyed|Traceback/.test(s));
+      assert.deepEqual(bad, [], result.stderr.join('\n---\n'));
+    } finally {
+      await screenshot(page, 'e2e-run-all');
+    }
+  });
+
+  it('two --new demo sessions in one notebook each get their script cell below their own %%intern', async () => {
+    try {
+      const result = await twoSessionsFlow(page, target, 'two-sessions.ipynb');
+      assert.equal(twoSessionsProblem(result), '');
+      assert.deepEqual(
+        result.stderr.filter(s => /Task was destroyed|Traceback/.test(s)),
+        []
+      );
+    } finally {
+      await screenshot(page, 'e2e-two-sessions');
     }
   });
 });
