@@ -3,8 +3,8 @@
     python scripts/gen_commands_ts.py          # write both files
     python scripts/gen_commands_ts.py --check  # exit 1 when either is stale (CI, scripts/test.sh)
 
-The pydantic commands are the source of truth, as the events are (scripts/gen_events_ts.py, whose type mapping
-this reuses): the schema is written beside the panel, and the TypeScript types, the protocol version and a
+The pydantic commands are the source of truth, as the events are (scripts/gen_events_ts.py, whose prettier
+formatting this reuses): the schema is written beside the panel, and the TypeScript types, the protocol version and a
 runtime check (`commandProblem`, the same bounds the kernel enforces) are generated from it and formatted with
 the panel's prettier. The panel builds every message it sends with these types, so it cannot send a command
 the kernel does not know. Nobody edits commands.ts by hand.
@@ -198,21 +198,11 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="fail when the files on disk are stale")
     args = parser.parse_args()
     data = schema()
-    formatted = _events_generator().formatted
+    events_generator = _events_generator()
     outputs = {SCHEMA_PATH: json.dumps(data, indent=2, sort_keys=True) + "\n",
-               TS_PATH: formatted(render(data)).replace("\r\n", "\n")}
-    stale = [path for path, text in outputs.items() if not path.exists() or path.read_text() != text]
-    if args.check:
-        if stale:
-            names = ", ".join(str(p.relative_to(ROOT)) for p in stale)
-            print(f"stale: {names}; run `python scripts/gen_commands_ts.py` after changing control/commands.py")
-            return 1
-        print("commands.ts and commands.schema.json match control/commands.py")
-        return 0
-    for path in stale:
-        path.write_text(outputs[path])
-        print(f"wrote {path.relative_to(ROOT)}")
-    return 0
+               TS_PATH: events_generator.formatted(render(data))}
+    return events_generator.sync(outputs, check=args.check, source="control/commands.py",
+                                 script="scripts/gen_commands_ts.py")
 
 
 if __name__ == "__main__":

@@ -258,6 +258,23 @@ def formatted(text: str) -> str:
     return result.stdout
 
 
+def sync(outputs: dict[Path, str], *, check: bool, source: str, script: str) -> int:
+    """Write the stale files, or with `check` only say which are stale (exit status 1)."""
+    stale = [path for path, text in outputs.items() if not path.exists() or path.read_text() != text]
+    names = ", ".join(str(p.relative_to(ROOT)) for p in outputs)
+    if check:
+        if stale:
+            print(f"stale: {', '.join(str(p.relative_to(ROOT)) for p in stale)}; run `python {script}` after "
+                  f"changing {source}")
+            return 1
+        print(f"{names} match {source}")
+        return 0
+    for path in stale:
+        path.write_text(outputs[path])
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="fail when the files on disk are stale")
@@ -265,18 +282,7 @@ def main() -> int:
     data = schema()
     outputs = {SCHEMA_PATH: json.dumps(data, indent=2, sort_keys=True) + "\n",
                TS_PATH: formatted(Generator(data).render())}
-    stale = [path for path, text in outputs.items() if not path.exists() or path.read_text() != text]
-    if args.check:
-        if stale:
-            names = ", ".join(str(p.relative_to(ROOT)) for p in stale)
-            print(f"stale: {names}; run `python scripts/gen_events_ts.py` after changing agent/events.py")
-            return 1
-        print("events.ts and events.schema.json match agent/events.py")
-        return 0
-    for path in stale:
-        path.write_text(outputs[path])
-        print(f"wrote {path.relative_to(ROOT)}")
-    return 0
+    return sync(outputs, check=args.check, source="agent/events.py", script="scripts/gen_events_ts.py")
 
 
 if __name__ == "__main__":

@@ -12,25 +12,10 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-from IPython import get_ipython
-from IPython.testing.globalipapp import start_ipython
-
 from mlintern_jupyter.tools.config import ToolsConfig
 from tests.fakes.fixtures import fake_hub  # noqa: F401
 
-
-@pytest.fixture
-def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    shell = start_ipython() or get_ipython()
-    shell.run_line_magic("load_ext", "mlintern_jupyter")
-    yield shell
-    shell.run_line_magic("unload_ext", "mlintern_jupyter")
-
-
-def agent_of(ip):
-    return ip.magics_manager.registry["InternMagics"].agent
+from .test_jupyter_magic import agent_of, ip  # noqa: F401 - the real-shell fixture, used by name
 
 
 def until(condition, timeout: float = 20.0, what: str = "") -> None:

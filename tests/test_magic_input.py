@@ -6,23 +6,16 @@ import socket
 from pathlib import Path
 
 import pytest
-from IPython import get_ipython
-from IPython.testing.globalipapp import start_ipython
+
+from .test_jupyter_magic import agent_of
+from .test_jupyter_magic import ip as shell  # noqa: F401 - the real-shell fixture, used by name
 
 
 @pytest.fixture
-def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+def ip(shell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
     monkeypatch.delenv("MLINTERN_MODEL", raising=False)
-    monkeypatch.chdir(tmp_path)
-    shell = start_ipython() or get_ipython()
-    shell.run_line_magic("load_ext", "mlintern_jupyter")
-    yield shell
-    shell.run_line_magic("unload_ext", "mlintern_jupyter")
-
-
-def agent_of(ip):
-    return ip.magics_manager.registry["InternMagics"].agent
+    monkeypatch.chdir(tmp_path)  # relative export paths land here
+    return shell
 
 
 def sessions_on_disk() -> list[Path]:

@@ -120,17 +120,12 @@ export class CellInserter {
 
   /** 'inserted', 'found' (already there, or deleted by the person), or null when there is no notebook. */
   insert(event: CellInsert): InsertResult | null {
-    const target = this.target();
-    if (!target) {
-      return null;
+    const found = this.look(event);
+    if (found === null || found.result) {
+      return found?.result ?? null;
     }
-    const id = insertId(event);
+    const { target, cells, metadata } = found;
     const notebook = target.sharedModel;
-    const cells = cellInfos(notebook);
-    const metadata = notebook.getMetadata() as Record<string, unknown>;
-    if (alreadyInserted(cells, metadata, id)) {
-      return 'found';
-    }
     const anchorKey = event.anchor_cell_id ?? '';
     const index = insertionIndex(
       cells,
@@ -146,7 +141,7 @@ export class CellInserter {
         metadata: { [METADATA_KEY]: this.stamp(event) }
       });
       this.lastByAnchor.set(anchorKey, cell.getId());
-      this.record(notebook, metadata, id);
+      this.record(notebook, metadata, insertId(event));
     });
     return 'inserted';
   }
@@ -156,17 +151,12 @@ export class CellInserter {
    * 'found' once it is there (or already stamped, or deleted after stamping), null while it is not (yet).
    */
   adopt(event: CellInsert): InsertResult | null {
-    const target = this.target();
-    if (!target) {
-      return null;
+    const found = this.look(event);
+    if (found === null || found.result) {
+      return found?.result ?? null;
     }
-    const id = insertId(event);
+    const { target, cells, metadata } = found;
     const notebook = target.sharedModel;
-    const cells = cellInfos(notebook);
-    const metadata = notebook.getMetadata() as Record<string, unknown>;
-    if (alreadyInserted(cells, metadata, id)) {
-      return 'found';
-    }
     const index = fallbackCellIndex(cells, event.anchor_cell_id ?? null, event.source);
     if (index < 0) {
       return null;
@@ -178,9 +168,30 @@ export class CellInserter {
         [METADATA_KEY]: this.stamp(event)
       });
       this.lastByAnchor.set(event.anchor_cell_id ?? '', cell.getId());
-      this.record(notebook, metadata, id);
+      this.record(notebook, metadata, insertId(event));
     });
     return 'found';
+  }
+
+  /** The notebook as it is now; `result` is 'found' when the insertion is already in it (null: no notebook). */
+  private look(event: CellInsert): {
+    target: NotebookTarget;
+    cells: CellInfo[];
+    metadata: Record<string, unknown>;
+    result: InsertResult | null;
+  } | null {
+    const target = this.target();
+    if (!target) {
+      return null;
+    }
+    const cells = cellInfos(target.sharedModel);
+    const metadata = target.sharedModel.getMetadata() as Record<string, unknown>;
+    return {
+      target,
+      cells,
+      metadata,
+      result: alreadyInserted(cells, metadata, insertId(event)) ? 'found' : null
+    };
   }
 
   private stamp(event: CellInsert): Record<string, string> {

@@ -45,7 +45,8 @@ async function moreScripts(page, count, timeout) {
 
 async function attachPanel(page, target, name, cells) {
   await putNotebook(target, name, cells);
-  await openLab(page, target, `/tree/${name}`);
+  // `reset`: a fresh workspace, not every notebook of the earlier runs restored beside this one.
+  await openLab(page, target, `/tree/${name}?reset`);
   const panel = await openPanel(page);
   await waitForKernelIdle(page);
   await panel.locator('[data-testid="mlintern-status"]', { hasText: '%load_ext' }).waitFor();

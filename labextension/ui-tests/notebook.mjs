@@ -92,13 +92,27 @@ export async function cellSources(page) {
     .evaluateAll(editors => editors.map(e => e.textContent ?? ''));
 }
 
-/** Run every cell of the current notebook from the Run menu, as a person does (requests queue in the kernel). */
+/**
+ * Run every cell of the current notebook from the Run menu, as a person does (requests queue in the kernel). A menu
+ * opened before the notebook has focus can miss: retry until the first cell shows it ran.
+ */
 export async function runAll(page) {
-  await page.locator('.lm-MenuBar-item', { hasText: /^Run$/ }).click();
-  await page
-    .locator('.lm-Menu-item', { hasText: /^Run All Cells/ })
-    .first()
-    .click();
+  const first = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').first();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await first.locator('.jp-InputPrompt').click();
+    await page.locator('.lm-MenuBar-item', { hasText: /^Run$/ }).click();
+    await page
+      .locator('.lm-Menu-item:not(.lm-mod-disabled)', { hasText: /^Run All Cells/ })
+      .first()
+      .click();
+    try {
+      await first.locator('.jp-InputPrompt', { hasText: /\[(\d+|\*)\]/ }).waitFor({ timeout: 10_000 });
+      return;
+    } catch {
+      await page.keyboard.press('Escape');
+    }
+  }
+  throw new Error('Run All did not start');
 }
 
 /** Index of the first cell of the current notebook whose source starts with `prefix` (-1 if none). */
