@@ -241,3 +241,14 @@ def test_a_research_sub_agent_is_one_collapsible_card_with_its_steps_escaped() -
         view.update(ev.SubagentProgress(call_id="r1", step="tool_call", tool="read", text=f"step {i}"))
     html = view.tools["r1"].widget.value
     assert "… 45 earlier steps" in html and "step 99" in html and "step 39" not in html
+
+
+def test_a_placed_cell_cannot_be_inserted_again_from_its_card() -> None:
+    sent = Sent()
+    view = TurnView(send=sent, session_id="s1")
+    view.update(ev.CellInsert(session_id="s1", call_id="c9", source="print(1)"))
+    card = view.cells["c9"]
+    card.button.click()
+    assert sent == [c.InsertCell(session_id="s1", call_id="c9")]
+    view.update(ev.CellPlaced(session_id="s1", call_id="c9", by="panel"))
+    assert card.button.disabled and "placed in the notebook by the panel" in card.status.value

@@ -210,6 +210,10 @@ def test_with_a_panel_attached_the_panel_writes_the_cell_and_the_kernel_does_not
                                                             "call_id": insert["call_id"], "result": "inserted"}})
     time.sleep(0.3)
     assert kernel.value("len([e for e in agent.session.events if e.kind == 'cell_placed'])") == 1
+    # The card's "Insert below" would make a second copy: refused.
+    refused = kernel.value(f"agent.send({{'type': 'insert_cell', 'session_id': {insert['session_id']!r}, "
+                           f"'call_id': {insert['call_id']!r}}}).message")
+    assert refused == "That cell is already in the notebook (written by the panel)."
 
 
 def test_a_panel_that_never_acknowledges_counts_as_gone_and_the_kernel_writes(kernel: Kernel, tmp_path: Path) -> None:

@@ -100,8 +100,8 @@ class NotebookSession {
   private onReply(reply: CommandReply): void {
     if (reply.command === 'sessions' && Array.isArray(reply.data?.sessions)) {
       this.sessions = reply.data.sessions.filter(isSessionSummary);
-    } else if (reply.command === 'cell_ack' && reply.ok) {
-      return;
+    } else if (reply.command === 'cell_ack') {
+      return; // bookkeeping between panel and kernel (a session switched meanwhile is no news for the person)
     } else if (reply.message || !reply.ok) {
       this.notice = [reply.ok ? 'info' : 'error', reply.message || 'The kernel refused that.'];
     }

@@ -34,7 +34,8 @@ Text = Annotated[str, Field(min_length=1, max_length=4096)]
 
 
 class BaseCommand(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Validators are built on first use, not at import: %load_ext stays quick.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Hello(BaseCommand):

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from ..agent.models import Model, ModelConfigError, resolve_model
 from . import commands as c
-from . import records
 from .model_choice import suggestions_text
 from .settings import NextSession, budget_note, effort_note, requested_effort, status_text
 
@@ -76,6 +75,13 @@ def prompt_setting_changes(command: c.Prompt, session: Any) -> list[Any]:
 
 def model_problem(name: str, exc: ModelConfigError) -> str:
     return f"Cannot use {name}: {exc}" + (f" — {exc.hint}" if exc.hint else "")
+
+
+def _records() -> Any:
+    """Export and upload pull in nbformat and the Hub client: loaded at first use, not at %load_ext."""
+    from . import records
+
+    return records
 
 
 def _ok(message: str, **data: Any) -> Reply:
@@ -253,7 +259,7 @@ class Dispatcher:
     def _set_traces(self, command: c.SetTraces) -> Reply:
         if self.session is None:
             return _no(NO_SESSION)
-        return _ok(records.traces(self.session, command.mode))
+        return _ok(_records().traces(self.session, command.mode))
 
     def _show(self, command: c.Show) -> Reply:
         session = self.session
@@ -267,7 +273,7 @@ class Dispatcher:
                     return _ok(f"Reasoning effort for the next session: {level} (low | medium | high | max | none).")
                 return _ok(f"Reasoning effort: {session.state.reasoning_effort or 'none'}" + effort_note(session))
             case "traces":
-                return _ok(records.traces(session, None)) if session is not None else _no(NO_SESSION)
+                return _ok(_records().traces(session, None)) if session is not None else _no(NO_SESSION)
         return _ok(status_text(session, queued=self.host.queued)) if session is not None else _no(NO_SESSION)
 
     # ---- jobs, cells ----------------------------------------------------------------------------------
@@ -293,6 +299,9 @@ class Dispatcher:
             else None
         if insert is None:
             return _no("No such cell in this session.")
+        if command.call_id in session.state.placed:
+            # One writer per insertion: a second copy would only duplicate it.
+            return _no(f"That cell is already in the notebook (written by the {session.state.placed[command.call_id]}).")
         if not self.host.offer_next_input(insert.source):
             return _no("This frontend cannot take a new cell from the kernel: copy the text from the card.")
         session.record_cell_placed(command.call_id, by="kernel", how="inserted")
@@ -302,8 +311,8 @@ class Dispatcher:
 
     def _sessions(self, command: c.Sessions) -> Reply:
         live = {self.session.id: self.session} if self.session is not None else None
-        rows = records.list_sessions(self.host.home, limit=command.limit, live=live)
-        return _ok(records.sessions_text(rows), sessions=rows)
+        rows = _records().list_sessions(self.host.home, limit=command.limit, live=live)
+        return _ok(_records().sessions_text(rows), sessions=rows)
 
     def _resume(self, command: c.Resume, in_cell: bool) -> Reply:
         session = self.session
@@ -318,10 +327,10 @@ class Dispatcher:
                 return _no("No session to export yet.")
             source: Any = session
         else:
-            source = records.session_folder(command.session_id, self.host.home)
+            source = _records().session_folder(command.session_id, self.host.home)
             if source is None:
                 return _no(f"No session {command.session_id!r}.")
-        message = records.export(source, command.path, make_dirs=command.make_dirs)
+        message = _records().export(source, command.path, make_dirs=command.make_dirs)
         return Reply(ok=message.startswith("Exported"), message=message)
 
     def _upload(self, command: c.Upload) -> Reply:
@@ -329,5 +338,5 @@ class Dispatcher:
         if session is None or (command.session_id is not None and command.session_id != session.id):
             return _no(NO_SESSION if session is None else "Upload the session open in this notebook, or resume "
                        "the other one first.")
-        message = records.upload(session)
+        message = _records().upload(session)
         return Reply(ok=message.startswith("Uploaded"), message=message)

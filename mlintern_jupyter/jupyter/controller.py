@@ -39,6 +39,8 @@ from .view import TurnView
 
 # A panel that has not acknowledged a cell it was sent this long before the cell started is not really there.
 ACK_WINDOW_S = 2.0
+# Errors of a first turn that mean the model was never reached: its empty session is removed.
+NEVER_REACHED = ("model_config", "unreachable", "not_found")
 Reply = c.Reply
 
 
@@ -173,8 +175,11 @@ class NotebookAgent:
         session.close()
 
     def _discard_if_empty(self, session: Session, end: ev.TurnEnded) -> None:
-        """A first turn that never reached a model (unreachable server, refused key) leaves no session behind."""
-        if end.reason != "error" or any(e.kind in ("usage", "assistant_message", "tool_call") for e in session.events) \
+        """A first turn that never reached its model (no server there, no such model, a model that cannot be
+        configured) leaves no session behind. A provider that answered, even with a refusal, keeps it."""
+        error = next((e for e in reversed(session.events) if isinstance(e, ev.Error)), None)
+        if end.reason != "error" or error is None or error.error_type not in NEVER_REACHED \
+                or any(e.kind in ("usage", "assistant_message", "tool_call") for e in session.events) \
                 or sum(e.kind == "user_prompt" for e in session.events) > 1:
             return
         if self.session is session:

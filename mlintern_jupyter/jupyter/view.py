@@ -49,6 +49,7 @@ class CellCard:
     def update(self, event: ev.Event) -> None:
         if isinstance(event, ev.CellPlaced) and event.how != "missing":
             self.status.value = f"placed in the notebook by the {event.by}"
+            self.button.disabled = True  # one copy per insertion
 
 
 class TurnView:
