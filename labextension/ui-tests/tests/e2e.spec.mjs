@@ -316,4 +316,55 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
       await screenshot(page, 'e2e-two-sessions');
     }
   });
+
+  it('the panel approves for this session, edits a script in a cell, and changes approve mode and budget', async () => {
+    const panel = await startTurn('controls.ipynb', `${scripted('panel_controls.json')}\nuse the controls`);
+    try {
+      // Approve `echo` for the rest of the session: the next echo runs without a card.
+      const first = panel.locator('[data-testid="mlintern-approval-card"]', { hasText: 'echo first-run' });
+      await first.waitFor();
+      await first.locator('[data-testid="mlintern-approve-session"]', { hasText: 'Approve `echo`' }).click();
+      await panel
+        .locator('[data-testid="mlintern-tool-output"]', { hasText: 'second-run-no-card' })
+        .waitFor();
+      // The job's script goes into a cell headed %%intern approve NONCE; running it (edited) approves it.
+      const job = panel.locator('[data-testid="mlintern-approval-card"]', { hasText: 'from the model' });
+      await job.waitFor();
+      await job.locator('[data-testid="mlintern-edit-in-cell"]').click();
+      // The cell whose own source (not an output) holds the approve line.
+      const editCell = page
+        .locator(`${NOTEBOOK} .jp-CodeCell`)
+        .filter({ has: page.locator('.jp-InputArea-editor', { hasText: '%%intern approve' }) })
+        .first();
+      await editCell.waitFor();
+      const header = (await editCell.locator('.cm-line').first().innerText()).trim();
+      assert.match(header, /^%%intern approve \S+$/);
+      await editCell.locator('.cm-content').click();
+      await page.keyboard.press('Control+a');
+      await page.keyboard.type(`${header}\nprint('edited by the person')`);
+      await page.keyboard.press('Shift+Enter');
+      await panel
+        .locator('[data-testid="mlintern-job-log"]', { hasText: 'edited by the person' })
+        .waitFor({ timeout: 60_000 });
+      // What ran is the person's edit, not the model's script.
+      assert.doesNotMatch(
+        await panel.locator('[data-testid="mlintern-job-log"]').last().innerText(),
+        /from the model/
+      );
+      await panel.locator('[data-testid="mlintern-assistant-text"]', { hasText: 'Controls done.' }).waitFor();
+      // Approve mode and budget, from the panel's controls, as the kernel records them.
+      const mode = panel.locator('[data-testid="mlintern-approve-mode-select"]');
+      await mode.selectOption('deny');
+      await panel.locator('[data-testid="mlintern-approve-mode"]', { hasText: 'deny' }).waitFor();
+      await panel.locator('[data-testid="mlintern-budget-input"]').fill('-3');
+      await panel.locator('[data-testid="mlintern-budget-set"]').click();
+      await panel.locator('[data-testid="mlintern-status"]', { hasText: 'usd must be at least 0' }).waitFor();
+      await panel.locator('[data-testid="mlintern-budget-input"]').fill('2.5');
+      await panel.locator('[data-testid="mlintern-budget-set"]').click();
+      await panel.locator('[data-testid="mlintern-budget"]', { hasText: '$2.50' }).waitFor();
+      await panel.locator('[data-testid="mlintern-status"]', { hasText: 'Budget set to $2.50' }).waitFor();
+    } finally {
+      await screenshot(page, 'e2e-panel-controls');
+    }
+  });
 });
