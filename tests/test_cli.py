@@ -1,5 +1,5 @@
 """The `mlintern` command without a kernel: bad input (one line, exit 64, nothing written) and the session
-actions, which go through the same functions as the line magics."""
+actions, which send the magics' typed commands to the same dispatcher."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def test_deny_with_feedback_and_an_unknown_nonce(capsys):
     session = waiting_session()
     nonce = next(iter(session.approvals.records))
     assert main(["approve", session.name, "not-a-nonce"]) == 64
-    assert "no approval 'not-a-nonce'" in one_line(capsys)
+    assert "No approval 'not-a-nonce'" in one_line(capsys)
     assert main(["approve", session.name, nonce, "--deny", "--feedback", "use a smaller model"]) == 0
     answer = read_events(session.dir / "events.jsonl").events[-1]
     assert (answer.decision, answer.feedback) == ("denied", "use a smaller model")
@@ -130,7 +130,7 @@ def test_a_running_session_is_not_written_from_outside(capsys):
 
 
 def test_sessions_export_and_traces_are_the_magics_functions(capsys, tmp_path):
-    from mlintern_jupyter.jupyter import records
+    from mlintern_jupyter.control import records
 
     session = waiting_session()
     assert main(["sessions"]) == 0
@@ -162,7 +162,8 @@ def test_upload_through_the_console_script_to_the_loopback_hub(fake_hub, tmp_pat
 def test_inserted_cells_go_below_their_own_prompt_once_and_markdown_is_inert():
     import nbformat
 
-    from mlintern_jupyter.cli.notebooks import inserted_cells, run_notebook, write_inserted_cells
+    from mlintern_jupyter.cli.notebooks import run_notebook
+    from mlintern_jupyter.control.notebook_cells import anchored_inserts, place_cells_below
 
     notebook, index = run_notebook("train", {"model": "demo"}, None)
     ours = notebook.cells[index].id
@@ -171,9 +172,9 @@ def test_inserted_cells_go_below_their_own_prompt_once_and_markdown_is_inert():
            ev.CellInsert(call_id="b", source="<img src=x onerror=alert(1)> **notes**", cell_type="markdown",
                          anchor_cell_id=ours),
            ev.CellInsert(call_id="a", source="print(1)", anchor_cell_id=ours)]  # the same insertion again
-    inserts = inserted_cells(log, anchor=ours)
-    assert write_inserted_cells(notebook, inserts, index, "sid") == 2
-    assert write_inserted_cells(notebook, inserts, index, "sid") == 0  # a second writer adds nothing
+    inserts = anchored_inserts(log, ours)
+    assert place_cells_below(notebook, index, "sid", inserts) == ["sid:a", "sid:b"]
+    assert place_cells_below(notebook, index, "sid", inserts) == []  # a second writer adds nothing
     code, markdown = notebook.cells[index + 1], notebook.cells[index + 2]
     assert code.source == "print(1)" and code.metadata["mlintern"]["insert_id"] == "sid:a"
     assert "<img" not in markdown.source and "notes" in markdown.source

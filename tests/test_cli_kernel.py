@@ -104,7 +104,9 @@ def test_run_in_a_notebook_live_json_then_the_notebook_with_its_script_cell_and_
     assert proc.returncode == 0, proc.stderr
     events = [ev.decode_event(line) for line in proc.stdout.splitlines()]  # every stdout line is one event
     kinds = [e.kind for e in events]
-    assert kinds[0] == "session_started" and kinds[-1] == "turn_ended" and events[-1].reason == "done"
+    end = max(i for i, kind in enumerate(kinds) if kind == "turn_ended")
+    # After the turn, only the kernel's fallback writer may record the set_next_input it offered (nbclient drops it).
+    assert kinds[0] == "session_started" and events[end].reason == "done" and set(kinds[end + 1:]) <= {"cell_placed"}
     assert {"tool_call", "approval_requested", "job_updated", "usage", "cell_insert"} <= set(kinds)
     # The notebook's kernel state was the context: kernel_inspect found `digits`.
     inspect = next(e for e in events if isinstance(e, ev.ToolResult) and e.tool == "kernel_inspect")

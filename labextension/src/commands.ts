@@ -7,7 +7,7 @@
  * with a version error and does nothing.
  */
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Approve as shown, or (`script`) the edited script a person put in a `%%intern approve NONCE` cell. */
 export interface ApproveCommand {
@@ -87,9 +87,11 @@ export interface PromptCommand {
   api_base?: string | null;
 }
 
+/** Open a past session; answers given meanwhile continue now. `wait` (`%intern resume ID --wait`, `mlintern resume`): block until that turn ends, with nobody to ask (approvals end the turn, as `--wait`). */
 export interface ResumeCommand {
   type: 'resume';
   session_id: string;
+  wait?: boolean;
 }
 
 export interface SessionsCommand {
@@ -266,7 +268,7 @@ export const COMMAND_RULES: Record<CommandType, { required: string[]; fields: Re
   },
   resume: {
     required: ['session_id'],
-    fields: { session_id: { types: ['string'], minLength: 1, maxLength: 4096 } }
+    fields: { session_id: { types: ['string'], minLength: 1, maxLength: 4096 }, wait: { types: ['boolean'] } }
   },
   sessions: { required: [], fields: { limit: { types: ['integer'], minimum: 1, maximum: 1000 } } },
   set_approve_mode: {

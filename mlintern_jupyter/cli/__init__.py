@@ -27,7 +27,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: Any) -> int:
     from . import actions
-    from .notebooks import BadInput
 
     match args.command:
         case "run" | "resume":
@@ -37,14 +36,11 @@ def _dispatch(args: Any) -> int:
         case "sessions":
             print(actions.sessions())
         case "export":
-            message = actions.export(args.session, args.path)
-            if message.startswith("No session"):
-                raise BadInput(message)
-            print(message)
+            print(actions.export(args.session, args.path))
         case "upload":
-            message = actions.upload(args.session or actions.latest_session())
-            print(message)
-            return 0 if message.startswith("Uploaded") else 1
+            reply = actions.upload(args.session or actions.latest_session())
+            print(reply.message)
+            return 0 if reply.ok else 1
         case "traces":
             print(actions.traces(args.mode, args.session or actions.latest_session()))
         case "sft":

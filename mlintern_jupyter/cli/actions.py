@@ -1,65 +1,29 @@
-"""The session actions of the `mlintern` command, through the same functions the line magics call.
+"""The session actions of the `mlintern` command: the same typed commands the magics, the panel and the cards
+send, to the same dispatcher (`control.dispatcher`), here hosted without a kernel (`control.headless`).
 
-This module is the one place the command reaches session actions; re-point it when the typed command dispatcher
-(`mlintern_jupyter/jupyter/`) lands. Today it calls:
+* `sessions` -> `Sessions`            `export` -> `Export(session_id=...)`
+* `upload`   -> `Resume`, `Upload`    `traces` -> `Resume`, `SetTraces` (or `Show(what="traces")`)
+* `approve`  -> `Resume`, `Approve` / `Deny`: the answer is recorded; `mlintern resume` (a kernel running
+  `%intern resume ID --wait`) continues the call through the engine's one gate.
 
-* `sessions`  -> `jupyter.records.list_sessions` + `records.sessions_text`  (as `%intern sessions`)
-* `export`    -> `jupyter.records.export_by_id`                          (as the panel's export; `%intern export`
-                 calls `records.export`, both `agent.export.export_notebook`)
-* `upload`    -> `jupyter.records.upload` = `agent.upload.upload_session` (as `%intern upload`)
-* `traces`    -> `jupyter.records.traces` = `agent.upload.set_traces`     (as `%intern traces`)
-* `approve`   -> `SessionCore.approve` / `deny` (what a card's Approve / Deny calls through the controller)
-
-A session is opened here from its log, with no kernel: the log is folded (`core.fold_log`) into a `SessionCore`
-whose model only carries the name (nothing here calls a model). A session a live kernel is running is not
-written to from outside it.
+A session a live kernel is running is not written to from outside it. A reply that is not ok is bad input: one
+line on stderr, exit 64.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..agent.core import SessionConfig, SessionCore, fold_log
-from ..agent.messages import Message
-from ..agent.models.base import ModelConfigError, ModelSettings, approximate_tokens
 from ..agent.sessions_index import list_sessions as index_sessions
 from ..agent.sessions_index import summarize
-from ..agent.store import read_events, resolve_session_id, sessions_dir
-from ..jupyter import records
+from ..agent.store import resolve_session_id, sessions_dir
+from ..control import commands as c
+from ..control.dispatcher import Dispatcher
+from ..control.headless import headless_dispatcher
 from .notebooks import BadInput
-
-
-class LogOnlyModel:
-    """Stands for the session's model while a command records events; it is never asked anything."""
-
-    offline = True
-    context_window = 200_000
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    async def request(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]], settings: ModelSettings,
-                      on_delta: Any = None) -> Any:
-        raise ModelConfigError("a session opened by the mlintern command cannot call its model")
-
-    def count_tokens(self, message: Message) -> int:
-        return approximate_tokens(message)
-
-
-class _NoTools:
-    names: list[str] = []
-
-    def get(self, name: str) -> None:
-        return None
-
-    def schemas(self) -> list[dict[str, Any]]:
-        return []
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(())
 
 
 def session_id_for(ref: str, home: Path | None = None) -> str:
@@ -80,53 +44,58 @@ def idle_session(ref: str, home: Path | None = None) -> str:
     return session_id
 
 
+def _no_tools() -> Any:
+    # Nothing here runs a tool: answers are recorded, and the kernel that resumes runs them through its gate.
+    from ..tools.registry import ToolRegistry
+
+    return ToolRegistry()
+
+
+def send(dispatcher: Dispatcher, command: Any) -> c.Reply:
+    """Dispatch one command; a refusal is bad input (its one line is the message)."""
+    reply = dispatcher.dispatch(command)
+    if not reply.ok:
+        raise BadInput(reply.message)
+    return reply
+
+
 @contextmanager
-def opened(ref: str, home: Path | None = None) -> Iterator[SessionCore]:
-    """The session `ref` names (id, short name or unique prefix), folded from its log, closed afterwards."""
-    session_id = idle_session(ref, home)
-    restored = fold_log(read_events(sessions_dir(home) / session_id / "events.jsonl"), "")
-    session = SessionCore(SessionConfig(model=restored.state.model), _NoTools(), model=LogOnlyModel(restored.state.model),
-                          session_id=session_id, home=home, restored=restored)
+def opened(ref: str, home: Path | None = None) -> Iterator[Dispatcher]:
+    """A dispatcher holding the session `ref` names (id, short name or unique prefix), closed afterwards."""
+    dispatcher = headless_dispatcher(home, tools=_no_tools)
     try:
-        yield session
+        send(dispatcher, c.Resume(session_id=idle_session(ref, home)))
+        yield dispatcher
     finally:
-        uploader = session.services.trace_uploader
-        if uploader is not None:
-            uploader.close()
-        session.close()
+        dispatcher.host.close()  # type: ignore[attr-defined]
 
 
 def sessions(home: Path | None = None, limit: int = 50) -> str:
-    return records.sessions_text(records.list_sessions(home, limit=limit))
+    return headless_dispatcher(home).dispatch(c.Sessions(limit=limit)).message
 
 
 def export(ref: str, path: str, home: Path | None = None) -> str:
-    return records.export_by_id(session_id_for(ref, home), path, home)
+    return send(headless_dispatcher(home), c.Export(path=path, session_id=session_id_for(ref, home))).message
 
 
-def upload(ref: str, home: Path | None = None) -> str:
-    with opened(ref, home) as session:
-        return records.upload(session)
+def upload(ref: str, home: Path | None = None) -> c.Reply:
+    with opened(ref, home) as dispatcher:
+        return dispatcher.dispatch(c.Upload())
 
 
 def traces(mode: str | None, ref: str, home: Path | None = None) -> str:
-    with opened(ref, home) as session:
-        return records.traces(session, mode)
+    with opened(ref, home) as dispatcher:
+        return send(dispatcher, c.SetTraces.model_validate({"mode": mode}) if mode else c.Show(what="traces")).message
 
 
 def approve(ref: str, nonce: str, *, deny: bool = False, feedback: str = "", home: Path | None = None) -> str:
     """Record a person's answer; `mlintern resume` then continues the call through the same gate."""
-    with opened(ref, home) as session:
-        record = session.approvals.records.get(nonce)
-        if record is None:
-            raise BadInput(f"no approval {nonce!r} in session {session.name}")
-        if record.decision is not None:
-            raise BadInput(f"approval {nonce} is already {record.decision}")
-        changed = session.deny(nonce, feedback) if deny else session.approve(nonce, feedback=feedback)
-        if not changed:
-            raise BadInput(f"approval {nonce} did not change")
+    with opened(ref, home) as dispatcher:
+        session = dispatcher.session
+        send(dispatcher, c.Deny(nonce=nonce, feedback=feedback) if deny else c.Approve(nonce=nonce, feedback=feedback))
+        tool = session.approvals.records[nonce].spec.tool
         verb = "Denied" if deny else "Approved"
-        return f"{verb} {record.spec.tool} in session {session.name}; continue it with: mlintern resume {session.name}"
+        return f"{verb} {tool} in session {session.name}; continue it with: mlintern resume {session.name}"
 
 
 def latest_session(home: Path | None = None) -> str:

@@ -26,9 +26,10 @@ from nbformat import NotebookNode
 
 from ..agent import events as ev
 from ..agent.store import read_events, sessions_dir
+from ..control.notebook_cells import anchored_inserts, place_cells_below
 from . import actions
 from .follow import SessionFollower
-from .notebooks import BadInput, inserted_cells, write_inserted_cells, write_notebook
+from .notebooks import BadInput, write_notebook
 from .render import Renderer
 
 # How the last turn ended -> exit code (documented in the README's headless section).
@@ -192,14 +193,17 @@ class HeadlessRun:
         plan = self.plan
         if plan.out is not None:
             if plan.session_id is None:  # a run: every cell its prompt's turns inserted, anchored at its cell
-                log = read_events(sessions_dir(plan.home) / session_id / "events.jsonl").events
-                inserts = inserted_cells(log, anchor=plan.notebook.cells[plan.cell_index].id)
+                anchor: str | None = plan.notebook.cells[plan.cell_index].id
+                events = read_events(sessions_dir(plan.home) / session_id / "events.jsonl").events
             else:  # a resume: the cells inserted while it ran (their anchor is a cell of the first run)
-                inserts = inserted_cells(self.events)
-            write_inserted_cells(plan.notebook, inserts, plan.cell_index, session_id)
+                anchor, events = None, self.events
+            place_cells_below(plan.notebook, plan.cell_index, session_id, anchored_inserts(events, anchor))
             write_notebook(plan.notebook, plan.out)
         if plan.export is not None:
-            actions.export(session_id, str(plan.export), plan.home)
+            try:
+                actions.export(session_id, str(plan.export), plan.home)
+            except BadInput as exc:  # the run itself finished: say why its export is missing
+                result.messages.append(f"the export was not written: {exc}")
 
     def _name(self, session_id: str) -> str:
         started = next((e for e in self.events if isinstance(e, ev.SessionStarted)), None)

@@ -6,21 +6,17 @@ previous file (or none), never half a notebook.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shlex
 import uuid
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
 
-from ..agent import events as ev
 from ..agent import files
-from ..agent.markdown_safe import inert_markdown
 
 LOAD_EXT = "%load_ext mlintern_jupyter"
 _LOADS = re.compile(r"^\s*%(re)?load_ext\s+mlintern_jupyter\b", re.MULTILINE)
@@ -78,41 +74,6 @@ def resume_notebook(session_id: str) -> tuple[NotebookNode, int]:
                                                     id=uuid.uuid4().hex[:16]))
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return notebook, 1
-
-
-def inserted_cells(events: Iterable[ev.Event], anchor: str | None = None) -> list[ev.CellInsert]:
-    """The cells the agent inserted (anchored at `anchor` if given), once each by call id, in insertion order."""
-    seen: dict[str, ev.CellInsert] = {}
-    for event in events:
-        if isinstance(event, ev.CellInsert) and (anchor is None or event.anchor_cell_id == anchor):
-            seen.setdefault(event.call_id, event)
-    return list(seen.values())
-
-
-def write_inserted_cells(notebook: NotebookNode, inserts: list[ev.CellInsert], anchor_index: int,
-                         session_id: str) -> int:
-    """Put the agent's inserted cells below the `%%intern` cell, as JupyterLab's panel does (issue 13 item 1).
-
-    HOOK: the commands work (branch i12-commands) brings `control.notebook_cells.place_inserted_cells`, the one
-    headless writer; when it is on main, call it here instead. The cells written here already carry its stable
-    insertion ids (session id + call id) and cell ids, so neither writer duplicates the other's cells.
-    Returns how many cells were added."""
-    present = {(c.get("metadata", {}).get("mlintern") or {}).get("insert_id") for c in notebook.cells}
-    position = anchor_index + 1
-    added = 0
-    for insert in inserts:
-        stable = f"{session_id}:{insert.call_id}"
-        if stable in present:
-            continue
-        cell_id = "mlintern-" + hashlib.sha256(stable.encode()).hexdigest()[:16]
-        if insert.cell_type == "markdown":  # inert, as the panel makes it
-            cell = nbformat.v4.new_markdown_cell(inert_markdown(insert.source), id=cell_id)
-        else:
-            cell = nbformat.v4.new_code_cell(insert.source, id=cell_id)
-        cell.metadata["mlintern"] = {"session_id": session_id, "call_id": insert.call_id, "insert_id": stable}
-        notebook.cells.insert(position + added, cell)
-        added += 1
-    return added
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:

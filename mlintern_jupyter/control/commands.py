@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 ApproveMode = Literal["ask", "auto", "deny"]
 Effort = Literal["low", "medium", "high", "max", "none"]
@@ -159,8 +159,12 @@ class Export(BaseCommand):
 
 
 class Resume(BaseCommand):
+    """Open a past session; answers given meanwhile continue now. `wait` (`%intern resume ID --wait`, `mlintern
+    resume`): block until that turn ends, with nobody to ask (approvals end the turn, as `--wait`)."""
+
     type: Literal["resume"] = "resume"
     session_id: Text
+    wait: bool = False
 
 
 class Sessions(BaseCommand):

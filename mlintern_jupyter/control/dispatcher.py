@@ -33,7 +33,7 @@ class Host(Protocol):
 
     def stop(self, turn_id: str | None) -> Reply: ...
 
-    def resume(self, session_id: str, *, in_cell: bool) -> Reply: ...
+    def resume(self, session_id: str, *, in_cell: bool, wait: bool = False) -> Reply: ...
 
     def continue_turn(self, nonce: str | None) -> None: ...
 
@@ -318,7 +318,7 @@ class Dispatcher:
         session = self.session
         if session is not None and session.running:
             return _no("A turn is running: stop it first (%intern stop).")
-        return self.host.resume(command.session_id, in_cell=in_cell)
+        return self.host.resume(command.session_id, in_cell=in_cell, wait=command.wait)
 
     def _export(self, command: c.Export) -> Reply:
         session = self.session

@@ -58,6 +58,9 @@ class HeadlessHost:
 
     def close(self) -> None:
         if self._session is not None:
+            uploader = self._session.services.trace_uploader
+            if uploader is not None:  # flush what it holds before the log closes
+                uploader.close()
             self._session.close()
             self._session = None
 
@@ -90,7 +93,7 @@ class HeadlessHost:
     def stop(self, turn_id: str | None) -> Reply:
         return Reply(ok=False, message="Nothing is running.")
 
-    def resume(self, session_id: str, *, in_cell: bool) -> Reply:
+    def resume(self, session_id: str, *, in_cell: bool, wait: bool = False) -> Reply:
         try:
             resolved = resolve_session_id(session_id, self.home)
         except FileNotFoundError as exc:
@@ -105,6 +108,8 @@ class HeadlessHost:
             return Reply(ok=False, message=f"Cannot resume {session_id}: {exc}")
         self.close()
         self._session = session
+        if (wait or self.continue_turns) and session.ready_to_continue():
+            self._run_turn(None)  # answers given meanwhile: their calls run now, through the same gate
         pending = len(session.approvals.pending())
         return Reply(ok=True, message=f"Resumed {session.name} ({pending} approval(s) pending).",
                      data={"session_id": session.id, "pending": [r.nonce for r in session.approvals.pending()]})

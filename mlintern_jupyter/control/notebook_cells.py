@@ -12,6 +12,7 @@ writes it, so running the writer again (or over a notebook a panel already fille
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -73,40 +74,71 @@ def _log_inserts(session_id: str, home: Path | None) -> list[ev.CellInsert]:
     return [e for e in read_events(log).events if isinstance(e, ev.CellInsert)]
 
 
-def place_inserted_cells(notebook: Any, home: Path | None = None) -> list[str]:
-    """Insert, below each `%%intern` cell, the cells its turns asked for that the notebook does not hold yet.
-    `notebook` is an nbformat NotebookNode or its dict (changed in place). Returns the stable ids inserted."""
+def anchored_inserts(events: Iterable[ev.Event], anchor: str | None) -> list[ev.CellInsert]:
+    """The insertions anchored at the `%%intern` cell `anchor` (None: every one), in the order they were made."""
+    return [e for e in events if isinstance(e, ev.CellInsert) and anchor in (None, e.anchor_cell_id)]
+
+
+def _present(notebook: Any) -> set[str]:
+    """The stable ids the notebook already holds (as cells, or recorded as placed before a person moved them)."""
+    own = _own(notebook.setdefault("metadata", {}))
+    return {i for i in (_cell_insert_id(c) for c in notebook["cells"]) if i} | set(own.get("inserted") or [])
+
+
+def _insert_below(cells: list[Any], index: int, session_id: str, inserts: list[ev.CellInsert],
+                  present: set[str]) -> tuple[int, list[str]]:
+    """Insert below cell `index` and the insertions already placed under it, in the order they were made, each
+    at most once. Returns the index after the last of them and the stable ids inserted."""
     # Imported here: nbformat pulls in traitlets, and importing the command channel must not (STYLE rule 1).
     from nbformat import from_dict
 
+    below = index + 1
+    while below < len(cells) and _cell_insert_id(cells[below]) is not None:
+        below += 1
+    placed: list[str] = []
+    for event in inserts:
+        stable = insert_id(session_id, event.call_id)
+        if stable in present:
+            continue
+        cells.insert(below, from_dict(_new_cell(event, session_id)))
+        below += 1
+        present.add(stable)
+        placed.append(stable)
+    return below, placed
+
+
+def _record(notebook: Any, placed: list[str]) -> list[str]:
+    if placed:
+        own = _own(notebook["metadata"])
+        notebook["metadata"][METADATA_KEY] = {**own, "inserted": [*(own.get("inserted") or []), *placed]}
+    return placed
+
+
+def place_cells_below(notebook: Any, index: int, session_id: str, inserts: list[ev.CellInsert]) -> list[str]:
+    """Insert the given insertions of `session_id` below cell `index` (the `mlintern` command, which knows its
+    run's prompt cell and the events it followed). Returns the stable ids inserted."""
+    return _record(notebook, _insert_below(notebook["cells"], index, session_id, inserts, _present(notebook))[1])
+
+
+def place_inserted_cells(notebook: Any, home: Path | None = None) -> list[str]:
+    """Insert, below each `%%intern` cell, the cells its turns asked for that the notebook does not hold yet.
+    `notebook` is an nbformat NotebookNode or its dict (changed in place). Returns the stable ids inserted."""
     cells: list[dict[str, Any]] = notebook["cells"]
-    own = _own(notebook.setdefault("metadata", {}))
-    present = {i for i in (_cell_insert_id(c) for c in cells) if i} | set(own.get("inserted") or [])
+    present = _present(notebook)
     placed: list[str] = []
     logs: dict[str, list[ev.CellInsert]] = {}
     index = 0
     while index < len(cells):
         cell = cells[index]
-        index += 1
         source = cell.get("source") or ""
         source = "".join(source) if isinstance(source, list) else source
         if cell.get("cell_type") != "code" or not source.lstrip().startswith("%%intern"):
+            index += 1
             continue
-        below = index
-        # Below this cell and the insertions already placed under it, in the order they were made.
-        while below < len(cells) and _cell_insert_id(cells[below]) is not None:
-            below += 1
+        below = index + 1
         for session_id, anchor in _anchors(cell):
-            inserts = logs.setdefault(session_id, _log_inserts(session_id, home))
-            for event in inserts:
-                stable = insert_id(session_id, event.call_id)
-                if event.anchor_cell_id != anchor or stable in present:
-                    continue
-                cells.insert(below, from_dict(_new_cell(event, session_id)))
-                below += 1
-                present.add(stable)
-                placed.append(stable)
-        index = below
-    if placed:
-        notebook["metadata"][METADATA_KEY] = {**own, "inserted": [*(own.get("inserted") or []), *placed]}
-    return placed
+            inserts = anchored_inserts(logs.setdefault(session_id, _log_inserts(session_id, home)), anchor)
+            below, new = _insert_below(cells, index, session_id, inserts, present)
+            placed += new
+        index = max(below, index + 1)
+    return _record(notebook, placed)

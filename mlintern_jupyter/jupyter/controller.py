@@ -242,14 +242,13 @@ class NotebookAgent:
         if view is not None:
             view.display(anchor)
         note = budget_note(session).strip() if command.budget is not None else ""
-        future = self._submit(command.text, anchor, command.wait, view)
-        if command.wait:
-            self.wait(future)
+        self._submit(command.text, anchor, command.wait, view)
         return Reply(ok=True, message=note)
 
     def _submit(self, text: str | None, cell_id: str | None, wait: bool,
                 view: TurnView | None) -> concurrent.futures.Future[Any]:
-        """Submit a prompt (None: a continuation) to the agent thread and return its future at once."""
+        """Submit a prompt (None: a continuation) to the agent thread; with `wait`, block the cell until it ends
+        (nobody is asked: approvals end the turn), else return its future at once."""
         assert self.session is not None
         digest = None
         if text is not None:
@@ -257,6 +256,8 @@ class NotebookAgent:
             digest = self.kernel_context.digest()
         future = self.runner.submit(self._drive(text, cell_id, digest, wait, view))
         self.futures = [(f, v) for f, v in self.futures if not f.done()] + [(future, view)]
+        if wait:
+            self.wait(future)
         return future
 
     async def _drive(self, text: str | None, cell_id: str | None, digest: str | None, wait: bool,
@@ -357,10 +358,10 @@ class NotebookAgent:
         if self.session is not None and self.session.running:
             self.stop(None)
 
-    def continue_turn(self, nonce: str | None) -> None:
+    def continue_turn(self, nonce: str | None, wait: bool = False) -> None:
         """A turn that ended waiting for a person (or the budget) continues, in the view that asked."""
         view = (self._approval_views.get(nonce) if nonce else None) or self.view
-        self.futures.append((self.runner.submit(self._drive(None, None, None, False, view)), view))
+        self._submit(None, None, wait, view)
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
         return self.runner.submit(coro).result(timeout=timeout)
@@ -368,7 +369,7 @@ class NotebookAgent:
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         self.runner.submit(coro)
 
-    def resume(self, session_id: str, *, in_cell: bool) -> Reply:
+    def resume(self, session_id: str, *, in_cell: bool, wait: bool = False) -> Reply:
         try:
             # A model chosen with `%intern model` wins over the one named in the log.
             chosen = self.dispatcher.next
@@ -390,8 +391,9 @@ class NotebookAgent:
         if in_cell:
             view.display(None)
         if session.ready_to_continue():
-            # Answers given before the restart: their calls run now, through the same gate.
-            self.continue_turn(None)
+            # Answers given before the restart continue now, through the same gate; with `wait` (`resume ID
+            # --wait`, `mlintern resume`) the cell blocks and nobody is asked, as --wait.
+            self.continue_turn(None, wait=wait)
         pending = len(session.approvals.pending())
         return Reply(ok=True, message=f"Resumed {session.name} ({len(session.events)} events, {pending} approval(s) "
                                       "pending).")

@@ -24,7 +24,7 @@ USAGE = """usage: %%intern [--model NAME] [--approve ask|auto|deny] [--budget US
        %intern status | stop | model [NAME [--api-base URL]] | effort [low|medium|high|max|none] |
                approve-mode ask|auto|deny | budget USD|none | price IN_PER_MTOK OUT_PER_MTOK |
                max-iterations N | cancel JOB_ID | compact | export PATH [--make-dirs] | sessions |
-               resume ID | traces [public|private|off] | upload
+               resume ID [--wait] | traces [public|private|off] | upload
        %%intern approve NONCE   (the cell holds the edited script to approve)"""
 
 
@@ -155,6 +155,8 @@ class InternMagics(Magics):
                 return c.Sessions()
             case ["resume", session_id]:
                 return c.Resume(session_id=session_id)
+            case ["resume", session_id, "--wait"] | ["resume", "--wait", session_id]:
+                return c.Resume(session_id=session_id, wait=True)
             case ["traces"]:
                 return c.Show(what="traces")
             case ["traces", mode]:
