@@ -158,6 +158,34 @@ def test_resume_shows_history_and_a_live_pending_approval(ip, tmp_path) -> None:
     assert agent.session.events[-1].kind == "turn_ended" and agent.session.events[-1].reason == "done"
 
 
+def test_an_answer_from_the_command_then_resume_wait_runs_the_call_before_the_cell_returns(ip, tmp_path) -> None:
+    """`mlintern approve` records the answer through the dispatcher; `%intern resume ID --wait` (what `mlintern
+    resume` runs in its kernel) continues it through the same gate and blocks until the turn ends."""
+    from mlintern_jupyter.cli import actions
+
+    ran = []
+
+    async def risky(script: str) -> str:
+        """Run a script."""
+        ran.append(script)
+        return "ok"
+
+    agent = agent_of(ip)
+    agent.extra_tools.append(Tool.from_function(risky))
+    model = tmp_path / "m.json"
+    model.write_text(json.dumps([{"text": "", "tool_calls": [{"name": "risky", "arguments": {"script": "s"}}]}]))
+    ip.run_cell_magic("intern", f"--model scripted:{model} --wait", "go")
+    session, nonce = agent.session, next(iter(agent.session.approvals.records))
+    agent.session.close()
+    agent.session = None
+    assert actions.approve(session.id, nonce).startswith(f"Approved risky in session {session.name}")
+    model.write_text(json.dumps(["finished after the resume"]))
+    ip.run_line_magic("intern", f"model scripted:{model}")
+    ip.run_line_magic("intern", f"resume {session.id} --wait")
+    assert ran == ["s"]  # already run: the cell waited for the turn
+    assert agent.session.events[-1].kind == "turn_ended" and agent.session.events[-1].reason == "done"
+
+
 def test_raising_the_budget_continues_a_paused_turn(ip, tmp_path, capsys) -> None:
     import time
 

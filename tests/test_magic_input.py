@@ -36,7 +36,7 @@ def test_intern_alone_shows_the_usage_of_every_command(ip, capsys) -> None:
     out = said(capsys)
     assert out.startswith("usage: %%intern [--model NAME]")
     for command in ("status", "stop", "model", "effort", "approve-mode", "budget USD|none", "price", "cancel JOB_ID",
-                    "export PATH [--make-dirs]", "sessions", "resume ID", "traces", "upload", "%%intern approve NONCE"):
+                    "export PATH [--make-dirs]", "sessions", "resume ID [--wait]", "traces", "upload", "%%intern approve NONCE"):
         assert command in out, command
 
 
