@@ -56,7 +56,7 @@ describe('parseKernelReply', () => {
     const older = parseKernelReply({ type: 'error', message: 'unknown or malformed message type None' });
     expect(older).toEqual({ type: 'error', code: 'version', message: versionMessage(undefined) });
     expect(older?.type === 'error' && older.message).toMatch(
-      /protocol 1, this panel 2: upgrade mlintern-jupyter/
+      new RegExp(`protocol 1, this panel ${V}: upgrade mlintern-jupyter`)
     );
     const newer = parseKernelReply({ type: 'events', v: V + 1, events: [] });
     expect(newer?.type === 'error' && newer.message).toMatch(/reload the page/);
