@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from IPython import get_ipython
@@ -126,8 +127,9 @@ def test_edit_in_a_cell_then_running_that_cell_approves_the_edited_script(ip, tm
     assert [e.status for e in agent.session.events if e.kind == "tool_result"] == ["ok"]
 
 
-def test_resume_shows_history_and_a_live_pending_approval(ip, tmp_path) -> None:
-    ran = []
+def turn_waiting_on_risky(ip, tmp_path) -> tuple[Any, Path, list[str]]:
+    """A --wait turn that ended asking to run `risky`: (the agent, its scripted model file, the scripts run)."""
+    ran: list[str] = []
 
     async def risky(script: str) -> str:
         """Run a script."""
@@ -139,6 +141,11 @@ def test_resume_shows_history_and_a_live_pending_approval(ip, tmp_path) -> None:
     model = tmp_path / "m.json"
     model.write_text(json.dumps([{"text": "", "tool_calls": [{"name": "risky", "arguments": {"script": "s"}}]}]))
     ip.run_cell_magic("intern", f"--model scripted:{model} --wait", "go")
+    return agent, model, ran
+
+
+def test_resume_shows_history_and_a_live_pending_approval(ip, tmp_path) -> None:
+    agent, model, ran = turn_waiting_on_risky(ip, tmp_path)
     session_id = agent.session.id
     agent.session.close()
     agent.session = None
@@ -163,18 +170,7 @@ def test_an_answer_from_the_command_then_resume_wait_runs_the_call_before_the_ce
     resume` runs in its kernel) continues it through the same gate and blocks until the turn ends."""
     from mlintern_jupyter.cli import actions
 
-    ran = []
-
-    async def risky(script: str) -> str:
-        """Run a script."""
-        ran.append(script)
-        return "ok"
-
-    agent = agent_of(ip)
-    agent.extra_tools.append(Tool.from_function(risky))
-    model = tmp_path / "m.json"
-    model.write_text(json.dumps([{"text": "", "tool_calls": [{"name": "risky", "arguments": {"script": "s"}}]}]))
-    ip.run_cell_magic("intern", f"--model scripted:{model} --wait", "go")
+    agent, model, ran = turn_waiting_on_risky(ip, tmp_path)
     session, nonce = agent.session, next(iter(agent.session.approvals.records))
     agent.session.close()
     agent.session = None
