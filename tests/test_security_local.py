@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from mlintern_jupyter.agent import events as ev
-from mlintern_jupyter.agent.approval import PolicyConfig
+from mlintern_jupyter.agent.policy import PolicyConfig
 from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools.os_sandbox import unavailable_reason
 from mlintern_jupyter.tools.sandbox import sandbox_tools

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 import ipywidgets as widgets
 
 from ..agent import events as ev
-from ..agent.approval import ActionSpec, bash_program
+from ..agent.allow_list import session_shape
+from ..agent.approval import ActionSpec
 from .cards import demo_badge, esc
 
 AnswerFn = Callable[..., bool]
@@ -24,9 +25,9 @@ def edit_cell_source(nonce: str, script: str) -> str:
     return f"%%intern approve {nonce}\n{script}"
 
 
-def _session_program(request: ev.ApprovalRequested) -> str | None:
+def _session_shape(request: ev.ApprovalRequested) -> str | None:
     try:
-        return bash_program(ActionSpec.model_validate(request.action))
+        return session_shape(ActionSpec.model_validate(request.action))
     except ValueError:
         return None
 
@@ -61,12 +62,12 @@ class ApprovalCard:
         self.deny_button = widgets.Button(description="Deny", button_style="danger", icon="times")
         self.edit_button = widgets.Button(description="Edit in a cell", icon="edit",
                                           disabled=self.script is None or edit is None)
-        # Offered only for plain bash commands, never for anything that spends money or writes to the Hub.
-        self.program = _session_program(request)
+        # Offered only for plain read-only bash commands (allow_list.py), binding the exact shape it names.
+        self.shape = _session_shape(request)
         self.session_button = widgets.Button(
-            description=f"Approve `{self.program}` for this session" if self.program else "Approve for this session",
-            icon="check-double", layout=widgets.Layout(width="auto", display="" if self.program else "none"),
-            disabled=self.program is None)
+            description=f"Approve `{self.shape}` for this session" if self.shape else "Approve for this session",
+            icon="check-double", layout=widgets.Layout(width="auto", display="" if self.shape else "none"),
+            disabled=self.shape is None)
         self.feedback = widgets.Textarea(placeholder="Why deny? (sent to the agent)", rows=2,
                                          layout=widgets.Layout(width="100%"))
         self.status = widgets.Label(value="")

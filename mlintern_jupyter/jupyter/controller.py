@@ -343,6 +343,20 @@ class NotebookAgent:
             return f"Budget set to ${cap:.2f}; the paused turn continues.{note}"
         return f"Budget set to ${cap:.2f}.{note}"
 
+    def allow_hf_token_jobs(self, allowed: bool | None) -> str:
+        """`%intern allow hf-token-jobs [off]`: let policy approve HF jobs and sandbox Spaces for this session
+        (they receive the HF token); with no argument, say what is allowed."""
+        session = self.session
+        if session is None:
+            return "No session yet: start one with %%intern, then allow it (the choice lasts one session)."
+        if allowed is not None:
+            session.allow_hf_token_jobs(allowed)
+        if session.state.hf_token_jobs:
+            return ("HF jobs and sandbox Spaces that receive your HF token may be approved by policy in this session "
+                    "(--approve auto, within the budget). `%intern allow hf-token-jobs off` takes it back.")
+        return ("Each HF job and sandbox Space (they receive your HF token) needs your approval on its card. "
+                "`%intern allow hf-token-jobs` lets --approve auto approve them for this session.")
+
     def status(self) -> str:
         s = self.session
         if s is None:
@@ -358,8 +372,12 @@ class NotebookAgent:
             f"{s.usage.cache_hit_share:.0%} · LLM ${s.usage.cost_usd:.4f}"
             + (f" + {s.usage.unpriced_calls} call(s) of unknown cost" if s.usage.unpriced_calls else "")
             + f" · compute ${s.budget.compute_spent_usd:.2f}",
-            f"budget: {'no cap' if s.budget.cap_usd is None else f'${s.budget.cap_usd:.2f} cap, ${left:.2f} left'}",
-            f"approve mode {s.state.approve_mode} · {len(pending)} approval(s) pending · folder {s.dir}",
+            f"budget: {'no cap' if s.budget.cap_usd is None else f'${s.budget.cap_usd:.2f} cap, ${left:.2f} left'}"
+            + (f" · {len(s.budget.unpriced)} approved action(s) of unknown cost running" if s.budget.unpriced else "")
+            + (f" · {s.budget.unpriced_settled} ended at unknown cost" if s.budget.unpriced_settled else ""),
+            f"approve mode {s.state.approve_mode}" + (" (HF jobs that receive your token allowed)"
+                                                      if s.state.hf_token_jobs else "")
+            + f" · {len(pending)} approval(s) pending · folder {s.dir}",
         ]
         return "\n".join(lines)
 

@@ -16,7 +16,7 @@ from .controller import NotebookAgent
 
 SUBCOMMANDS = "status | stop | model [NAME [--api-base URL]] | effort [low|medium|high|max|none] | budget USD | " \
               "price IN_PER_MTOK OUT_PER_MTOK | compact | export PATH | sessions | resume ID [--wait] | " \
-              "traces [public|private|off] | upload"
+              "traces [public|private|off] | upload | allow [hf-token-jobs [off]]"
 EFFORTS = ["low", "medium", "high", "max", "none"]
 
 
@@ -58,7 +58,7 @@ class InternMagics(Magics):
         The cell returns at once and the agent works in the background (use --wait to block).
         Line magic: %intern status | stop | model [NAME [--api-base URL]] | effort [LEVEL] | budget USD |
         price IN_PER_MTOK OUT_PER_MTOK | compact | export PATH | sessions | resume ID [--wait] |
-        traces [public|private|off] | upload
+        traces [public|private|off] | upload | allow [hf-token-jobs [off]]
         """
         words = shlex.split(line)
         if cell is None or (words and words[0] == "approve"):
@@ -129,6 +129,8 @@ class InternMagics(Magics):
                 return records.traces(agent.session, rest[0] if rest else None)
             case "upload", []:
                 return records.upload(agent.session)
+            case "allow", [] | ["hf-token-jobs"] | ["hf-token-jobs", "off"]:
+                return agent.allow_hf_token_jobs(None if not rest else rest[1:] != ["off"])
             case "approve", [nonce] if cell is not None:
                 return agent.approve_cell(nonce, cell)
             case _:
