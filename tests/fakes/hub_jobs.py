@@ -204,6 +204,11 @@ class JobsMixin:
             self._job_queue.append(script)
         return script
 
+    def clear_job_queue(self) -> None:
+        """Forget the scripts queued with next_job() that no job took."""
+        with self.lock:
+            self._job_queue.clear()
+
     def add_hardware(self, name: str, per_hour: float, gpu: tuple[str, int, str] | None = None) -> None:
         """A flavour the Hub lists (and prices) beyond the built-in ones, e.g. one newer than a client's table."""
         with self.lock:
