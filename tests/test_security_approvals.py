@@ -11,6 +11,8 @@ Token: HF jobs receive the person's HF token, so policy approves them only after
 card says "this job receives your HF token".
 """
 
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import asyncio
@@ -259,7 +261,7 @@ def test_auto_asks_a_person_for_a_job_that_receives_the_token_until_the_opt_in(t
     resumed.close()
 
 
-def test_the_allow_magic_records_the_opt_in_for_the_session(ip, tmp_path: Path, capsys) -> None:  # noqa: F811
+def test_the_allow_magic_records_the_opt_in_for_the_session(ip, tmp_path: Path, capsys) -> None:
     agent = agent_of(ip)
     ip.run_line_magic("intern", "allow hf-token-jobs")
     assert "No session yet" in capsys.readouterr().out

@@ -8,6 +8,8 @@
   by a person's approval or the opt-in, and only then do commands there see it.
 """
 
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import asyncio

@@ -8,6 +8,8 @@ real IPython shell for the trace upload's card).
   person's yes to a card naming the private dataset, asked once.
 """
 
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import json
@@ -117,7 +119,7 @@ def _trace_commits(hub: Any) -> list[Any]:
 
 
 def test_attack8_the_first_trace_upload_asks_once_naming_the_private_dataset(fake_hub_env, ip, tmp_path: Path,
-                                                                            monkeypatch) -> None:  # noqa: F811
+                                                                            monkeypatch) -> None:
     hub = fake_hub_env
     agent = agent_of(ip)
     model = tmp_path / "m.json"
@@ -143,7 +145,7 @@ def test_attack8_the_first_trace_upload_asks_once_naming_the_private_dataset(fak
     assert not [e for e in of_kind(agent.session, ev.ApprovalRequested) if e.call_id == CONSENT_CALL]
 
 
-def test_attack8_a_no_to_the_trace_card_is_kept_for_the_machine(fake_hub_env, ip, tmp_path: Path) -> None:  # noqa: F811
+def test_attack8_a_no_to_the_trace_card_is_kept_for_the_machine(fake_hub_env, ip, tmp_path: Path) -> None:
     hub = fake_hub_env
     agent = agent_of(ip)
     model = tmp_path / "m.json"

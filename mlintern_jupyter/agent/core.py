@@ -13,23 +13,26 @@ import asyncio
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from . import events as ev
-from .approval import APPROVE_MODES, ActionSpec, ApprovalRecord, ApproveMode, Resolution, edited_spec
+from .approval import APPROVE_MODES, ActionSpec, ApprovalRecord, Resolution, edited_spec
 from .budget import Budget
 from .guards import LoopGuards
 from .messages import ToolCallPart, repair_dangling_calls
 from .models import Model, resolve_model
 from .policy import PolicyConfig
 from .redact import Redactor
-from .state import SessionState, apply
-from .store import EPHEMERAL_KINDS, EventStore, LogReadResult, new_session_id, session_name, sessions_dir
+from .session_config import SessionConfig
+from .state import Restored, SessionState, apply, fold_log
+from .store import EPHEMERAL_KINDS, EventStore, new_session_id, session_name, sessions_dir
 from .tooling import ScriptStore, SessionServices, ToolSet
+
+__all__ = ["Restored", "SessionConfig", "SessionCore", "default_system_prompt", "fold_log"]
 
 Listener = Callable[[ev.Event], None]
 TRACE_MODES = ("private", "public", "off")
@@ -37,53 +40,6 @@ TRACE_MODES = ("private", "public", "off")
 
 def default_system_prompt() -> str:
     return resources.files("mlintern_jupyter.agent").joinpath("prompts/system.md").read_text()
-
-
-@dataclass
-class SessionConfig:
-    """How a session starts. The settings a person can change later (model, approve mode, budget, effort,
-    iterations) are recorded in `session_started` and live in `session.state` from then on."""
-
-    model: str = "demo"
-    approve_mode: ApproveMode = "ask"
-    budget_usd: float | None = None
-    max_iterations: int = 300
-    reasoning_effort: str | None = None
-    # The --api-base of the model, if the person gave one.
-    api_base: str | None = None
-    system_prompt: str | None = None
-    # Invalid tool calls (bad JSON, schema violations, unknown tools) tolerated in one run.
-    max_invalid_calls: int = 5
-    # False under --wait: no person can click while the cell blocks, so approvals end the turn instead.
-    person_present: bool = True
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
-    # The notebook's directory (the trace's `cwd`); the kernel's working directory when not given.
-    cwd: str | None = None
-
-
-@dataclass
-class Restored:
-    """A log read back and folded: what `Session.resume` hands the constructor."""
-
-    log: LogReadResult
-    state: SessionState
-    # Records the fold could not apply ("seq N: reason"); the log's undecodable lines are in log.bad_lines.
-    bad_records: list[str] = field(default_factory=list)
-
-
-def fold_log(log: LogReadResult, system_prompt: str) -> Restored:
-    state = SessionState.initial(system_prompt)
-    restored = Restored(log, state)
-    applied: list[ev.Event] = []
-    for event in log.events:
-        try:
-            apply(state, event)
-        except Exception as exc:  # noqa: BLE001 - apply checks before it changes anything: skip, report
-            restored.bad_records.append(f"seq {event.seq}: {event.kind}: {type(exc).__name__}: {exc}"[:200])
-            continue
-        applied.append(event)
-    log.events = applied
-    return restored
 
 
 def _wake(future: asyncio.Future[None]) -> None:

@@ -27,7 +27,7 @@ from .messages import (
     UserMessage,
 )
 from .provider_state import ProviderState
-from .store import EPHEMERAL_KINDS
+from .store import EPHEMERAL_KINDS, LogReadResult
 
 # Points of a job's metrics kept per series (the plot needs the shape, not every step).
 MAX_METRIC_POINTS = 400
@@ -253,6 +253,31 @@ def apply(state: SessionState, event: ev.Event) -> SessionState:
     if event.kind not in EPHEMERAL_KINDS:
         state.seq = max(state.seq, event.seq)
     return state
+
+
+@dataclass
+class Restored:
+    """A log read back and folded: what `Session.resume` hands the constructor."""
+
+    log: LogReadResult
+    state: SessionState
+    # Records the fold could not apply ("seq N: reason"); the log's undecodable lines are in log.bad_lines.
+    bad_records: list[str] = field(default_factory=list)
+
+
+def fold_log(log: LogReadResult, system_prompt: str) -> Restored:
+    state = SessionState.initial(system_prompt)
+    restored = Restored(log, state)
+    applied: list[ev.Event] = []
+    for event in log.events:
+        try:
+            apply(state, event)
+        except Exception as exc:  # noqa: BLE001 - apply checks before it changes anything: skip, report
+            restored.bad_records.append(f"seq {event.seq}: {event.kind}: {type(exc).__name__}: {exc}"[:200])
+            continue
+        applied.append(event)
+    log.events = applied
+    return restored
 
 
 def replay(events: list[ev.Event], system_prompt: str) -> SessionState:

@@ -104,7 +104,7 @@ describe('reduce over the shared fixture', () => {
       iterations: 7
     });
     expect(state.sessionEnded).toBe(true);
-    expect(state.lastSeq).toBe(37);
+    expect(state.lastSeq).toBe(39);
   });
 
   it('shows the session effort and what the current model accepted', () => {
