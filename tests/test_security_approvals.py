@@ -261,6 +261,15 @@ def test_auto_asks_a_person_for_a_job_that_receives_the_token_until_the_opt_in(t
     resumed.close()
 
 
+def test_commands_in_the_gpu_sandbox_are_token_bearing_too() -> None:
+    from mlintern_jupyter.agent.policy import PolicyConfig, policy
+
+    spec = classify("bash", {"command": "env", "sandbox": True})
+    before = policy(spec, PolicyConfig())
+    assert before.person_in_auto and not before.auto_allowed and "can read your HF token" in before.reason
+    assert policy(spec, PolicyConfig(hf_token_jobs=True)).auto_allowed
+
+
 def test_the_allow_magic_records_the_opt_in_for_the_session(ip, tmp_path: Path, capsys) -> None:
     agent = agent_of(ip)
     ip.run_line_magic("intern", "allow hf-token-jobs")

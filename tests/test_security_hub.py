@@ -128,6 +128,7 @@ def test_attack8_the_first_trace_upload_asks_once_naming_the_private_dataset(fak
     _wait(lambda: any(e.call_id == CONSENT_CALL for e in of_kind(agent.session, ev.ApprovalRequested)))
     (card_event,) = [e for e in of_kind(agent.session, ev.ApprovalRequested) if e.call_id == CONSENT_CALL]
     assert "PRIVATE dataset fake-user/ml-intern-sessions" in card_event.reason
+    _wait(lambda: card_event.nonce in agent.view.approvals)  # the card reaches the view after the log
     time.sleep(0.3)
     assert _trace_commits(hub) == []  # nothing went up by itself
     card = agent.view.approvals[card_event.nonce]
@@ -153,6 +154,7 @@ def test_attack8_a_no_to_the_trace_card_is_kept_for_the_machine(fake_hub_env, ip
     ip.run_cell_magic("intern", f"--model scripted:{model} --wait", "hi")
     _wait(lambda: any(e.call_id == CONSENT_CALL for e in of_kind(agent.session, ev.ApprovalRequested)))
     card_event = next(e for e in of_kind(agent.session, ev.ApprovalRequested) if e.call_id == CONSENT_CALL)
+    _wait(lambda: card_event.nonce in agent.view.approvals)
     agent.view.approvals[card_event.nonce].deny_button.click()
     ip.run_cell_magic("intern", f"--new --model scripted:{model} --wait", "hi again")
     time.sleep(0.5)

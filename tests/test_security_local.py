@@ -124,6 +124,7 @@ def test_attack3_the_gpu_sandbox_commands_do_not_see_the_space_tokens(tmp_path, 
         session = scripted_session(tmp_path, sandbox_tools(), script, approve="auto", budget=1.0,
                                    services=SessionServices(sandbox=SandboxInfo(
                                        "me/sb", url, "sandbox-bearer-token-123456", "t4-small")))
+        session.allow_hf_token_jobs()  # commands in the GPU sandbox are token-bearing code: auto needs the opt-in
         run(session.run_turn("probe"), timeout=60)
         (result,) = results(session)
         assert result.ok and "PATH=" in result.content

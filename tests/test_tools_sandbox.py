@@ -210,6 +210,7 @@ def test_bash_read_write_run_inside_the_sandbox_when_asked(tmp_path):
                       [("read", {"path": "train.py", "sandbox": True}), ("bash", {"command": "ls train.py"})]):
             steps.append(step(*calls))
         session = scripted_session(tmp_path / "home", sandbox_tools(), [*steps, "done"], services=SessionServices(sandbox=info))
+        session.allow_hf_token_jobs()  # commands in the GPU sandbox can read the HF token: auto needs the opt-in
         run(session.run_turn("use the sandbox"))
         by_id = {r.call_id: r.content for r in results(session)}  # the last batch finishes in any order
         wrote, ran, read, local = by_id["c0_0"], by_id["c1_0"], by_id["c2_0"], by_id["c2_1"]
@@ -227,5 +228,6 @@ def test_bash_read_write_run_inside_the_sandbox_when_asked(tmp_path):
 def test_sandbox_flag_without_a_sandbox_says_what_to_do(tmp_path):
     session = scripted_session(tmp_path, sandbox_tools(),
                                [call("bash", {"command": "nvidia-smi", "sandbox": True}), "done"])
+    session.allow_hf_token_jobs()
     run(session.run_turn("gpu?"))
     assert "start one with sandbox_create" in results(session)[0].content

@@ -112,7 +112,11 @@ def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_rea
             if shape and shape in config.bash_allow:
                 return PolicyDecision(False, f"`{shape}` was approved for this session")
             if '"sandbox":true' in spec.arguments_json:
-                return PolicyDecision(True, "runs a shell command in the GPU sandbox")
+                # The Space holds the HF token (sandbox_create gives it one), so this is token-bearing code too.
+                reason = "runs a shell command in the GPU sandbox, where commands can read your HF token"
+                if config.hf_token_jobs:
+                    return PolicyDecision(True, reason)
+                return PolicyDecision(True, f"{reason}; {OPT_IN_HINT}", auto_allowed=False, person_in_auto=True)
             return _local_code("runs a shell command", config)
         case "notify":
             return PolicyDecision(False, "sends a notification to a configured destination")
