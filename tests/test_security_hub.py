@@ -118,17 +118,24 @@ def _trace_commits(hub: Any) -> list[Any]:
     return hub.requests.find("POST", "/api/datasets/*/commit/*")
 
 
+def first_turn_and_its_trace_card(ip: Any, model: Path) -> ev.ApprovalRequested:
+    """A first session's turn on a machine that never answered: the trace card it shows (once in the view)."""
+    agent = agent_of(ip)
+    model.write_text('["hello"]')
+    ip.run_cell_magic("intern", f"--model scripted:{model} --wait", "hi")
+    _wait(lambda: any(e.call_id == CONSENT_CALL for e in of_kind(agent.session, ev.ApprovalRequested)))
+    (card,) = [e for e in of_kind(agent.session, ev.ApprovalRequested) if e.call_id == CONSENT_CALL]
+    _wait(lambda: card.nonce in agent.view.approvals)  # the card reaches the view after the log
+    return card
+
+
 def test_attack8_the_first_trace_upload_asks_once_naming_the_private_dataset(fake_hub_env, ip, tmp_path: Path,
                                                                             monkeypatch) -> None:
     hub = fake_hub_env
     agent = agent_of(ip)
     model = tmp_path / "m.json"
-    model.write_text('["hello", "again"]')
-    ip.run_cell_magic("intern", f"--model scripted:{model} --wait", "hi")
-    _wait(lambda: any(e.call_id == CONSENT_CALL for e in of_kind(agent.session, ev.ApprovalRequested)))
-    (card_event,) = [e for e in of_kind(agent.session, ev.ApprovalRequested) if e.call_id == CONSENT_CALL]
+    card_event = first_turn_and_its_trace_card(ip, model)
     assert "PRIVATE dataset fake-user/ml-intern-sessions" in card_event.reason
-    _wait(lambda: card_event.nonce in agent.view.approvals)  # the card reaches the view after the log
     time.sleep(0.3)
     assert _trace_commits(hub) == []  # nothing went up by itself
     card = agent.view.approvals[card_event.nonce]
@@ -150,11 +157,7 @@ def test_attack8_a_no_to_the_trace_card_is_kept_for_the_machine(fake_hub_env, ip
     hub = fake_hub_env
     agent = agent_of(ip)
     model = tmp_path / "m.json"
-    model.write_text('["hello"]')
-    ip.run_cell_magic("intern", f"--model scripted:{model} --wait", "hi")
-    _wait(lambda: any(e.call_id == CONSENT_CALL for e in of_kind(agent.session, ev.ApprovalRequested)))
-    card_event = next(e for e in of_kind(agent.session, ev.ApprovalRequested) if e.call_id == CONSENT_CALL)
-    _wait(lambda: card_event.nonce in agent.view.approvals)
+    card_event = first_turn_and_its_trace_card(ip, model)
     agent.view.approvals[card_event.nonce].deny_button.click()
     ip.run_cell_magic("intern", f"--new --model scripted:{model} --wait", "hi again")
     time.sleep(0.5)

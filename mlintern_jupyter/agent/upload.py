@@ -27,7 +27,7 @@ from . import events as ev
 from .redact import RedactionError
 from .trace import write_trace
 from .trace_tags import INDEX_PATH, card_with_tags, read_card, read_index, tags_section, tags_sidecar
-from .upload_consent import CONSENT_CALL, TraceConsent, consent_action, consent_reason
+from .upload_consent import CONSENT_CALL, TraceConsent, consent_action, consent_reason, read_json_object
 
 TraceMode = Literal["private", "public", "off"]
 MODES: tuple[str, ...] = ("private", "public", "off")
@@ -374,11 +374,7 @@ class TraceUploader:
     # ---- state file: lets a resumed session see an upload still pending --------------------------
 
     def _load_state(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.state_path.read_text())
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return read_json_object(self.state_path)
 
     def _save_state(self) -> None:
         # Snapshot and write under one lock: two writers (kernel thread, worker) must not interleave.

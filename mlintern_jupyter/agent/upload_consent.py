@@ -21,6 +21,15 @@ CONSENT_FILE = "trace_upload_consent.json"
 CONSENT_CALL = "trace-upload-consent"
 
 
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A small JSON state file as a dict; {} when absent, unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 class TraceConsent:
     """This machine's answer for one repo template: True, False, or None (never asked, or asked without answer)."""
 
@@ -33,11 +42,7 @@ class TraceConsent:
         return cls(Path(session.dir).parent.parent / CONSENT_FILE)
 
     def _read(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return read_json_object(self.path)
 
     def answer(self, template: str) -> bool | None:
         entry = self._read().get(template)
