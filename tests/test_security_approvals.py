@@ -29,7 +29,9 @@ from mlintern_jupyter.agent.allow_list import DENIED, SESSION_PROGRAMS, session_
 from mlintern_jupyter.agent.approval import ApprovalRecord, classify
 from mlintern_jupyter.agent.models import ScriptedModel
 from mlintern_jupyter.agent.models.offline import response_from_item
+from mlintern_jupyter.agent.policy import PolicyConfig, policy
 from mlintern_jupyter.agent.session import Session
+from mlintern_jupyter.agent.state import replay
 from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools import ToolRegistry, ToolsConfig
 from mlintern_jupyter.tools.jobs import make_hf_jobs
@@ -37,6 +39,8 @@ from mlintern_jupyter.tools.sandbox import sandbox_tools
 from tests.fakes.fixtures import fake_hub  # noqa: F401
 from tests.helpers import call
 from tests.test_jupyter_magic import agent_of, ip  # noqa: F401
+from tests.test_security_local import TOKEN as LOCAL_TOKEN
+from tests.test_security_local import needs_bwrap, person_home  # noqa: F401
 from tests.test_tools_support import of_kind, results, run, scripted_session
 
 Decide = Callable[[ApprovalRecord], dict[str, Any] | None]
@@ -145,6 +149,36 @@ def test_the_session_lists_are_disjoint_and_never_offer_what_can_run_or_delete()
         assert session_shape(classify("bash", {"command": command})) is None, command
     assert session_shape(classify("bash", {"command": "ls -la data", "sandbox": True})) is None  # not local
     assert session_shape(classify("bash", {"command": "head -n 5 train.csv"})) == "head -n <arg> <arg>"
+
+
+@needs_bwrap
+def test_attack5_what_a_session_shape_allows_runs_in_the_os_sandbox(tmp_path: Path, person_home: Path) -> None:
+    """`cat notes.txt` approved for the session lets `cat <any path>` run without a card, so it runs where the
+    person's token file does not exist."""
+    token_file = person_home / ".cache" / "huggingface" / "token"
+    script = batches([call("bash", {"command": "cat notes.txt"}, "first")],
+                     [call("bash", {"command": f"cat {token_file}"}, "same_shape")])
+    session = scripted_session(tmp_path / "home", sandbox_tools(), script, approve="ask")
+    (session.workspace / "notes.txt").write_text("notes\n")
+    run(with_person(session, "read", lambda record: {"decision": "approve", "for_session": True}), timeout=90)
+    assert asked(session) == ["first"] and session.state.bash_allow == {"cat <arg>"}
+    by_call = {r.call_id: r for r in results(session)}
+    assert by_call["first"].ok and "notes" in by_call["first"].content
+    assert not by_call["same_shape"].ok and "No such file" in by_call["same_shape"].content
+    assert LOCAL_TOKEN not in (session.dir / "events.jsonl").read_text()
+
+
+def test_attack5_an_older_log_that_allowed_a_program_by_name_resumes_without_it() -> None:
+    spec = classify("bash", {"command": "rm -rf old"})
+    events: list[ev.Event] = [
+        ev.SessionStarted(model="scripted", session_id="s", seq=1),
+        ev.ApprovalRequested(call_id="c", nonce="n", action_sha256=spec.sha256(), cost_usd=None,
+                             expires_at="2026-12-01T00:00:00+00:00", tool="bash", action=spec.model_dump()),
+        ev.ApprovalResolved(call_id="c", decision="approved", by="person", nonce="n", allow_program="rm"),
+    ]
+    state = replay(events, "system")
+    assert state.bash_allow == set()
+    assert policy(classify("bash", {"command": "rm -rf data"}), PolicyConfig(bash_allow=state.bash_allow)).needs_approval
 
 
 # ---- attack 6: the job runs the bytes the card showed -----------------------------------------------------------

@@ -26,6 +26,7 @@ from huggingface_hub import HfApi
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.budget import cost_estimator_for
 from mlintern_jupyter.agent.models import FunctionModel
+from mlintern_jupyter.agent.policy import PolicyConfig
 from mlintern_jupyter.agent.session import Session
 from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools import ToolRegistry, ToolsConfig
@@ -41,12 +42,12 @@ NEW_FLAVOR = "b300-fake"  # listed and priced by the Hub, absent from the built-
 
 
 def hub_session(tmp_path: Path, hub: Any, script: list[Any], *, approve: str, cap: float,
-                estimator: Any = None) -> Session:
+                estimator: Any = None, policy: PolicyConfig | None = None) -> Session:
     config = ToolsConfig(hf_endpoint=hub.url, hf_token=hub.token, runtime="hf")
     tools = ToolRegistry([make_hf_jobs(config), make_sandbox_create(config), *make_hub_repo_tools(config)])
     estimator = estimator or cost_estimator_for(HfApi(endpoint=hub.url, token=hub.token))
     return scripted_session(tmp_path, tools, script, approve=approve, budget=cap,
-                            services=SessionServices(cost_estimator=estimator))
+                            services=SessionServices(cost_estimator=estimator), policy=policy)
 
 
 def job(call_id: str, flavor: str = NEW_FLAVOR, timeout: str = "1h") -> dict[str, Any]:
@@ -91,6 +92,31 @@ def test_attack7_three_4_dollar_jobs_of_a_flavour_the_table_lacks_stay_under_a_5
     assert decisions == [("j1", "approved"), ("j2", "denied"), ("j3", "denied")]
     assert billed(fake_hub) <= session.budget.cap_usd + 0.05
     assert session.budget.compute_spent_usd == pytest.approx(billed(fake_hub), abs=0.05)
+
+
+def test_attack7_spending_that_needs_no_card_is_reserved_too(tmp_path: Path, fake_hub) -> None:
+    """CPU jobs with confirm_cpu_jobs off run without a card, but each reserves its worst case first: of two
+    running $0.03 jobs under a $0.05 cap, only one starts."""
+    script = turns([job("cpu1", "cpu-upgrade"), job("cpu2", "cpu-upgrade")])
+    session = hub_session(tmp_path, fake_hub, script, approve="auto", cap=0.05,
+                          policy=PolicyConfig(confirm_cpu_jobs=False))
+    session.allow_hf_token_jobs()
+    for _ in range(2):
+        fake_hub.next_job(["working"], hold=True)
+
+    async def scenario() -> int:
+        await session.run_turn("two cpu jobs")
+        started = len(fake_hub.jobs)
+        fake_hub.clear_job_queue()
+        for job_id in list(fake_hub.jobs):
+            fake_hub.finish_job(job_id)
+        await settle_all(session)
+        return started
+
+    assert run(scenario(), timeout=90) == 1
+    assert [e.call_id for e in of_kind(session, ev.ComputeReserved)] == ["cpu1"]
+    assert "cpu1" not in [e.call_id for e in of_kind(session, ev.ApprovalRequested)]
+    assert not {r.call_id: r for r in results(session)}["cpu2"].ok
 
 
 def test_attack7_a_job_whose_price_is_unknown_when_it_ends_is_charged_its_reservation(tmp_path: Path,

@@ -266,6 +266,19 @@ def test_magic_hand_offs(fake_hub, new_session):
     assert upload_session(session).startswith("Not uploaded: ")
 
 
+def test_choosing_private_or_public_traces_is_this_machines_yes_and_off_is_not(fake_hub, new_session):
+    session = new_session(answers=("a", "b"))
+    uploader = uploader_for(session, fake_hub, consented=False, debounce_s=0.0)
+    set_traces(session, "off")
+    assert uploader.consent.answer(uploader.repo_template) is None
+    set_traces(session, "private")
+    assert uploader.consent.answer(uploader.repo_template) is True
+    run_turn(session, "one")
+    assert uploader.flush(timeout=10) and len(commits(fake_hub)) == 1
+    assert not [e for e in session.events if isinstance(e, ev.ApprovalRequested)]  # the yes was the magic
+    uploader.close()
+
+
 def test_without_this_machines_yes_turn_ends_ask_once_and_upload_nothing(fake_hub, new_session):
     session = new_session(answers=("a", "b", "c"))
     uploader = uploader_for(session, fake_hub, consented=False, debounce_s=0.0)
