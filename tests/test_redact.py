@@ -4,6 +4,7 @@ forms, fail-closed behaviour, properties and timing."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import sys
 import time
@@ -15,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlintern_jupyter.agent.redact import RedactionError, Redactor
-from mlintern_jupyter.agent.redact_rules import compile_rules
 
 FIXTURES = Path(__file__).parent / "fixtures" / "redaction"
 sys.path.insert(0, str(FIXTURES))
@@ -208,15 +208,17 @@ def test_pattern_step_failure_raises(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_broken_rule_raises() -> None:
     class BrokenPattern:
-        def sub(self, *args: object) -> str:
+        def finditer(self, *args: object) -> None:
             raise MemoryError
 
+        match = finditer
+
     redactor = Redactor()
-    rule = compile_rules()[0]
-    broken = type(rule)(rule.kind, BrokenPattern(), 0)  # type: ignore[arg-type]
-    redactor._rules = (broken,)
+    scanner = redactor._scanner
+    rule = next(r for r in scanner.rules if "hf_" in r.needles)
+    scanner.rules = tuple(dataclasses.replace(r, regex=BrokenPattern()) if r is rule else r for r in scanner.rules)  # type: ignore[arg-type]
     with pytest.raises(RedactionError):
-        redactor.redact("anything")
+        redactor.redact(f"token {SECRETS[0]['value']}")
 
 
 def test_non_str_raises(redactor: Redactor) -> None:

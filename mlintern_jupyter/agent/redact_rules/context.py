@@ -1,0 +1,302 @@
+"""Secrets recognised by the key they are assigned to, in the syntaxes of the common languages and formats.
+
+One keyword-first pattern covers assignments and key/value pairs: shell and `.env` (`X_TOKEN=...`), Python and
+Ruby (`token = "..."`, `api_key: str = "..."`, `ENV["X"] = ...`), JS/TS (`const apiKey: string = '...'`), Go
+(`var x string = "..."`, `x := \\`...\\``), Java and C# (`String x = "...";`, `System.setProperty("X", "...")`),
+PHP (`$x .= "..."`, `'x' => '...'`), Objective-C (`@"..."`), C (`char pw[] = "..."`), Makefile (`=`, `:=`,
+`::=`, `:::=`, `?=`), YAML, TOML, INI, JSON (also escaped inside another string), HTTP headers (the credential
+after the scheme word), URL query parameters and CLI flags (`--password=x`, `--token x`). Element and pair
+syntaxes get their own patterns: XML elements (also with the value on its own line) and name/value pairs
+(Kubernetes and GitHub Actions env lists, `<add key=... value=...>`, `{"name": ..., "value": ...}`).
+
+Patterns find candidates; :func:`judge` decides from the key's class (:mod:`.keys`) and the value's shape
+(:mod:`.shapes`) whether the value is a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+
+from .keys import KeyClass, classify_key, words
+from .shapes import (
+    PLACEHOLDER_RE,
+    entropy,
+    is_code_like,
+    is_placeholder,
+    is_reference,
+    looks_like_password,
+    looks_random,
+)
+
+# Lower-case literals whose presence makes the context patterns worth running on a line.
+NEEDLES = ("pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "cookie", "session", "sig", "contrase")
+
+_KW = r"(?:pass|pwd|pw|secret|token|key|auth|cred|cookie|session|sig|contrase)"
+_TYPE = r"[&*]?(?:\[\])?[A-Za-z_][\w.]{0,40}+(?:\[[^\]\n]{0,30}+\])?+(?:[ \t]*+\|[ \t]*+[A-Za-z_][\w.]{0,40}+)?+"
+_QUOTED = (
+    r"(?:@|[rRbBuUfF]{1,2})?(?:\"(?:[^\"\\\n]|\\.)*+\"|'(?:[^'\\\n]|\\.)*+'|`[^`\n]*+`)"
+    r"|\\\"(?:[^\"\\\n]|\\[^\"\n])*+\\\"|\\'(?:[^'\\\n]|\\[^'\n])*+\\'"
+)
+_UNQUOTED = r"(?:[^\s\"'`,;<>()\[\]|&\\]|\\(?![nrt\"'\\/]))++"
+_VALUE = f"(?P<value>{_QUOTED}|{_UNQUOTED}|)"
+_OPS = r":::=|::=|:=|\?\?=|\|\|=|\.=|\+=|\?=|=>|<-|===?|!==?|=(?![=~])|:(?![:=])|\|\||\?\?|,|\(|"
+
+ASSIGN_RE = re.compile(
+    r"(?i)(?P<key>" + _KW + r"[\w.$ñ-]{0,80}+)"
+    r"(?P<close>\\?[\"'`]?)(?:\[[^\]\n]{0,40}+\])?+"
+    r"(?:[ \t]*+:[ \t]*+" + _TYPE + r"(?=[ \t]*+=(?![=>~]))|[ \t]++" + _TYPE + r"(?=[ \t]*+=(?![=>~])))?+"
+    r"(?P<sp>[ \t]*+)(?P<op>" + _OPS + r")[ \t]*+" + _VALUE
+)
+# `"literal" == password`: the secret before the comparison.
+REVERSE_CMP_RE = re.compile(
+    r"(?P<value>\"(?:[^\"\\\n]|\\.)*+\"|'(?:[^'\\\n]|\\.)*+')[ \t]*+(?:===?|!==?)[ \t]*+(?P<key>[\w.$]{1,80}+)"
+)
+XML_RE = re.compile(
+    r"(?i)<(?P<key>[\w.:-]{0,60}?" + _KW + r"[\w.:-]{0,60}+)(?:[ \t][^<>\n]{0,200}+)?+>"
+    r"[ \t]*+(?:\r?\n[ \t]*+)?(?P<value>[^<>\r\n]{1,2000}+)(?:\r?\n[ \t]*+)?</"
+)
+NAME_FIELD_RE = re.compile(
+    r"(?i)(?<![\w-])(?:name|key|id|variable|var|param(?:eter)?(?:_?name|_?key)?|property|setting|header|env)"
+    r"(?:[\"']?[ \t]*+(?:=>|[:=])[ \t]*+|>[ \t]*+)[\"']?(?P<name>[\w.$-]{1,80}+)"
+)
+VALUE_FIELD_RE = re.compile(
+    r"(?i)(?<![\w-])(?:value|val|parametervalue|default)(?:[\"']?[ \t]*+(?:=>|[:=])[ \t]*+|>[ \t]*+)"
+    r"(?P<value>" + _QUOTED + r"|[^\s\"'`,;<>()\[\]{}|&\\]++)"
+)
+# requests-style `auth=("user", "password")`.
+AUTH_TUPLE_RE = re.compile(r"auth[ \t]*=[ \t]*\([ \t]*(['\"])[^'\"\n]{0,100}+\1[ \t]*,[ \t]*(['\"])(?P<value>[^'\"\n]{1,200}+)\2")
+
+_COMPARE = frozenset({"==", "===", "!=", "!=="})
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$@-ñÑ")
+# What may precede a key at the start of a config line: indentation, `export`, `set`, a YAML list dash, ...
+_LINE_HEAD_RE = re.compile(r"[ \t]*+(?:(?:export|set|setenv|declare -x|readonly|local|ENV|ARG|\$env:|-)[ \t]++)?+")
+_CODE_VALUE_RE = re.compile(
+    r"(?:new|await|lambda|function|fn|yield|not|await|typeof|sizeof|return)\b|[A-Za-z_$][\w.$]*+[ \t]*+[(\[{]|[\[{(]"
+)
+_TRAILING_COMMENT_RE = re.compile(r"[ \t]+(?:#|//|;)(?![^\s]*[=:]).*$")
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9._-]{1,30}")
+_KEBAB_NAME_RE = re.compile(r"[a-z][a-z0-9]*+(?:[-.][a-z0-9]++)++")
+_FILENAME_RE = re.compile(
+    r"[\w./:~-]*\.(?:pem|crt|cer|der|key|pub|p12|pfx|jks|json|ya?ml|txt|py|cfg|conf|ini|toml|env|csv|log|sh|xml"
+    r"|html?|js|ts|md|gpg|asc|enc|bin|db|sqlite|keystore|properties|exe|dll|so|dylib|whl|zip|tar|gz|tgz)"
+)
+# An unquoted value that is an expression: `passwd + 'x'`, `pw or default`, `token if x else y`, `f(x)`.
+_CODE_EXPR_RE = re.compile(r"\s(?:[-+*/%]|\|\||&&|or|and|if|else|for|in|is|not)\s|[\"']|^[A-Za-z_$][\w$]*+(?:\.|\(|\[)")
+# An identifier made of words (`hide_cookie2`, `authHeaderValue`): a variable, not a value.
+_WORDY_IDENT_RE = re.compile(r"[A-Za-z_$][A-Za-z]*+[0-9]*+(?:_+[A-Za-z]++[0-9]*+)*+_*+")
+# Keys whose call with one string is a setter: `setPassword("x")`, `.apiKey("x")`, `std::string secret("x")`.
+_SETTER_WORDS = frozenset({"set", "with", "put", "use"})
+_AUTH_KEYS = frozenset({"authorization", "proxy-authorization", "x-authorization"})
+
+
+def _is_basic_credential(value: str) -> bool:
+    """Base64 of `user:password` (docker `auth`, Basic headers), so prose like "Basic understanding" is left."""
+    if len(value) < 8 or len(value) % 4 == 1:
+        return False
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in decoded and len(decoded) >= 5
+
+
+def _credential_like(v: str, min_len: int, strong: bool = True) -> bool:
+    """Generated-looking, or a long run of letters and varied symbols with high entropy (`m{h}o)p$e]nob(...`)."""
+    if _FILENAME_RE.fullmatch(v):
+        return False
+    if looks_random(v, min_len):
+        return True
+    symbols = [c for c in v if not c.isalnum()]
+    if strong is False or "\\" in v or "{" in v and "}" in v and re.search(r"\{\w*\}", v):
+        return False
+    return (
+        len(v) >= 12 and len(symbols) >= 3 and len(set(symbols) - set("-_./ ")) >= 2
+        and sum(c.isalpha() for c in v) >= 4 and entropy(v) >= 3.5
+        and not any(c.isspace() for c in v) and not is_code_like(v) and "://" not in v
+    )
+
+
+def _is_prose(v: str) -> bool:
+    parts = v.split()
+    return "\\n" in v or len(parts) >= 5 or (len(parts) >= 3 and v.rstrip()[-1:] in ".!?:")
+
+
+def _password_like(v: str, quoted: bool) -> bool:
+    if not looks_like_password(v) or _is_prose(v) or _FILENAME_RE.fullmatch(v):
+        return False
+    if any(word in v.lower() for word in ("pass", "secret", "test", "example", "dummy")):  # 'somepass', 'test123'
+        return False
+    if v.isalpha() and v.islower() and (len(v) < 8 or not quoted):  # 'spam', 'xyzzy', a word in prose
+        return False
+    return quoted or not is_code_like(v)
+
+
+def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: bool = False) -> bool:
+    """Is `value`, assigned to a key of class `kc` with operator `op`, a secret? `structured`: the key is a
+    field of parsed data (a dict), so it is exactly the key and a short opaque token under it counts."""
+    v = value.strip()
+    if not v or PLACEHOLDER_RE.search(v) or is_placeholder(v) or is_reference(v):
+        return False
+    if structured and kc.tier == "token" and not kc.inner:
+        return len(v) >= 8 and not any(c.isspace() for c in v) and not is_code_like(v) or _credential_like(v, 8)
+    if not quoted and (_CODE_VALUE_RE.match(v) or _CODE_EXPR_RE.search(v) or _WORDY_IDENT_RE.fullmatch(v) or v[0] == "-"):
+        return False
+    if op in _COMPARE or op in ("(", ","):
+        return quoted and not any(c in v for c in "\"'()") and _credential_like(v, 8)
+    if op == " ":
+        return _credential_like(v, 12)
+    if kc.tier in ("token", "weak") or (kc.inner and not quoted):
+        return _credential_like(v, 16 if kc.tier == "weak" or kc.inner else 8, kc.tier != "weak") or (
+            kc.kind == "AUTH" and _is_basic_credential(v)
+        )
+    if kc.tier == "secret" and _KEBAB_NAME_RE.fullmatch(v) and not any(c.isdigit() for c in v[-6:]):
+        return False  # `secret: my-db-secret`, a Kubernetes secret's name
+    return _password_like(v, quoted) or _credential_like(v, 8)
+
+
+def _unquote(raw: str) -> tuple[int, int, bool]:
+    """(start offset, end offset, quoted) of the text inside a value's quotes."""
+    if raw.startswith(("\\\"", "\\'")) and raw.endswith(raw[:2]) and len(raw) >= 4:
+        return 2, len(raw) - 2, True
+    i = 0
+    while i < len(raw) and i < 2 and raw[i] in "@rRbBuUfF":
+        i += 1
+    if i < len(raw) and raw[i] in "\"'`" and len(raw) - i >= 2 and raw[-1] == raw[i]:
+        return i + 1, len(raw) - 1, True
+    return 0, len(raw), False
+
+
+def _key_start(text: str, pos: int) -> int:
+    start = pos
+    while start > 0 and pos - start < 80 and text[start - 1] in _KEY_CHARS:
+        start -= 1
+    return start
+
+
+def _line_bounds(text: str, pos: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return start, (len(text) if end == -1 else end)
+
+
+def _rest_of_line(text: str, start: int) -> int:
+    """End of an unquoted config value that runs to the end of its line (comments and `,;` stripped)."""
+    line_end = _line_bounds(text, start)[1]
+    segment = text[start:line_end]
+    segment = _TRAILING_COMMENT_RE.sub("", segment).rstrip().rstrip(",;\"'`\\").rstrip()
+    return start + len(segment)
+
+
+def _auth_credential(text: str, vs: int, ve: int, quoted: bool) -> tuple[int, int]:
+    """For an Authorization value, the span of the credential after its scheme word (`Bearer`, `Basic`,
+    `Token`, `Api-Token`, `SSWS`, `Digest`, `AWS4-HMAC-SHA256`, ...), to the end of the header."""
+    value = text[vs:ve]
+    scheme = _SCHEME_RE.match(value)
+    if quoted:
+        if scheme and scheme.end() < len(value) and value[scheme.end()] in " \t":
+            rest = len(value) - len(value[scheme.end() :].lstrip(" \t"))
+            return vs + rest, ve
+        return vs, ve
+    if scheme and scheme.end() == len(value):
+        after = vs + scheme.end()
+        line_end = _line_bounds(text, after)[1]
+        tail = text[after:line_end]
+        stripped = tail.lstrip(" \t")
+        if stripped and tail[:1] in " \t":
+            start = after + len(tail) - len(stripped)
+            end = start
+            while end < line_end and text[end] not in "\"'\n" and not (text[end] == "\\" and text[end + 1 : end + 2] in ("n", "r", '"')):
+                end += 1
+            while end > start and text[end - 1] in " \t,;\\":
+                end -= 1
+            return start, end
+    return vs, ve
+
+
+def assignment_spans(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
+    """Secrets assigned to secret-named keys in text[lo:hi] (one or a few lines)."""
+    for m in ASSIGN_RE.finditer(text, lo, hi):
+        raw = m.group("value")
+        if not raw:
+            continue
+        op, sp = m.group("op"), m.group("sp")
+        ks = _key_start(text, m.start("key"))
+        key = text[ks : m.end("key")]
+        kc = classify_key(key)
+        if kc is None:
+            continue
+        vs, ve = m.span("value")
+        a, b, quoted = _unquote(raw)
+        cli = key.startswith("-")
+        if op == "":
+            if not sp:
+                continue
+            if not (cli or _netrc_line(text, ks)):
+                op = " "  # `password "xyz"`, `#define KEY "xyz"`, or prose: only generated-looking values
+        if op in (",", "(") and not quoted:
+            continue
+        if op == "," and (not m.group("close") or kc.tier == "weak"):
+            continue
+        if op == "(" and not _is_setter(key):
+            continue
+        if op == ":" and cli:
+            continue
+        vs, ve = vs + a, vs + b
+        if kc.kind == "AUTH" and key.lower().lstrip("\"'-") in _AUTH_KEYS:
+            vs, ve = _auth_credential(text, vs, ve, quoted)
+        elif not quoted and op not in _COMPARE and _LINE_HEAD_RE.fullmatch(text, _line_bounds(text, ks)[0], ks):
+            rest = _rest_of_line(text, vs)
+            # `key = a value with spaces` (INI, .env) runs to the end of the line; after `:` (YAML, prose,
+            # docstrings) only a value without spaces does.
+            if rest > ve and (op != ":" or not any(c.isspace() for c in text[vs:rest])):
+                ve = rest
+        if ve > vs and judge(kc, text[vs:ve], quoted=quoted, op=op):
+            yield vs, ve, kc.kind
+
+
+def _is_setter(key: str) -> bool:
+    ws = words(key)
+    return bool(ws) and (ws[0] in _SETTER_WORDS or len(ws) == 1 or ws == ["api", "key"])
+
+
+def _netrc_line(text: str, key_start: int) -> bool:
+    """`machine example.com login me password xyz` (.netrc), where a space separates key and value."""
+    line_start = _line_bounds(text, key_start)[0]
+    head = text[line_start:key_start].lower()
+    return "machine " in head or "login " in head
+
+
+def element_spans(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
+    """XML elements (`<apiToken>...</apiToken>`, also over three lines), name/value pairs, reversed
+    comparisons and `auth=(user, password)` tuples in text[lo:hi]."""
+    for m in XML_RE.finditer(text, lo, hi):
+        kc = classify_key(m.group("key"))
+        value = m.group("value").rstrip()
+        if kc is not None and judge(kc, value, quoted=True):
+            yield m.start("value"), m.start("value") + len(value), kc.kind
+    for m in NAME_FIELD_RE.finditer(text, lo, hi):
+        kc = classify_key(m.group("name"))
+        if kc is None:
+            continue
+        stop = min(hi, m.end() + 300)
+        nxt = NAME_FIELD_RE.search(text, m.end(), stop)
+        if nxt is not None:
+            stop = nxt.start()
+        v = VALUE_FIELD_RE.search(text, m.end(), stop)
+        if v is None or text.count("\n", m.end(), v.start()) > 2:
+            continue
+        vs, ve = v.span("value")
+        a, b, quoted = _unquote(v.group("value"))
+        if judge(kc, text[vs + a : vs + b], quoted=quoted):
+            yield vs + a, vs + b, kc.kind
+    for m in REVERSE_CMP_RE.finditer(text, lo, hi):
+        kc = classify_key(m.group("key"))
+        vs, ve = m.span("value")
+        if kc is not None and judge(kc, text[vs + 1 : ve - 1], quoted=True, op="=="):
+            yield vs + 1, ve - 1, kc.kind
+    for m in AUTH_TUPLE_RE.finditer(text, lo, hi):
+        if _password_like(m.group("value"), True):
+            yield m.start("value"), m.end("value"), "PASSWORD"

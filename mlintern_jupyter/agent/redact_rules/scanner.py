@@ -1,0 +1,223 @@
+"""The two-stage scanner: one Aho-Corasick pass finds every needle of every rule, then only the rules whose
+needles occur run, and only on the windows around them.
+
+Stage 1 lower-cases the text and runs the automaton (ahocorasick-rs, Rust) over it once: a few ms per MB.
+Stage 2, per hit: a token rule's window ([needle - back, needle end + fwd)) is merged with that rule's pending
+window when they touch, so a run of thousands of hits becomes one regex pass; a context keyword schedules its
+line (and, for element and pair syntaxes, the next two lines) once. Entropy and shape checks run on matches
+only. A last pattern looks at lines that are a single token, the one place without a needle.
+
+Every regex is linear (see :mod:`.rule`), every window is visited once per rule, so the total work is
+bounded by (text length) x (number of rules whose needles occur), and in practice is a few passes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import ahocorasick_rs
+
+from . import context
+from .rule import TokenRule
+from .shapes import (
+    PLACEHOLDER_RE,
+    is_code_like,
+    is_identifier_like,
+    is_lone_secret,
+    looks_like_password,
+    mixed_fraction,
+    placeholder,
+)
+
+# How far past its needle an unbounded token is first looked for; a match reaching the window's end is
+# re-matched without the bound, so no token is cut.
+DEFAULT_FWD = 512
+CONTEXT_BEFORE = 128  # a key starts at most this far before its keyword
+CONTEXT_AFTER = 8192
+_CONTEXT = -1
+_SAFE_STOP_RE = re.compile(r"[\s\"',;]")
+# A line that is one token: the only place a secret is recognised by its shape alone.
+LONE_RE = re.compile(
+    r"(?m)^[ \t]*+(?P<q>[\"'`]?)(?P<tok>[A-Za-z0-9+/_.~-]{16,600}+={0,3}|[\w.@+-]{1,64}+:[^\s:\"'`,/]{8,200}+)(?P=q)"
+    r"[ \t]*+[,;]?[ \t]*+\r?$"
+)
+_USER_PASS_RE = re.compile(r"[\w.@+-]{1,64}:(?P<pw>[^\s:,/]{8,200})")
+
+
+def _lone_password(pw: str) -> bool:
+    """The password of a lone `user:password` (what curl's -u takes): letters, digits and either symbols or
+    both cases, mostly in mixed runs, so `model:Llama-3.1-8B` or `epoch:3/10` stay."""
+    has_case_mix = any(c.isupper() for c in pw) and any(c.islower() for c in pw)
+    return (
+        len(pw) >= 8
+        and not pw.startswith("//")
+        and "\\" not in pw
+        and any(c.isdigit() for c in pw)
+        and any(c.isalpha() for c in pw)
+        and (has_case_mix or any(not c.isalnum() for c in pw))
+        and mixed_fraction(pw) >= 0.3
+        and looks_like_password(pw)
+        and not is_code_like(pw)
+        and not is_identifier_like(pw)
+    )
+
+
+class Span(NamedTuple):
+    start: int
+    end: int
+    kind: str
+    priority: int  # lower wins the kind when spans overlap
+
+
+def _lower(text: str) -> str:
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    # A few characters (U+0130) lower-case to two; keep offsets aligned by lower-casing ASCII only.
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
+
+
+class Scanner:
+    """All pattern rules, compiled once. Thread-safe: scanning keeps its state in locals."""
+
+    def __init__(self, rules: Sequence[TokenRule]) -> None:
+        self.rules = tuple(rules)
+        by_needle: dict[str, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            for needle in rule.needles:
+                by_needle.setdefault(needle, []).append(index)
+        for needle in context.NEEDLES:
+            by_needle.setdefault(needle, []).append(_CONTEXT)
+        self._needles = list(by_needle)
+        self._targets = [tuple(by_needle[n]) for n in self._needles]
+        self._automaton = ahocorasick_rs.AhoCorasick(self._needles)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def spans(self, text: str, *, lone: bool = True) -> list[Span]:
+        """Every secret span found in text (overlapping spans are merged later)."""
+        if not text:
+            return []
+        n = len(text)
+        out: list[Span] = []
+        hits = self._automaton.find_matches_as_indexes(_lower(text), overlapping=True)
+        hits.sort(key=lambda hit: hit[1])
+        pending: dict[int, list[int]] = {}
+        context_until = -1
+        targets, rules = self._targets, self.rules
+        for needle, start, end in hits:
+            for index in targets[needle]:
+                if index == _CONTEXT:
+                    if start >= context_until:
+                        context_until = self._context(text, start, end, out)
+                    continue
+                rule = rules[index]
+                lo = start - rule.back if start > rule.back else 0
+                hi = end + (rule.fwd or DEFAULT_FWD)
+                window = pending.get(index)
+                if window is not None and lo <= window[1]:
+                    if hi > window[1]:
+                        window[1] = hi
+                    continue
+                if window is not None:
+                    self._run(index, text, window[0], min(window[1], n), out)
+                pending[index] = [lo, hi]
+        for index, (lo, hi) in pending.items():
+            self._run(index, text, lo, min(hi, n), out)
+        if lone:
+            self._lone(text, out)
+        return out
+
+    def _run(self, index: int, text: str, lo: int, hi: int, out: list[Span]) -> None:
+        rule = self.rules[index]
+        regex = rule.regex
+        for m in regex.finditer(text, lo, hi):
+            if m.end() == hi and hi < len(text):  # may be cut by the window: match again, unbounded
+                full = regex.match(text, m.start())
+                if full is None:
+                    continue
+                m = full
+            group = rule.group
+            if group < 0:
+                group = next((g for g in range(1, (m.lastindex or 0) + 1) if m.group(g) is not None), 0)
+            secret = m.group(group)
+            if secret and rule.accepts(secret):
+                out.append(Span(m.start(group), m.end(group), rule.kind, index))
+
+    def _context(self, text: str, start: int, end: int, out: list[Span]) -> int:
+        """Run the context patterns on the keyword's line; returns where the next keyword needs a new run."""
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end)
+        if line_end == -1:
+            line_end = len(text)
+        lo = max(line_start, start - CONTEXT_BEFORE)
+        hi = line_end
+        if hi - end > CONTEXT_AFTER:
+            stop = _SAFE_STOP_RE.search(text, end + CONTEXT_AFTER, line_end)
+            hi = stop.start() if stop else line_end
+        priority = len(self.rules)
+        for s, e, kind in context.assignment_spans(text, lo, hi):
+            out.append(Span(s, e, kind, priority))
+        # Element and pair syntaxes may put the value up to two lines below the keyword.
+        hi2 = hi
+        for _ in range(2):
+            if hi2 >= len(text):
+                break
+            nxt = text.find("\n", hi2 + 1, hi2 + 4096)
+            hi2 = nxt if nxt != -1 else min(len(text), hi2 + 4096)
+        for s, e, kind in context.element_spans(text, lo, hi2):
+            out.append(Span(s, e, kind, priority + 1))
+        return hi
+
+    def _lone(self, text: str, out: list[Span]) -> None:
+        priority = len(self.rules) + 2
+        previous: tuple[int, int] | None = None  # (line end, token length) of the last lone-token line
+        block = False
+        for m in LONE_RE.finditer(text):
+            token = m.group("tok")
+            # Lines of a wrapped base64 blob (MIME, PEM bodies, gettext test data): equal lengths, adjacent.
+            adjacent = previous is not None and text.count("\n", previous[0], m.start()) <= 1
+            if adjacent and previous is not None and len(token) >= 40 and (len(token) == previous[1] or block):
+                block = True
+                if out and out[-1].priority == priority and out[-1].start >= previous[0] - previous[1] - 2:
+                    out.pop()  # the block's first line was taken for a lone secret: it was not one
+            elif adjacent and block and len(token) < (previous[1] if previous else 0):
+                pass  # the block's last, shorter line
+            else:
+                block = False
+            previous = (m.end(), len(token))
+            if block or PLACEHOLDER_RE.search(token):
+                continue
+            if ":" not in token and is_lone_secret(token):
+                out.append(Span(m.start("tok"), m.end("tok"), "SECRET", priority))
+                continue
+            pair = _USER_PASS_RE.fullmatch(token)
+            if pair and _lone_password(pair["pw"]):
+                out.append(Span(m.start("tok") + pair.start("pw"), m.end("tok"), "PASSWORD", priority))
+
+
+def replace_spans(text: str, spans: list[Span]) -> str:
+    """Mask the union of the spans; overlapping spans become one placeholder of the best-priority kind."""
+    if not spans:
+        return text
+    spans.sort()
+    parts: list[str] = []
+    cursor = 0
+    cur_start, cur_end, cur_kind, cur_prio = spans[0]
+    for start, end, kind, prio in spans[1:]:
+        if start < cur_end:
+            cur_end = max(cur_end, end)
+            if prio < cur_prio:
+                cur_kind, cur_prio = kind, prio
+            continue
+        parts += [text[cursor:cur_start], placeholder(cur_kind)]
+        cursor = cur_end
+        cur_start, cur_end, cur_kind, cur_prio = start, end, kind, prio
+    parts += [text[cursor:cur_start], placeholder(cur_kind), text[cur_end:]]
+    return "".join(parts)

@@ -1,0 +1,218 @@
+"""What a value looks like: placeholder, reference, identifier, or a generated credential.
+
+The scanner finds candidates; these predicates decide. They are the only place where "random enough" is
+defined, so the context rules, the token rules and the lone-token rule agree on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from collections import Counter
+
+PLACEHOLDER_RE = re.compile(r"\[REDACTED:[A-Z0-9_]{1,64}\]")
+
+
+def wordset(words: str) -> frozenset[str]:
+    """A set of space-separated words (long vocabularies stay readable)."""
+    return frozenset(words.split())
+
+
+def placeholder(kind: str) -> str:
+    return f"[REDACTED:{kind}]"
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+# --- placeholders and references --------------------------------------------------------------------------
+
+# Words that mark documentation examples and templates, not credentials (`sk-your-key-here`, `AKIA...EXAMPLE`).
+_PLACEHOLDER_WORDS_RE = re.compile(
+    r"(?i)example|your[_-]?(?:own|api|access|secret|token|key|pass|app|client|org|personal)|placeholder|changeme"
+    r"|change[_-]me|replace[_-]?(?:me|with|this)|dummy|fake|insert[_-]|enter[_-]?your|redacted|xxxxx|\*\*\*"
+    r"|\.\.\.|<[a-z_ -]{2,40}>|_here\b|-here\b|notreal|not[_-]a[_-]real|sample[_-]?(?:key|token|secret)"
+)
+_SEQUENTIAL = ("0123456", "1234567", "2345678", "3456789", "abcdefg", "bcdefgh", "ABCDEFG", "9876543")
+_BENIGN_LITERALS = wordset(
+    "true false none null nil nan undefined yes no on off required optional empty default unset str bytes int "
+    "float bool dict list tuple any object union secretstr secretbytes literal mapping sequence callable "
+    "string number boolean password secret token key apikey api_key changeme pass passwd auth bearer basic "
+    "credentials credential hidden masked redacted secure private public test testing sample string"
+)
+# $VAR ${VAR} ${{ secrets.X }} {{ .Values.x }} %VAR% $(cmd) <placeholder> [PLACEHOLDER] {placeholder} @VAR@ #{x}
+_REFERENCE_RE = re.compile(
+    r"\$\{\{[^{}]*\}\}|\$\{[^{}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\([^()]*\)|%[A-Za-z_][A-Za-z0-9_]*%|\{\{[^{}]*\}\}"
+    r"|<[^<>]{1,60}>|\[[A-Za-z _-]{2,40}\]|\{[A-Za-z0-9_ .-]{0,40}\}|@[A-Za-z_]+@|#\{[^{}]*\}|env\([^()]*\)"
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """A stand-in for a credential: masks, templates, sequential digits, documentation examples."""
+    v = value.strip()
+    if not v or PLACEHOLDER_RE.search(v):
+        return True
+    if v.lower() in _BENIGN_LITERALS or _REFERENCE_RE.fullmatch(v):
+        return True
+    distinct = len(set(v))
+    if distinct <= 3 or (len(v) >= 12 and distinct <= 5):
+        return True
+    if _PLACEHOLDER_WORDS_RE.search(v) or any(seq in v for seq in _SEQUENTIAL):
+        return True
+    return bool(re.search(r"(.)\1{7}", v)) and distinct < 10
+
+
+def is_reference(value: str) -> bool:
+    """A pointer to a secret held elsewhere: environment variables, templates, command substitutions."""
+    v = value.strip()
+    return bool(_REFERENCE_RE.fullmatch(v)) or v.startswith(("${", "$(", "{{", "%(", "<%", "#{"))
+
+
+# --- identifiers that are not credentials -----------------------------------------------------------------
+
+_UUID_RE = re.compile(r"\{?[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?")
+_HEX_RE = re.compile(r"(?:0x)?(?:[0-9a-f]+|[0-9A-F]+)")
+# Digest and object-id lengths: short and full git SHAs, MD5, SHA-1/224/256/384/512, 64-bit and 96-bit ids.
+_HEX_ID_LENGTHS = frozenset({7, 8, 9, 10, 11, 12, 16, 24, 32, 40, 48, 56, 64, 96, 128})
+_ULID_RE = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+# Ids of model calls, messages, jobs and runs that the session's own records carry (Anthropic `toolu_`, `msg_`,
+# OpenAI `call_`, `chatcmpl-`, `resp_`, `run_`, `file-`, `ftjob-`, Ray `raysubmit_`): never masked when alone.
+_ID_PREFIX_RE = re.compile(
+    r"(?:toolu|srvtoolu|msg|msgbatch|call|fc|resp|rs|run|req|asst|thread|batch|file|ftjob|ftckpt|evt|cmpl"
+    r"|chatcmpl|step|vs|org|proj|user|job|task|local|ws|raysubmit|ckpt|exp|span|trace)[_-][A-Za-z0-9_-]{6,}"
+)
+# Base64 of common binary files (PNG, JPEG, GIF, RIFF, PDF, zip, gzip, MP4, SVG, XML, ID3, Ogg, WebM, npy, pickle).
+_BINARY_B64_PREFIXES = (
+    "iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "JVBERi", "UEsDB", "H4sI", "AAAA", "PHN2Zy", "PD94bW", "SUQz",
+    "T2dnUw", "GkXf", "k05VTVBZ", "gASV", "Qk0", "AAABAA",
+)
+
+
+def is_identifier_like(value: str) -> bool:
+    """Ids and digests that appear alone in logs and records: UUIDs, hex digests, ULIDs, call ids, base64 media."""
+    v = value.strip("\"'`")
+    if _UUID_RE.fullmatch(v) or _ULID_RE.fullmatch(v) or _ID_PREFIX_RE.fullmatch(v):
+        return True
+    if _HEX_RE.fullmatch(v):
+        return len(v.removeprefix("0x")) in _HEX_ID_LENGTHS or v.startswith("0x")
+    return v.startswith(_BINARY_B64_PREFIXES)
+
+
+# --- randomness ---------------------------------------------------------------------------------------------
+
+_ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9]+")
+_ESCAPES_RE = re.compile(r"\\[xuUN0-7]|&(?:#\d+|[a-z]{2,6});")
+_DOTTED_NAME_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*+(?:(?:\.|::|->)[A-Za-z_$][A-Za-z0-9_$]*+)++(?:\(\)?)?")
+_PATH_RE = re.compile(r"(?:~|\.{1,2})?(?:/[\w.@+-]+)+/?|[A-Za-z]:\\[\w\\. -]+|[\w.-]+(?:/[\w.-]+)+\.[a-z]{1,5}")
+_NUMBER_RE = re.compile(r"[-+]?(?:[0-9][0-9_,]*)?(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?[kKmMgGbB%]?")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
+_VERSION_RE = re.compile(r"v?\d+(?:\.\d+){1,3}(?:[-+.]?[A-Za-z0-9.]+)?")
+
+
+def mixed_fraction(value: str) -> float:
+    """Share of the alphanumeric characters that sit in runs mixing letters and digits. Generated
+    credentials score near 1; identifiers, model ids and file names near 0."""
+    runs = _ALNUM_RUN_RE.findall(value)
+    total = sum(map(len, runs))
+    if not total:
+        return 0.0
+    mixed = sum(len(r) for r in runs if not r.isalpha() and not r.isdigit())
+    return mixed / total
+
+
+def _case_switches(value: str) -> int:
+    return sum(1 for a, b in zip(value, value[1:], strict=False) if a.isalpha() and b.isalpha() and a.isupper() != b.isupper())
+
+
+def is_code_like(value: str) -> bool:
+    """Dotted names, paths, numbers, dates and versions: what follows `=` in code and configs without being a
+    credential."""
+    return bool(
+        _DOTTED_NAME_RE.fullmatch(value)
+        or _PATH_RE.fullmatch(value)
+        or _NUMBER_RE.fullmatch(value)
+        or _DATE_RE.fullmatch(value)
+        or _VERSION_RE.fullmatch(value)
+    )
+
+
+_WORD_RUN_RE = re.compile(r"[A-Z]?[a-z]{4,}|[A-Z]{4,}")
+_VOWELS = frozenset("aeiouy")
+
+
+def _wordlike(run: str) -> bool:
+    """A letter run that reads like a word: vowels in natural proportion, no long consonant cluster."""
+    low = run.lower()
+    vowels = sum(c in _VOWELS for c in low)
+    return 0.25 <= vowels / len(low) <= 0.65 and not re.search(r"[^aeiouy]{4}", low)
+
+
+def word_fraction(value: str) -> float:
+    """Share of characters in word-like letter runs (`N18x509_attributes_st4DOLLAR` is half words)."""
+    return sum(len(r) for r in _WORD_RUN_RE.findall(value) if _wordlike(r)) / max(1, len(value))
+
+
+def looks_random(value: str, min_len: int = 16) -> bool:
+    """A generated credential: long, no spaces, letters mixed with digits (or a long base64 run), enough
+    entropy, and not a placeholder, path, number or dotted name."""
+    v = value
+    if len(v) < min_len or any(c.isspace() for c in v) or is_placeholder(v) or is_code_like(v):
+        return False
+    if _ESCAPES_RE.search(v):  # `\xe5\xf6`, `&lt;`: escaped text, not a generated value
+        return False
+    letters = sum(c.isalpha() for c in v)
+    digits = sum(c.isdigit() for c in v)
+    if letters < 2 or word_fraction(v) >= 0.4:
+        return False
+    threshold = 3.0 if len(v) < 24 else 3.3
+    if digits:
+        return entropy(v) >= threshold and mixed_fraction(v) >= 0.3
+    # No digits: only long mixed-case runs with many case switches (base64 of random bytes) qualify.
+    return len(v) >= 24 and _case_switches(v) >= len(v) // 4 and entropy(v) >= 3.8
+
+
+def looks_like_password(value: str) -> bool:
+    """A value a person chose as a password: anything that is not a placeholder, reference, literal or code,
+    with at least one letter or digit."""
+    v = value.strip()
+    if len(v) < 4 or not any(c.isalnum() for c in v) or is_placeholder(v) or is_reference(v):
+        return False
+    return not (_NUMBER_RE.fullmatch(v) and len(v) < 6)
+
+
+def _base64_text(value: str) -> bool:
+    """Base64 of readable text (encoded e-mail bodies, test vectors), not of random bytes."""
+    core = value.rstrip("=")
+    if len(core) < 16 or not re.fullmatch(r"[A-Za-z0-9+/]+", core):
+        return False
+    try:
+        decoded = base64.b64decode(core + "=" * (-len(core) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    printable = sum(c.isprintable() or c in "\n\t" for c in decoded)
+    return printable >= len(decoded) * 0.95 and (" " in decoded or "\n" in decoded or "\x00" in decoded)
+
+
+def is_lone_secret(value: str) -> bool:
+    """A string standing alone (a whole line or a whole field) that is a credential by shape alone: stricter
+    than :func:`looks_random`, because nothing around it says "secret"."""
+    v = value
+    if len(v) < 16 or len(v) > 600 or v.startswith(("-", "sha256-", "sha512-", "sha384-", "sha1-")):
+        return False
+    parts = re.split(r"[-_.~+/]", v)
+    if len(parts) >= 3 and max(map(len, parts)) <= 8:  # `AES128-GCM-SHA256`, dates, versions: structured names
+        return False
+    if is_identifier_like(v) or not looks_random(v) or word_fraction(v) >= 0.3 or _base64_text(v):
+        return False
+    if v.count("/") >= 2 and _PATH_RE.fullmatch(v):
+        return False
+    core = v.rstrip("=")
+    if _HEX_RE.fullmatch(core):  # hex of a non-standard length: only with a high share of letters
+        return sum(c.isalpha() for c in core) >= len(core) // 5
+    return mixed_fraction(v) >= 0.6 and sum(c.isdigit() for c in v) >= 2
