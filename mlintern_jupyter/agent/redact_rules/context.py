@@ -46,7 +46,7 @@ _OPS = r":::=|::=|:=|\?\?=|\|\|=|\.=|\+=|\?=|=>|<-|===?|!==?|=(?![=~])|:(?![:=])
 
 ASSIGN_RE = re.compile(
     r"(?i)(?P<key>" + _KW + r"[\w.$ñ-]{0,80}+)"
-    r"(?P<close>\\?[\"'`]?)(?:\[[^\]\n]{0,40}+\])?+"
+    r"(?P<close>\\?[\"'`]?\]?)(?:\[[^\]\n]{0,40}+\])?+"
     r"(?:[ \t]*+:[ \t]*+" + _TYPE + r"(?=[ \t]*+=(?![=>~]))|[ \t]++" + _TYPE + r"(?=[ \t]*+=(?![=>~])))?+"
     r"(?P<sp>[ \t]*+)(?P<op>" + _OPS + r")[ \t]*+" + _VALUE
 )
@@ -89,6 +89,7 @@ _CODE_EXPR_RE = re.compile(r"\s(?:[-+*/%]|\|\||&&|or|and|if|else|for|in|is|not)\
 _WORDY_IDENT_RE = re.compile(r"[A-Za-z_$][A-Za-z]*+[0-9]*+(?:_+[A-Za-z]++[0-9]*+)*+_*+")
 # Keys whose call with one string is a setter: `setPassword("x")`, `.apiKey("x")`, `std::string secret("x")`.
 _SETTER_WORDS = frozenset({"set", "with", "put", "use"})
+_FLAG_RE = re.compile(r"--?[A-Za-z][A-Za-z-]*+(?:=.*)?")  # the next command-line flag, not a value
 _AUTH_KEYS = frozenset({"authorization", "proxy-authorization", "x-authorization"})
 
 
@@ -140,16 +141,18 @@ def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: 
     v = value.strip()
     if not v or PLACEHOLDER_RE.search(v) or is_placeholder(v) or is_reference(v):
         return False
+    if v.isdigit():  # a count or an id; a long random number under a token key (Discord, Asana) is a secret
+        return len(v) >= 16 and kc.tier in ("token", "secret", "password") and not kc.inner and len(set(v)) >= 6
     if structured and kc.tier == "token" and not kc.inner:
         return len(v) >= 8 and not any(c.isspace() for c in v) and not is_code_like(v) or _credential_like(v, 8)
-    if not quoted and (_CODE_VALUE_RE.match(v) or _CODE_EXPR_RE.search(v) or _WORDY_IDENT_RE.fullmatch(v) or v[0] == "-"):
+    if not quoted and (_CODE_VALUE_RE.match(v) or _CODE_EXPR_RE.search(v) or _WORDY_IDENT_RE.fullmatch(v) or _FLAG_RE.fullmatch(v)):
         return False
     if op in _COMPARE or op in ("(", ","):
         return quoted and not any(c in v for c in "\"'()") and _credential_like(v, 8)
     if op == " ":
         return _credential_like(v, 12)
     if kc.tier in ("token", "weak") or (kc.inner and not quoted):
-        return _credential_like(v, 16 if kc.tier == "weak" or kc.inner else 8, kc.tier != "weak") or (
+        return _credential_like(v, 16 if kc.tier == "weak" or kc.inner else 10, kc.tier != "weak") or (
             kc.kind == "AUTH" and _is_basic_credential(v)
         )
     if kc.tier == "secret" and _KEBAB_NAME_RE.fullmatch(v) and not any(c.isdigit() for c in v[-6:]):

@@ -68,7 +68,7 @@ _PUBLIC_QUALIFIERS = wordset(
     "sync csrf xsrf pad eos bos unk sep cls mask special start end image img audio video vision default chat "
     "stop think eot eom boi eoi boa eoa additional sentinel prefix suffix middle fim separator pause newline "
     "dummy reserved placeholder decoder bod eod sort_by group_by foreign primary composite surrogate map "
-    "hash routing shard dataset split label query sharding rotary"
+    "hash routing shard dataset split label query sharding rotary authenticity"
 )
 # Last words that describe the secret rather than hold it (`token_count`, `secret_name`, `password_hash`).
 _DESCRIPTIVE = wordset(

@@ -29,6 +29,7 @@ from .shapes import (
     looks_like_password,
     mixed_fraction,
     placeholder,
+    word_fraction,
 )
 
 # How far past its needle an unbounded token is first looked for; a match reaching the window's end is
@@ -39,9 +40,11 @@ CONTEXT_AFTER = 8192
 _CONTEXT = -1
 _SAFE_STOP_RE = re.compile(r"[\s\"',;]")
 # A line that is one token: the only place a secret is recognised by its shape alone.
+# Starts with the newline (the text gets one prepended) so the engine can scan for it rather than try `^` at
+# every position.
 LONE_RE = re.compile(
-    r"(?m)^[ \t]*+(?P<q>[\"'`]?)(?P<tok>[A-Za-z0-9+/_.~-]{16,600}+={0,3}|[\w.@+-]{1,64}+:[^\s:\"'`,/]{8,200}+)(?P=q)"
-    r"[ \t]*+[,;]?[ \t]*+\r?$"
+    r"\n[ \t]*+(?P<q>[\"'`]?)(?P<tok>[A-Za-z0-9+/_.~=-]{16,600}+|[\w.@+-]{1,64}+:[^\s:\"'`,/]{8,200}+)(?P=q)"
+    r"[ \t]*+[,;]?[ \t]*+(?=\r?\n|\Z)"
 )
 _USER_PASS_RE = re.compile(r"[\w.@+-]{1,64}:(?P<pw>[^\s:,/]{8,200})")
 
@@ -50,14 +53,13 @@ def _lone_password(pw: str) -> bool:
     """The password of a lone `user:password` (what curl's -u takes): letters, digits and either symbols or
     both cases, mostly in mixed runs, so `model:Llama-3.1-8B` or `epoch:3/10` stay."""
     has_case_mix = any(c.isupper() for c in pw) and any(c.islower() for c in pw)
+    if len(pw) < 8 or pw.startswith("//") or "\\" in pw or "=" in pw or not any(c.isalpha() for c in pw):
+        return False
+    if not any(c.isdigit() for c in pw):  # `yqDVtkqPECriaLRi`: long, both cases, no words
+        return len(pw) >= 12 and has_case_mix and word_fraction(pw) < 0.3 and looks_like_password(pw)
     return (
-        len(pw) >= 8
-        and not pw.startswith("//")
-        and "\\" not in pw
-        and any(c.isdigit() for c in pw)
-        and any(c.isalpha() for c in pw)
-        and (has_case_mix or any(not c.isalnum() for c in pw))
-        and mixed_fraction(pw) >= 0.3
+        (has_case_mix or any(not c.isalnum() for c in pw))
+        and mixed_fraction(pw) >= 0.5
         and looks_like_password(pw)
         and not is_code_like(pw)
         and not is_identifier_like(pw)
@@ -93,6 +95,7 @@ class Scanner:
                 by_needle.setdefault(needle, []).append(index)
         for needle in context.NEEDLES:
             by_needle.setdefault(needle, []).append(_CONTEXT)
+        self._anchorless = tuple(i for i, rule in enumerate(self.rules) if not rule.needles)
         self._needles = list(by_needle)
         self._targets = [tuple(by_needle[n]) for n in self._needles]
         self._automaton = ahocorasick_rs.AhoCorasick(self._needles)
@@ -130,6 +133,8 @@ class Scanner:
                 pending[index] = [lo, hi]
         for index, (lo, hi) in pending.items():
             self._run(index, text, lo, min(hi, n), out)
+        for index in self._anchorless:
+            self._run(index, text, 0, n, out)
         if lone:
             self._lone(text, out)
         return out
@@ -177,29 +182,29 @@ class Scanner:
 
     def _lone(self, text: str, out: list[Span]) -> None:
         priority = len(self.rules) + 2
-        previous: tuple[int, int] | None = None  # (line end, token length) of the last lone-token line
+        padded = "\n" + text  # offsets in padded are one more than in text
+        previous: tuple[int, int] | None = None  # (end, token length) of the last lone-token line
         block = False
-        for m in LONE_RE.finditer(text):
+        for m in LONE_RE.finditer(padded):
             token = m.group("tok")
             # Lines of a wrapped base64 blob (MIME, PEM bodies, gettext test data): equal lengths, adjacent.
-            adjacent = previous is not None and text.count("\n", previous[0], m.start()) <= 1
+            adjacent = previous is not None and padded.count("\n", previous[0], m.start()) == 0
             if adjacent and previous is not None and len(token) >= 40 and (len(token) == previous[1] or block):
                 block = True
-                if out and out[-1].priority == priority and out[-1].start >= previous[0] - previous[1] - 2:
+                if out and out[-1].priority == priority and out[-1].end >= previous[0] - 1:
                     out.pop()  # the block's first line was taken for a lone secret: it was not one
-            elif adjacent and block and len(token) < (previous[1] if previous else 0):
-                pass  # the block's last, shorter line
-            else:
-                block = False
+            elif not (adjacent and block and previous is not None and len(token) < previous[1]):
+                block = False  # (the block's last line is shorter and still part of it)
             previous = (m.end(), len(token))
             if block or PLACEHOLDER_RE.search(token):
                 continue
+            start, end = m.start("tok") - 1, m.end("tok") - 1
             if ":" not in token and is_lone_secret(token):
-                out.append(Span(m.start("tok"), m.end("tok"), "SECRET", priority))
+                out.append(Span(start, end, "SECRET", priority))
                 continue
             pair = _USER_PASS_RE.fullmatch(token)
             if pair and _lone_password(pair["pw"]):
-                out.append(Span(m.start("tok") + pair.start("pw"), m.end("tok"), "PASSWORD", priority))
+                out.append(Span(start + pair.start("pw"), end, "PASSWORD", priority))
 
 
 def replace_spans(text: str, spans: list[Span]) -> str:

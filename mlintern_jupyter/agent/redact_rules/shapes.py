@@ -78,6 +78,7 @@ def is_reference(value: str) -> bool:
 
 _UUID_RE = re.compile(r"\{?[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?")
 _HEX_RE = re.compile(r"(?:0x)?(?:[0-9a-f]+|[0-9A-F]+)")
+_MIXED_HEX_RE = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 # Digest and object-id lengths: short and full git SHAs, MD5, SHA-1/224/256/384/512, 64-bit and 96-bit ids.
 _HEX_ID_LENGTHS = frozenset({7, 8, 9, 10, 11, 12, 16, 24, 32, 40, 48, 56, 64, 96, 128})
 _ULID_RE = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
@@ -95,11 +96,12 @@ _BINARY_B64_PREFIXES = (
 
 
 def is_identifier_like(value: str) -> bool:
-    """Ids and digests that appear alone in logs and records: UUIDs, hex digests, ULIDs, call ids, base64 media."""
+    """Ids and digests that appear alone in logs and records: UUIDs, hex digests (also EIP-55 mixed case),
+    ULIDs, call ids, base64 media."""
     v = value.strip("\"'`")
     if _UUID_RE.fullmatch(v) or _ULID_RE.fullmatch(v) or _ID_PREFIX_RE.fullmatch(v):
         return True
-    if _HEX_RE.fullmatch(v):
+    if _HEX_RE.fullmatch(v) or _MIXED_HEX_RE.fullmatch(v):
         return len(v.removeprefix("0x")) in _HEX_ID_LENGTHS or v.startswith("0x")
     return v.startswith(_BINARY_B64_PREFIXES)
 
@@ -134,7 +136,7 @@ def is_code_like(value: str) -> bool:
     """Dotted names, paths, numbers, dates and versions: what follows `=` in code and configs without being a
     credential."""
     return bool(
-        _DOTTED_NAME_RE.fullmatch(value)
+        (_DOTTED_NAME_RE.fullmatch(value) and mixed_fraction(value) < 0.5)
         or _PATH_RE.fullmatch(value)
         or _NUMBER_RE.fullmatch(value)
         or _DATE_RE.fullmatch(value)
@@ -143,19 +145,45 @@ def is_code_like(value: str) -> bool:
 
 
 _WORD_RUN_RE = re.compile(r"[A-Z]?[a-z]{4,}|[A-Z]{4,}")
-_VOWELS = frozenset("aeiouy")
+# The most frequent letter pairs of English text: words are made of them, random letters mostly are not.
+_BIGRAMS = wordset(
+    "th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le ve co me de hi ri "
+    "ro ic ne ea ra ce li ch ll be ma si om ur ca el ta la ns di fo ho pe ec pr no ct us ac ot il tr ly nc et ut "
+    "ss so rs un lo wa ge ie wh ee wi em ad ol rt po we na ul ni ts mo ow pa im mi ai sh ir su id os iv ia am fi "
+    "ci vi pl ig tu ev ld ry mp fe bl ab gh ty op wo sa ay ex ke fr oo av ag if ap gr od bo sp rd do uc bu ei ov "
+    "by rm ep tt oc fa ef cu rn sc gi da yo cr cl du ga qu ue ff ba ey ls va um pp ua up lu go ht ru ug ds lt pi "
+    "rc rr eg au ck ew mu br bi pt ak pu ui rg ib tl ny ki rk ys ob mm fu ph og ms ye ud mb ip ub oi rl gu dr hr "
+    "cc ft wn nu af hu nn eo vo rv nf xp gn sm fl iz ok nl my gl aw ju oa eq sy sl ps jo lf nv je nk kn gs dy "
+    "ks xt bs ik dd cy rp sk xi oe oy ws lv dl rf eu dg wr xa"
+)
 
 
 def _wordlike(run: str) -> bool:
-    """A letter run that reads like a word: vowels in natural proportion, no long consonant cluster."""
+    """A letter run that reads like a word: vowels in natural proportion and almost all of its letter pairs
+    common English pairs."""
     low = run.lower()
-    vowels = sum(c in _VOWELS for c in low)
-    return 0.25 <= vowels / len(low) <= 0.65 and not re.search(r"[^aeiouy]{4}", low)
+    if len(low) < 5 or not 0.25 <= sum(c in "aeiou" for c in low) / len(low) <= 0.7:
+        return False
+    pairs = [low[i : i + 2] for i in range(len(low) - 1)]
+    return sum(p in _BIGRAMS for p in pairs) >= 0.75 * len(pairs)
 
 
 def word_fraction(value: str) -> float:
     """Share of characters in word-like letter runs (`N18x509_attributes_st4DOLLAR` is half words)."""
     return sum(len(r) for r in _WORD_RUN_RE.findall(value) if _wordlike(r)) / max(1, len(value))
+
+
+def _entropy_floor(v: str) -> float:
+    """Entropy a random string of v's length and alphabet (hex, one-case alphanumerics, mixed case) clearly
+    exceeds: 72% of the most it could have."""
+    core = "".join(c for c in v if c.isalnum())  # separators (`-` in UUIDs, `:` and `/`) add little
+    if core and _HEX_RE.fullmatch(core):
+        alphabet = 16
+    elif core.lower() == core or core.upper() == core:
+        alphabet = 36
+    else:
+        alphabet = 64
+    return max(2.9, 0.72 * math.log2(min(len(v), alphabet)))
 
 
 def looks_random(value: str, min_len: int = 16) -> bool:
@@ -170,9 +198,8 @@ def looks_random(value: str, min_len: int = 16) -> bool:
     digits = sum(c.isdigit() for c in v)
     if letters < 2 or word_fraction(v) >= 0.4:
         return False
-    threshold = 3.0 if len(v) < 24 else 3.3
     if digits:
-        return entropy(v) >= threshold and mixed_fraction(v) >= 0.3
+        return entropy(v) >= _entropy_floor(v) and mixed_fraction(v) >= 0.3
     # No digits: only long mixed-case runs with many case switches (base64 of random bytes) qualify.
     return len(v) >= 24 and _case_switches(v) >= len(v) // 4 and entropy(v) >= 3.8
 
@@ -189,7 +216,7 @@ def looks_like_password(value: str) -> bool:
 def _base64_text(value: str) -> bool:
     """Base64 of readable text (encoded e-mail bodies, test vectors), not of random bytes."""
     core = value.rstrip("=")
-    if len(core) < 16 or not re.fullmatch(r"[A-Za-z0-9+/]+", core):
+    if len(core) < 8 or not re.fullmatch(r"[A-Za-z0-9+/]+", core):
         return False
     try:
         decoded = base64.b64decode(core + "=" * (-len(core) % 4)).decode("utf-8")
@@ -203,16 +230,24 @@ def is_lone_secret(value: str) -> bool:
     """A string standing alone (a whole line or a whole field) that is a credential by shape alone: stricter
     than :func:`looks_random`, because nothing around it says "secret"."""
     v = value
-    if len(v) < 16 or len(v) > 600 or v.startswith(("-", "sha256-", "sha512-", "sha384-", "sha1-")):
+    if len(v) < 16 or len(v) > 600 or re.match(r"-[-A-Za-z]|sha(?:1|256|384|512)-", v):  # flags, boundaries, SRI
         return False
     parts = re.split(r"[-_.~+/]", v)
     if len(parts) >= 3 and max(map(len, parts)) <= 8:  # `AES128-GCM-SHA256`, dates, versions: structured names
         return False
-    if is_identifier_like(v) or not looks_random(v) or word_fraction(v) >= 0.3 or _base64_text(v):
+    if "=" in v.rstrip("="):  # `NAME=value` is an assignment (the context rules judge it), `00Cg=Fq=` is not
+        name = v.split("=", 1)[0]
+        if re.fullmatch(r"[A-Za-z_][\w.]*", name):
+            return False
+    if is_identifier_like(v) or not looks_random(v) or word_fraction(v) >= 0.45 or _base64_text(v):
         return False
     if v.count("/") >= 2 and _PATH_RE.fullmatch(v):
+        return False
+    if _DOTTED_NAME_RE.fullmatch(v) and word_fraction(v) >= 0.15:  # `base64.b64decode`, `torch.float16`
+        return False
+    if len(re.findall(r"[0-9]+", v)) < 2:  # `Source_PEP3147Tests`: digits in one place, a name
         return False
     core = v.rstrip("=")
     if _HEX_RE.fullmatch(core):  # hex of a non-standard length: only with a high share of letters
         return sum(c.isalpha() for c in core) >= len(core) // 5
-    return mixed_fraction(v) >= 0.6 and sum(c.isdigit() for c in v) >= 2
+    return mixed_fraction(v) >= 0.5 and sum(c.isdigit() for c in v) >= 2

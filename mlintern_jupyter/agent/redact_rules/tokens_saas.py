@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from .rule import HEX, LB, RB, RBW, UUID, TokenRule, inner, prefixed, random_body
 
 R = random_body
+
+
+def _pem_body(secret: str) -> bool:
+    """A key block with a body (not `-----BEGIN PRIVATE KEY-----\\nanything\\n-----END...`); a block cut
+    off before its END line is masked whatever follows."""
+    if "-----END" not in secret:
+        return True
+    body = secret.split("-----", 2)[2].split("-----END", 1)[0]
+    return sum(c.isalnum() or c in "+/=" for c in body) >= 40
 
 
 def _jwt_header(secret: str) -> bool:
@@ -22,7 +32,7 @@ def _jwt_header(secret: str) -> bool:
 
 
 MESSAGING_RULES: list[TokenRule] = [
-    prefixed("SLACK_TOKEN", "xoxb-|xoxp-|xoxa-|xoxr-|xoxe-|xoxs-|xoxo-|xoxc-|xoxd-", r"[A-Za-z0-9-]{10,}+",
+    prefixed("SLACK_TOKEN", "xoxb-|xoxp-|xoxa-|xoxr-|xoxe-|xoxs-|xoxo-|xoxc-|xoxd-", r"(?:[0-9]{1,2}-)?[0-9]{8,14}-[A-Za-z0-9-]{8,}+",
              src="gitleaks slack-*-token; detect-secrets slack"),
     prefixed("SLACK_TOKEN", "xoxe.xoxp-|xoxe.xoxb-", r"[0-9]-[A-Za-z0-9]{100,}+", src="gitleaks slack-config-access-token"),
     prefixed("SLACK_TOKEN", "xapp-", r"[0-9]-[A-Za-z0-9-]{10,}+", src="gitleaks slack-app-token"),
@@ -30,19 +40,23 @@ MESSAGING_RULES: list[TokenRule] = [
           "hooks.slack.com/", 8, 400, src="gitleaks slack-webhook-url (http and https)"),
     inner("DISCORD_WEBHOOK", r"(?:https?://)?(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{5,}+/[A-Za-z0-9_-]{20,}+",
           "discord.com/api/webhooks/ discordapp.com/api/webhooks/", 15, 200, src="trufflehog discordwebhook"),
-    inner("TEAMS_WEBHOOK", r"webhookb2/[A-Za-z0-9@/-]{40,}+", "webhookb2/", 0, 300, src="gitleaks microsoft-teams-webhook"),
+    inner("TEAMS_WEBHOOK", r"(?:https?://[A-Za-z0-9-]{1,60}\.webhook\.office\.com/)?webhookb2/[A-Za-z0-9@/-]{40,}+", "webhookb2/", 90, 300,
+          src="gitleaks microsoft-teams-webhook"),
     inner("ZAPIER_WEBHOOK", r"hooks\.zapier\.com/hooks/catch/[A-Za-z0-9/]{10,}+", "hooks.zapier.com/hooks/catch/", 0, 100,
           src="trufflehog zapierwebhook"),
     inner("IFTTT_KEY", r"/with/key/([A-Za-z0-9_-]{20,}+)", "/with/key/", 0, 80, group=1, src="IFTTT Maker webhooks"),
     inner("TINES_WEBHOOK", r"\.tines\.com/webhook/[a-z0-9]{32}/[a-z0-9]{32}", ".tines.com/webhook/", 0, 90, src="trufflehog tineswebhook"),
-    inner("TELEGRAM_BOT_TOKEN", r"(?<![0-9])[0-9]{5,16}:AA[A-Za-z0-9_-]{30,}+", ":aa", 16, 200,
+    inner("TELEGRAM_BOT_TOKEN", r"(?<![0-9])[0-9]{5,16}:A[A-Za-z0-9_-]{32,}+", ":a", 16, 200,
           src="gitleaks telegram-bot-api-token; detect-secrets telegram_token"),
     prefixed("TWILIO_KEY", "AC|SK", HEX + "{32}" + RB, src="gitleaks twilio-api-key; detect-secrets twilio"),
-    prefixed("SENDGRID_KEY", "SG.", r"[A-Za-z0-9_-]{16,}+\.[A-Za-z0-9_-]{16,}+", src="gitleaks sendgrid-api-token"),
+    # No literal to look for: runs over the whole text (a single first-character class keeps that cheap).
+    TokenRule("DISCORD_TOKEN", re.compile(r"[MNO](?<![A-Za-z0-9_-].)[A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}+"),
+              (), check=R(0, 40), source="detect-secrets discord"),
+    prefixed("SENDGRID_KEY", "SG.", r"[A-Za-z0-9_=-]{16,}+\.[A-Za-z0-9_=.-]{16,}+", src="gitleaks sendgrid-api-token"),
     prefixed("MAILGUN_KEY", "key-|pubkey-", HEX + "{32}" + RB, src="gitleaks mailgun-private-api-token, mailgun-pub-key"),
     inner("MAILCHIMP_KEY", r"(?<![0-9a-f])[0-9a-f]{32}-us[0-9]{1,2}" + RB, "-us", 32, 3, src="gitleaks mailchimp-api-key"),
     prefixed("BREVO_KEY", "xkeysib-|xsmtpsib-", r"[a-f0-9]{64}-[A-Za-z0-9]{16}" + RB, src="gitleaks sendinblue-api-token"),
-    prefixed("MANDRILL_KEY", "md-", r"[A-Za-z0-9_-]{22}" + RBW, check=R(3, 20), src="Mandrill API keys"),
+    prefixed("MANDRILL_KEY", "md-", r"[A-Za-z0-9_-]{22}" + RBW, check=R(3, 20), src="Mandrill API keys", strict=True),
     inner("FIREBASE_FCM_KEY", r"AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{100,}+", ":apa91b", 11, 400, src="Firebase Cloud Messaging server keys"),
 ]
 
@@ -62,7 +76,7 @@ COMMERCE_RULES: list[TokenRule] = [
     prefixed("DUFFEL_TOKEN", "duffel_test_|duffel_live_", r"[A-Za-z0-9_=-]{43}" + RBW, src="gitleaks duffel-api-token"),
     prefixed("EASYPOST_TOKEN", "EZAK|EZTK", r"[A-Za-z0-9]{54}" + RB, src="gitleaks easypost-*"),
     prefixed("SHIPPO_TOKEN", "shippo_live_|shippo_test_", r"[a-fA-F0-9]{40}" + RB, src="gitleaks shippo-api-token"),
-    prefixed("LOB_KEY", "live_|test_", r"(?:pub_)?[a-f0-9]{31,35}" + RB, check=R(5), src="gitleaks lob-api-key, lob-pub-api-key"),
+    prefixed("LOB_KEY", "live_|test_", r"(?:pub_)?[a-f0-9]{31,35}" + RB, check=R(5), src="gitleaks lob-api-key, lob-pub-api-key", strict=True),
     prefixed("GOCARDLESS_TOKEN", "live_", r"[A-Za-z0-9_=-]{40}" + RBW, check=R(5), src="gitleaks gocardless-api-token"),
     prefixed("PLAID_TOKEN", "access-sandbox-|access-development-|access-production-", UUID, src="gitleaks plaid-api-token"),
     prefixed("COINBASE_KEY", "organizations/", r"[0-9a-f-]{36}/apiKeys/[0-9a-f-]{36}", src="trufflehog coinbase"),
@@ -114,8 +128,10 @@ STRUCTURED_RULES: list[TokenRule] = [
         "PRIVATE_KEY",
         r"-----BEGIN[A-Z0-9 _-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[^-]++|-(?!----END))*+"
         r"(?:-----END[A-Z0-9 _-]{0,40}PRIVATE KEY(?: BLOCK)?-----)?",
-        "-----begin", 0, 0, src="gitleaks private-key; trufflehog privatekey; detect-secrets private_key",
+        "-----begin", 0, 0, check=_pem_body, src="gitleaks private-key; trufflehog privatekey; detect-secrets private_key",
     ),
+    inner("SIDEKIQ_SECRET", r"BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM[ \t]*+[:=][ \t]*+[\"']?([a-f0-9]{8}:[a-f0-9]{8})" + RB,
+          "__contribsys__com", 20, 40, group=1, src="gitleaks sidekiq-secret"),
     inner("PRIVATE_KEY", r"Private-Lines:[ \t]*+[0-9]++\r?\n(?:[A-Za-z0-9+/=]++\r?\n?)++", "private-lines:", 0, 0,
           src="PuTTY private key files"),
     prefixed("JWT", "eyJ|ewogIC|ewoi", r"[A-Za-z0-9_-]{8,}+={0,2}\.(?:eyJ|ewo)[A-Za-z0-9_-]{8,}+={0,2}\.[A-Za-z0-9_-]*+",
