@@ -126,10 +126,10 @@ class Redactor:
     def learn_from_text(self, text: str) -> list[str]:
         """Register token-shaped values found in text the user pasted; returns their kinds."""
         learned: list[str] = []
-        for span in sorted(self._scanner.spans(text)):
-            value = text[span.start : span.end]
-            if not PLACEHOLDER_RE.search(value) and self.add_secret(value, span.kind):
-                learned.append(span.kind)
+        for start, end, kind, _ in sorted(self._scanner.spans(text)):
+            value = text[start:end]
+            if not PLACEHOLDER_RE.search(value) and self.add_secret(value, kind):
+                learned.append(kind)
         return learned
 
     # --- redaction -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 
 from .keys import KeyClass, classify_key, words
@@ -32,45 +33,55 @@ from .shapes import (
 )
 
 # Lower-case literals whose presence makes the context patterns worth running on a line.
-NEEDLES = ("pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "cookie", "session", "sig", "contrase")
+NEEDLES = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie", "session", "sig", "contrase")
 
-_KW = r"(?:pass|pwd|pw|secret|token|key|auth|cred|cookie|session|sig|contrase)"
+_KW = r"(?:pass|pwd|secret|token|key|auth|cred|cookie|session|sig|contrase)"
+# A run of key characters this long holds no key in its interior (a key's tail is at most 80 characters), so
+# the assignment pattern skips it (`keykeykey...`, a base64 blob) instead of trying every keyword in it.
+_LONG_RUN_RE = re.compile(r"[\w.$ñ-]{240,}+")
 _TYPE = r"[&*]?(?:\[\])?[A-Za-z_][\w.]{0,40}+(?:\[[^\]\n]{0,30}+\])?+(?:[ \t]*+\|[ \t]*+[A-Za-z_][\w.]{0,40}+)?+"
+# A quoted string ends at its first closing quote (escapes are not followed): from any opening quote the scan
+# stops at the next quote, so a line of escaped quotes costs linear time instead of quadratic.
 _QUOTED = (
-    r"(?:@|[rRbBuUfF]{1,2})?(?:\"(?:[^\"\\\n]|\\.)*+\"|'(?:[^'\\\n]|\\.)*+'|`[^`\n]*+`)"
-    r"|\\\"(?:[^\"\\\n]|\\[^\"\n])*+\\\"|\\'(?:[^'\\\n]|\\[^'\n])*+\\'"
+    r"(?:@|[rRbBuUfF]{1,2})?(?:\"[^\"\n]*+\"|'[^'\n]*+'|`[^`\n]*+`)"
+    r"|\\\"[^\"\\\n]*+\\\"|\\'[^'\\\n]*+\\'"
 )
 _UNQUOTED = r"(?:[^\s\"'`,;<>()\[\]|&\\]|\\(?![nrt\"'\\/]))++"
-_VALUE = f"(?P<value>{_QUOTED}|{_UNQUOTED}|)"
-_OPS = r":::=|::=|:=|\?\?=|\|\|=|\.=|\+=|\?=|=>|<-|===?|!==?|=(?![=~])|:(?![:=])|\|\||\?\?|,|\(|"
+_VALUE = f"(?P<value>{_QUOTED}|{_UNQUOTED})"
+# The empty operator (`#define KEY "v"`, `password xyz`) only after a space.
+_OPS = r":::=|::=|:=|\?\?=|\|\|=|\.=|\+=|\?=|=>|<-|===?|!==?|=(?![=~])|:(?![:=])|\|\||\?\?|,|\(|(?<=[ \t])"
 
+# The context patterns run on the lower-cased text (same offsets; values are sliced from the original): a
+# case-sensitive scan is 3-10x faster than (?i) on the same input.
 ASSIGN_RE = re.compile(
-    r"(?i)(?P<key>" + _KW + r"[\w.$ñ-]{0,80}+)"
+    r"(?P<key>" + _KW + r"[\w.$ñ-]{0,60}+)"
     r"(?P<close>\\?[\"'`]?\]?)(?:\[[^\]\n]{0,40}+\])?+"
     r"(?:[ \t]*+:[ \t]*+" + _TYPE + r"(?=[ \t]*+=(?![=>~]))|[ \t]++" + _TYPE + r"(?=[ \t]*+=(?![=>~])))?+"
     r"(?P<sp>[ \t]*+)(?P<op>" + _OPS + r")[ \t]*+" + _VALUE
 )
 # `"literal" == password`: the secret before the comparison.
-REVERSE_CMP_RE = re.compile(
-    r"(?P<value>\"(?:[^\"\\\n]|\\.)*+\"|'(?:[^'\\\n]|\\.)*+')[ \t]*+(?:===?|!==?)[ \t]*+(?P<key>[\w.$]{1,80}+)"
-)
+REVERSE_CMP_RE = re.compile(r"(?P<value>\"[^\"\n]{1,200}+\"|'[^'\n]{1,200}+')[ \t]*+(?:===?|!==?)[ \t]*+(?P<key>[\w.$]{1,80}+)")
 XML_RE = re.compile(
-    r"(?i)<(?P<key>[\w.:-]{0,60}?" + _KW + r"[\w.:-]{0,60}+)(?:[ \t][^<>\n]{0,200}+)?+>"
+    r"<(?P<key>[\w.:-]{0,60}?" + _KW + r"[\w.:-]{0,60}+)(?:[ \t][^<>\n]{0,200}+)?+>"
     r"[ \t]*+(?:\r?\n[ \t]*+)?(?P<value>[^<>\r\n]{1,2000}+)(?:\r?\n[ \t]*+)?</"
 )
+# Field names come first and their boundary is checked behind them, so the engine scans for the literals.
 NAME_FIELD_RE = re.compile(
-    r"(?i)(?<![\w-])(?:name|key|id|variable|var|param(?:eter)?(?:_?name|_?key)?|property|setting|header|env)"
+    r"(?:parametername(?<![\w-]parametername)|parameterkey(?<![\w-]parameterkey)|parameter(?<![\w-]parameter)|param_name(?<![\w-]param_name)|param_key(?<![\w-]param_key)|paramname(?<![\w-]paramname)|paramkey(?<![\w-]paramkey)|param(?<![\w-]param)|variable(?<![\w-]variable)|property(?<![\w-]property)|setting(?<![\w-]setting)|header(?<![\w-]header)|name(?<![\w-]name)|key(?<![\w-]key)|var(?<![\w-]var)|env(?<![\w-]env)|id(?<![\w-]id))"
     r"(?:[\"']?[ \t]*+(?:=>|[:=])[ \t]*+|>[ \t]*+)[\"']?(?P<name>[\w.$-]{1,80}+)"
 )
 VALUE_FIELD_RE = re.compile(
-    r"(?i)(?<![\w-])(?:value|val|parametervalue|default)(?:[\"']?[ \t]*+(?:=>|[:=])[ \t]*+|>[ \t]*+)"
+    r"(?:parametervalue(?<![\w-]parametervalue)|default(?<![\w-]default)|value(?<![\w-]value)|val(?<![\w-]val))(?:[\"']?[ \t]*+(?:=>|[:=])[ \t]*+|>[ \t]*+)"
     r"(?P<value>" + _QUOTED + r"|[^\s\"'`,;<>()\[\]{}|&\\]++)"
 )
 # requests-style `auth=("user", "password")`.
 AUTH_TUPLE_RE = re.compile(r"auth[ \t]*=[ \t]*\([ \t]*(['\"])[^'\"\n]{0,100}+\1[ \t]*,[ \t]*(['\"])(?P<value>[^'\"\n]{1,200}+)\2")
 
 _COMPARE = frozenset({"==", "===", "!=", "!=="})
-_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$@-ñÑ")
+# Values are judged on their first characters only, so a megabyte-long value costs no more than a token.
+MAX_JUDGED = 1024
+_KEY_CHARS_STR = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$@-ñÑ"
+_NEWLINE_RE = re.compile("\n")
 # What may precede a key at the start of a config line: indentation, `export`, `set`, a YAML list dash, ...
 _LINE_HEAD_RE = re.compile(r"[ \t]*+(?:(?:export|set|setenv|declare -x|readonly|local|ENV|ARG|\$env:|-)[ \t]++)?+")
 _CODE_VALUE_RE = re.compile(
@@ -138,7 +149,7 @@ def _password_like(v: str, quoted: bool) -> bool:
 def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: bool = False) -> bool:
     """Is `value`, assigned to a key of class `kc` with operator `op`, a secret? `structured`: the key is a
     field of parsed data (a dict), so it is exactly the key and a short opaque token under it counts."""
-    v = value.strip()
+    v = value.strip()[:MAX_JUDGED]
     if not v or PLACEHOLDER_RE.search(v) or is_placeholder(v) or is_reference(v):
         return False
     if v.isdigit():  # a count or an id; a long random number under a token key (Discord, Asana) is a secret
@@ -173,27 +184,44 @@ def _unquote(raw: str) -> tuple[int, int, bool]:
 
 
 def _key_start(text: str, pos: int) -> int:
-    start = pos
-    while start > 0 and pos - start < 80 and text[start - 1] in _KEY_CHARS:
-        start -= 1
-    return start
+    """Where the key holding the keyword at pos begins (`my_` of `my_password`)."""
+    head = text[max(0, pos - 80) : pos]
+    return pos - (len(head) - len(head.rstrip(_KEY_CHARS_STR)))
 
 
-def _line_bounds(text: str, pos: int) -> tuple[int, int]:
-    start = text.rfind("\n", 0, pos) + 1
-    end = text.find("\n", pos)
-    return start, (len(text) if end == -1 else end)
+class Lines:
+    """Line boundaries inside a window text[lo:hi], found once; lookups bisect. `first_start` and `last_end`
+    are the bounds of the window's first and last lines (they may lie outside the window)."""
+
+    def __init__(self, text: str, lo: int, hi: int, first_start: int, last_end: int) -> None:
+        self.breaks = [m.start() for m in _NEWLINE_RE.finditer(text, lo, hi)]
+        self.first_start, self.last_end = first_start, last_end
+
+    @classmethod
+    def around(cls, text: str, pos: int, reach: int = 4096) -> Lines:
+        """The line holding pos, looked for at most `reach` characters either way (a longer line is treated
+        as starting and ending there: its key is then not at a line start)."""
+        start = text.rfind("\n", max(0, pos - reach), pos) + 1 or max(0, pos - reach)
+        end = text.find("\n", pos, pos + reach)
+        return cls(text, pos, pos, start, min(len(text), pos + reach) if end == -1 else end)
+
+    def start(self, pos: int) -> int:
+        i = bisect_left(self.breaks, pos)
+        return self.breaks[i - 1] + 1 if i else self.first_start
+
+    def end(self, pos: int) -> int:
+        i = bisect_left(self.breaks, pos)
+        return self.breaks[i] if i < len(self.breaks) else self.last_end
 
 
-def _rest_of_line(text: str, start: int) -> int:
+def _rest_of_line(text: str, start: int, line_end: int) -> int:
     """End of an unquoted config value that runs to the end of its line (comments and `,;` stripped)."""
-    line_end = _line_bounds(text, start)[1]
     segment = text[start:line_end]
     segment = _TRAILING_COMMENT_RE.sub("", segment).rstrip().rstrip(",;\"'`\\").rstrip()
     return start + len(segment)
 
 
-def _auth_credential(text: str, vs: int, ve: int, quoted: bool) -> tuple[int, int]:
+def _auth_credential(text: str, vs: int, ve: int, quoted: bool, line_end: int) -> tuple[int, int]:
     """For an Authorization value, the span of the credential after its scheme word (`Bearer`, `Basic`,
     `Token`, `Api-Token`, `SSWS`, `Digest`, `AWS4-HMAC-SHA256`, ...), to the end of the header."""
     value = text[vs:ve]
@@ -205,7 +233,6 @@ def _auth_credential(text: str, vs: int, ve: int, quoted: bool) -> tuple[int, in
         return vs, ve
     if scheme and scheme.end() == len(value):
         after = vs + scheme.end()
-        line_end = _line_bounds(text, after)[1]
         tail = text[after:line_end]
         stripped = tail.lstrip(" \t")
         if stripped and tail[:1] in " \t":
@@ -219,45 +246,92 @@ def _auth_credential(text: str, vs: int, ve: int, quoted: bool) -> tuple[int, in
     return vs, ve
 
 
-def assignment_spans(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
-    """Secrets assigned to secret-named keys in text[lo:hi] (one or a few lines)."""
-    for m in ASSIGN_RE.finditer(text, lo, hi):
-        raw = m.group("value")
-        if not raw:
-            continue
-        op, sp = m.group("op"), m.group("sp")
-        ks = _key_start(text, m.start("key"))
-        key = text[ks : m.end("key")]
-        kc = classify_key(key)
-        if kc is None:
-            continue
-        vs, ve = m.span("value")
-        a, b, quoted = _unquote(raw)
-        cli = key.startswith("-")
-        if op == "":
-            if not sp:
-                continue
-            if not (cli or _netrc_line(text, ks)):
-                op = " "  # `password "xyz"`, `#define KEY "xyz"`, or prose: only generated-looking values
-        if op in (",", "(") and not quoted:
-            continue
-        if op == "," and (not m.group("close") or kc.tier == "weak"):
-            continue
-        if op == "(" and not _is_setter(key):
-            continue
-        if op == ":" and cli:
-            continue
-        vs, ve = vs + a, vs + b
-        if kc.kind == "AUTH" and key.lower().lstrip("\"'-") in _AUTH_KEYS:
-            vs, ve = _auth_credential(text, vs, ve, quoted)
-        elif not quoted and op not in _COMPARE and _LINE_HEAD_RE.fullmatch(text, _line_bounds(text, ks)[0], ks):
-            rest = _rest_of_line(text, vs)
-            # `key = a value with spaces` (INI, .env) runs to the end of the line; after `:` (YAML, prose,
-            # docstrings) only a value without spaces does.
-            if rest > ve and (op != ":" or not any(c.isspace() for c in text[vs:rest])):
-                ve = rest
-        if ve > vs and judge(kc, text[vs:ve], quoted=quoted, op=op):
-            yield vs, ve, kc.kind
+def _candidates(low: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
+    """ASSIGN_RE's matches in low[lo:hi], skipping the interior of long runs of key characters."""
+    for run in _LONG_RUN_RE.finditer(low, lo, hi):
+        yield from ASSIGN_RE.finditer(low, lo, run.start() + 100)
+        lo = max(lo, run.end() - 100)
+    yield from ASSIGN_RE.finditer(low, lo, hi)
+
+
+def assignment_spans(
+    text: str, low: str, lo: int, hi: int, lines: Lines, memo: dict  # type: ignore[type-arg]
+) -> Iterator[tuple[int, int, str]]:
+    """Secrets assigned to secret-named keys in text[lo:hi] (`low`: text lower-cased). `memo` caches key
+    classes and verdicts for one scan (pathological inputs repeat the same assignment thousands of times)."""
+    for m in _candidates(low, lo, hi):
+        found = assignment(text, m, lines, memo)
+        if found is not None:
+            yield found
+
+
+def assignment_at(text: str, low: str, pos: int, memo: dict) -> tuple[int, tuple[int, int, str] | None]:  # type: ignore[type-arg]
+    """The assignment whose keyword starts at pos, if any: (where the match ends, the secret span or None)."""
+    lines = Lines.around(text, pos)
+    m = ASSIGN_RE.match(low, pos, lines.last_end)
+    if m is None:
+        return pos + 1, None
+    return m.end(), assignment(text, m, lines, memo)
+
+
+def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[int, int, str] | None:  # type: ignore[type-arg]
+    """The secret span of one ASSIGN_RE match, or None."""
+    memo["budget"] -= 1
+    ks = _key_start(text, m.start())
+    # The verdict depends on the match, the key before it, and (for the space operator) on a netrc line.
+    whole = (text[ks : m.end()], m.group("op") == "" and _netrc_line(text, lines.start(ks), ks))
+    cached = memo.get(whole)
+    if cached is not None:  # the same assignment, judged before where nothing around it mattered
+        return (m.end() - cached[0], m.end() - cached[1], cached[2]) if cached else None
+    found = _judge_assignment(text, m, ks, lines, memo)
+    if found is None:
+        return None
+    vs, ve, kind, context_free = found
+    if context_free:
+        memo[whole] = (m.end() - vs, m.end() - ve, kind) if kind else ()
+    return (vs, ve, kind) if kind else None
+
+
+def _judge_assignment(
+    text: str, m: re.Match[str], ks: int, lines: Lines, memo: dict  # type: ignore[type-arg]
+) -> tuple[int, int, str, bool] | None:
+    """(value start, value end, kind or "", whether the verdict depends on this match's text alone)."""
+    vs, ve = m.span("value")
+    raw, op = text[vs:ve], m.group("op")
+    key = text[ks : m.end("key")]
+    kc = memo.get(key, False)
+    if kc is False:
+        kc = memo[key] = classify_key(key)
+    if kc is None:
+        return vs, ve, "", True
+    a, b, quoted = _unquote(raw)
+    cli = key.startswith("-")
+    line_start = lines.start(ks)
+    context_free = True
+    if op == "" and not (cli or _netrc_line(text, line_start, ks)):
+        op = " "  # `password "xyz"`, `#define KEY "xyz"`, or prose: only generated-looking values
+    if (op in (",", "(") and not quoted) or (op == "," and (not m.group("close") or kc.tier == "weak")):
+        return vs, ve, "", context_free
+    if (op == "(" and not _is_setter(key)) or (op == ":" and cli):
+        return vs, ve, "", context_free
+    vs, ve = vs + a, vs + b
+    if kc.kind == "AUTH" and key.lower().lstrip("\"'-") in _AUTH_KEYS:
+        vs, ve = _auth_credential(text, vs, ve, quoted, lines.end(vs))
+        context_free = False
+    elif not quoted and op not in _COMPARE and _LINE_HEAD_RE.fullmatch(text, line_start, ks):
+        context_free = False
+        rest = _rest_of_line(text, vs, lines.end(vs))
+        # `key = a value with spaces` (INI, .env) runs to the end of the line; after `:` (YAML, prose,
+        # docstrings) only a value without spaces does.
+        if rest > ve and (op != ":" or not any(c.isspace() for c in text[vs:rest])):
+            ve = rest
+    if ve <= vs:
+        return None
+    verdict_key = (kc, text[vs:ve], quoted, op)
+    verdict = memo.get(verdict_key)
+    if verdict is None:
+        verdict = memo[verdict_key] = judge(kc, verdict_key[1], quoted=quoted, op=op)
+    return vs, ve, kc.kind if verdict else "", context_free
 
 
 def _is_setter(key: str) -> bool:
@@ -265,34 +339,47 @@ def _is_setter(key: str) -> bool:
     return bool(ws) and (ws[0] in _SETTER_WORDS or len(ws) == 1 or ws == ["api", "key"])
 
 
-def _netrc_line(text: str, key_start: int) -> bool:
+def _netrc_line(text: str, line_start: int, key_start: int) -> bool:
     """`machine example.com login me password xyz` (.netrc), where a space separates key and value."""
-    line_start = _line_bounds(text, key_start)[0]
-    head = text[line_start:key_start].lower()
+    head = text[max(line_start, key_start - 200) : key_start].lower()
     return "machine " in head or "login " in head
 
 
-def element_spans(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
+def unjudged_spans(low: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """Every value the context patterns would look at in text[lo:hi], unjudged: what a scan masks once its
+    judging budget is spent (text made of assignments; see Scanner.spans). One C-level pass per pattern."""
+    spans = [m.span("value") for m in _candidates(low, lo, hi)]
+    spans += [m.span("value") for m in XML_RE.finditer(low, lo, hi)]
+    spans += [m.span("value") for m in VALUE_FIELD_RE.finditer(low, lo, hi)]
+    return spans
+
+
+def element_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> Iterator[tuple[int, int, str]]:  # type: ignore[type-arg]
     """XML elements (`<apiToken>...</apiToken>`, also over three lines), name/value pairs, reversed
-    comparisons and `auth=(user, password)` tuples in text[lo:hi]."""
-    for m in XML_RE.finditer(text, lo, hi):
-        kc = classify_key(m.group("key"))
-        value = m.group("value").rstrip()
+    comparisons and `auth=(user, password)` tuples in text[lo:hi] (`low`: text lower-cased)."""
+    for m in XML_RE.finditer(low, lo, hi):
+        memo["budget"] -= 1
+        kc = classify_key(text[m.start("key") : m.end("key")])
+        value = text[m.start("value") : m.end("value")].rstrip()
         if kc is not None and judge(kc, value, quoted=True):
             yield m.start("value"), m.start("value") + len(value), kc.kind
-    for m in NAME_FIELD_RE.finditer(text, lo, hi):
-        kc = classify_key(m.group("name"))
+    for m in NAME_FIELD_RE.finditer(low, lo, hi):
+        memo["budget"] -= 1
+        name = text[m.start("name") : m.end("name")]
+        kc = memo.get(name, False)
+        if kc is False:
+            kc = memo[name] = classify_key(name)
         if kc is None:
             continue
         stop = min(hi, m.end() + 300)
-        nxt = NAME_FIELD_RE.search(text, m.end(), stop)
+        nxt = NAME_FIELD_RE.search(low, m.end(), stop)
         if nxt is not None:
             stop = nxt.start()
-        v = VALUE_FIELD_RE.search(text, m.end(), stop)
+        v = VALUE_FIELD_RE.search(low, m.end(), stop)
         if v is None or text.count("\n", m.end(), v.start()) > 2:
             continue
         vs, ve = v.span("value")
-        a, b, quoted = _unquote(v.group("value"))
+        a, b, quoted = _unquote(text[vs:ve])
         if judge(kc, text[vs + a : vs + b], quoted=quoted):
             yield vs + a, vs + b, kc.kind
     for m in REVERSE_CMP_RE.finditer(text, lo, hi):
@@ -300,6 +387,7 @@ def element_spans(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]
         vs, ve = m.span("value")
         if kc is not None and judge(kc, text[vs + 1 : ve - 1], quoted=True, op="=="):
             yield vs + 1, ve - 1, kc.kind
-    for m in AUTH_TUPLE_RE.finditer(text, lo, hi):
-        if _password_like(m.group("value"), True):
+    for m in AUTH_TUPLE_RE.finditer(low, lo, hi):
+        value = text[m.start("value") : m.end("value")]
+        if _password_like(value, True):
             yield m.start("value"), m.end("value"), "PASSWORD"

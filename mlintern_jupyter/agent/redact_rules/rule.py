@@ -5,8 +5,9 @@ scanner feeds all needles of all rules through one Aho-Corasick automaton and ru
 its needles occurs, so a rule costs nothing on text that cannot contain its token.
 
 Every pattern must run in linear time on any input: possessive quantifiers (``{n,}+``) or bounded ones, no
-nested unbounded repetition. A rule whose needle opens the token (``back == 0``) is matched at the needle;
-otherwise it is searched in the window ``[needle - back, needle end + fwd)``.
+nested unbounded repetition. Every pattern starts with its needle's literal, so the regex engine scans for
+the literal (fast) instead of trying every position; what a token has before the literal (the 32 hex digits
+of `...-us12`) is checked by a lookbehind, and the masked span is extended back over `lead` characters.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ LBS = r"(?:(?<![A-Za-z0-9_./\\-])|(?<=[0-9;\[]m))"
 RB = r"(?![A-Za-z0-9])"
 RBW = r"(?![A-Za-z0-9_-])"
 HEX = "[0-9a-f]"
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+URL_CHARS = ALNUM + ".:/-"
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
@@ -34,12 +37,13 @@ class TokenRule:
     kind: str
     regex: re.Pattern[str]
     needles: tuple[str, ...]
-    back: int = 0  # how many characters before its needle a match may start
-    fwd: int = 0  # how many characters after its needle's end a match may reach (back > 0 only)
+    back: int = 0  # at most this many `lead` characters before the match belong to the secret
+    fwd: int = 0  # how far after its needle's end a match may reach (0: the scanner's default window)
     group: int = 0  # the group holding the secret; 0 = the whole match
     check: Callable[[str], bool] | None = None  # extra test on the secret; False = leave it
     source: str = ""  # where the shape is documented
     prefixes: tuple[str, ...] = ()  # literal openings, stripped before the placeholder test
+    lead: str = ""  # characters of the secret that come before the match (see module docstring)
 
     def accepts(self, secret: str) -> bool:
         if not secret:
@@ -75,7 +79,9 @@ def prefixed(
     # literal instead of trying a lookbehind at every position (about 40x faster on long windows).
     alternation = "|".join(f"{re.escape(p)}(?:(?<!{before}{re.escape(p)})|(?<=[0-9;\\[]m{re.escape(p)}))" for p in literals)
     regex = re.compile(f"(?:{alternation}){body}")
-    needles = tuple(sorted({p.lower() for p in literals}))
+    # Two-letter prefixes would flood the automaton (`acacac...`): such rules run over the whole text instead,
+    # where the regex engine's own scan for the literal is as fast.
+    needles = () if min(map(len, literals)) <= 2 else tuple(sorted({p.lower() for p in literals}))
     return TokenRule(kind, regex, needles, fwd=_reach(regex), check=check, source=src, prefixes=tuple(literals))
 
 
@@ -86,9 +92,10 @@ def _reach(regex: re.Pattern[str]) -> int:
 
 
 def inner(
-    kind: str, pattern: str, needles: str, back: int, fwd: int, *, group: int = 0,
+    kind: str, pattern: str, needles: str, *, lead: str = "", back: int = 0, fwd: int = 0, group: int = 0,
     check: Callable[[str], bool] | None = None, src: str = "",
 ) -> TokenRule:
-    """A token recognised by a literal inside it (`needles`, space-separated, matched case-insensitively)."""
+    """A token recognised by a literal (`needles`, space-separated, matched case-insensitively) that the
+    pattern starts with; `lead`/`back`: the characters before it that are part of the secret."""
     regex = re.compile(pattern)
-    return TokenRule(kind, regex, tuple(needles.lower().split()), back, fwd or _reach(regex), group, check, src)
+    return TokenRule(kind, regex, tuple(needles.lower().split()), back, fwd or _reach(regex), group, check, src, lead=lead)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import NamedTuple
+from operator import itemgetter
 
 import ahocorasick_rs
 
@@ -35,8 +35,15 @@ from .shapes import (
 # How far past its needle an unbounded token is first looked for; a match reaching the window's end is
 # re-matched without the bound, so no token is cut.
 DEFAULT_FWD = 512
-CONTEXT_BEFORE = 128  # a key starts at most this far before its keyword
-CONTEXT_AFTER = 8192
+CONTEXT_BEFORE = 256  # element and pair syntaxes start at most this far before their keyword
+ELEMENT_REACH = 2048  # ... and end within this much of each of the next three line ends
+# More needle hits than one per DENSE_SPACING characters (and at least DENSE_MIN_HITS) switch to whole-text
+# passes per rule; below that, the number of context candidates judged one by one is bounded by the hits.
+DENSE_SPACING = 128
+DENSE_MIN_HITS = 64
+DENSE_BLOCK = 16_384
+JUDGE_BUDGET = 10_000
+MAX_CHECKED = 4096  # a token's shape checks look at its first characters only
 _CONTEXT = -1
 _SAFE_STOP_RE = re.compile(r"[\s\"',;]")
 # A line that is one token: the only place a secret is recognised by its shape alone.
@@ -66,11 +73,14 @@ def _lone_password(pw: str) -> bool:
     )
 
 
-class Span(NamedTuple):
-    start: int
-    end: int
-    kind: str
-    priority: int  # lower wins the kind when spans overlap
+# (start, end, kind, priority): a plain tuple, built by the hundred thousand on pathological input. When
+# spans overlap, the lower priority names the kind (token rules by table order, then context, then lone).
+Span = tuple[int, int, str, int]
+
+
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end == -1 else end
 
 
 def _lower(text: str) -> str:
@@ -109,37 +119,77 @@ class Scanner:
             return []
         n = len(text)
         out: list[Span] = []
-        hits = self._automaton.find_matches_as_indexes(_lower(text), overlapping=True)
-        hits.sort(key=lambda hit: hit[1])
+        # Key classes, verdicts and accepted tokens of this scan, and how many context candidates may still be
+        # judged one by one: past that budget (only text made of assignments gets there), every candidate is
+        # masked unjudged, so no input costs more than a bounded time per MB and nothing fails open.
+        memo: dict = {"budget": JUDGE_BUDGET + n // 50}  # type: ignore[type-arg]
+        low = _lower(text)
+        hits = self._automaton.find_matches_as_indexes(low, overlapping=True)
+        if len(hits) > max(DENSE_MIN_HITS, n // DENSE_SPACING):
+            self._dense(text, low, hits, out, memo)
+        else:
+            self._sparse(text, low, hits, out, memo)
+        for index in self._anchorless:
+            self._run(index, text, 0, n, out, memo)
+        if lone:
+            self._lone(text, out)
+        return out
+
+    def _sparse(self, text: str, low: str, hits: list[tuple[int, int, int]], out: list[Span], memo: dict) -> None:  # type: ignore[type-arg]
+        """Few hits (ordinary text): each rule runs on the merged windows around its needles' hits."""
+        n = len(text)
+        hits.sort(key=itemgetter(1))
         pending: dict[int, list[int]] = {}
-        context_until = -1
+        until = [-1, -1]
         targets, rules = self._targets, self.rules
         for needle, start, end in hits:
             for index in targets[needle]:
                 if index == _CONTEXT:
-                    if start >= context_until:
-                        context_until = self._context(text, start, end, out)
+                    self._context(text, low, start, end, until, out, memo)
                     continue
                 rule = rules[index]
-                lo = start - rule.back if start > rule.back else 0
-                hi = end + (rule.fwd or DEFAULT_FWD)
+                lo, hi = start, end + (rule.fwd or DEFAULT_FWD)
                 window = pending.get(index)
                 if window is not None and lo <= window[1]:
                     if hi > window[1]:
                         window[1] = hi
                     continue
                 if window is not None:
-                    self._run(index, text, window[0], min(window[1], n), out)
+                    self._run(index, text, window[0], min(window[1], n), out, memo)
                 pending[index] = [lo, hi]
         for index, (lo, hi) in pending.items():
-            self._run(index, text, lo, min(hi, n), out)
-        for index in self._anchorless:
-            self._run(index, text, 0, n, out)
-        if lone:
-            self._lone(text, out)
-        return out
+            self._run(index, text, lo, min(hi, n), out, memo)
 
-    def _run(self, index: int, text: str, lo: int, hi: int, out: list[Span]) -> None:
+    def _dense(self, text: str, low: str, hits: list[tuple[int, int, int]], out: list[Span], memo: dict) -> None:  # type: ignore[type-arg]
+        """Needles everywhere (pathological or machine-generated text): every rule a needle points to makes
+        one pass over the whole text, and the context patterns one pass in line-aligned blocks, so the cost
+        no longer grows with the number of hits."""
+        n = len(text)
+        indexes: set[int] = set()
+        for needle in set(map(itemgetter(0), hits)):
+            indexes.update(self._targets[needle])
+        for index in sorted(indexes):
+            if index != _CONTEXT:
+                self._run(index, text, 0, n, out, memo)
+        if _CONTEXT in indexes:
+            priority = len(self.rules)
+            start = 0
+            while start < n:
+                end = text.find("\n", min(n, start + DENSE_BLOCK), start + 2 * DENSE_BLOCK)
+                if end == -1:  # a very long line: cut it where no value can be running
+                    stop = _SAFE_STOP_RE.search(text, min(n, start + DENSE_BLOCK))
+                    end = stop.start() if stop else n
+                if memo["budget"] > 0:
+                    lines = context.Lines(text, start, end, text.rfind("\n", 0, start) + 1, _line_end(text, end))
+                    for s, e, kind in context.assignment_spans(text, low, start, end, lines, memo):
+                        out.append((s, e, kind, priority))
+                    for s, e, kind in context.element_spans(text, low, start, end, memo):
+                        out.append((s, e, kind, priority + 1))
+                else:  # budget spent: mask every candidate (fail closed), in C-speed passes
+                    out += [(s, e, "SECRET", priority + 2) for s, e in context.unjudged_spans(low, start, end)]
+                start = end + 1
+
+    def _run(self, index: int, text: str, lo: int, hi: int, out: list[Span], memo: dict) -> None:  # type: ignore[type-arg]
         rule = self.rules[index]
         regex = rule.regex
         for m in regex.finditer(text, lo, hi):
@@ -148,37 +198,40 @@ class Scanner:
                 if full is None:
                     continue
                 m = full
-            group = rule.group
-            if group < 0:
-                group = next((g for g in range(1, (m.lastindex or 0) + 1) if m.group(g) is not None), 0)
-            secret = m.group(group)
-            if secret and rule.accepts(secret):
-                out.append(Span(m.start(group), m.end(group), rule.kind, index))
+            group = rule.group if rule.group >= 0 else (m.lastindex or 0)  # -1: whichever alternative matched
+            start, end = m.span(group)
+            if rule.lead and start == m.start():  # the part of the secret before the literal
+                before = text[max(0, start - rule.back) : start]
+                start -= len(before) - len(before.rstrip(rule.lead))
+            secret = text[start:end]
+            verdict = memo.get((index, secret))
+            if verdict is None:
+                verdict = memo[(index, secret)] = bool(secret) and rule.accepts(secret[:MAX_CHECKED])
+            if verdict:
+                out.append((start, end, rule.kind, index))
 
-    def _context(self, text: str, start: int, end: int, out: list[Span]) -> int:
-        """Run the context patterns on the keyword's line; returns where the next keyword needs a new run."""
-        line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", end)
-        if line_end == -1:
-            line_end = len(text)
-        lo = max(line_start, start - CONTEXT_BEFORE)
-        hi = line_end
-        if hi - end > CONTEXT_AFTER:
-            stop = _SAFE_STOP_RE.search(text, end + CONTEXT_AFTER, line_end)
-            hi = stop.start() if stop else line_end
+    def _context(self, text: str, low: str, start: int, end: int, until: list[int], out: list[Span], memo: dict) -> None:  # type: ignore[type-arg]
+        """The context patterns for the keyword at [start, end): the assignment it opens (matched right
+        there), and element and pair syntaxes around it, which may put the value up to two lines below.
+        `until`: how far the previous keywords' runs reached, [assignments, elements]."""
         priority = len(self.rules)
-        for s, e, kind in context.assignment_spans(text, lo, hi):
-            out.append(Span(s, e, kind, priority))
-        # Element and pair syntaxes may put the value up to two lines below the keyword.
-        hi2 = hi
-        for _ in range(2):
-            if hi2 >= len(text):
+        if start >= until[0]:
+            until[0], found = context.assignment_at(text, low, start, memo)
+            if found is not None:
+                out.append((*found, priority))
+        if start < until[1]:
+            return
+        line_start = text.rfind("\n", max(0, start - CONTEXT_BEFORE), start) + 1
+        lo = max(line_start, start - CONTEXT_BEFORE)
+        hi = end
+        for _ in range(3):  # to the end of this line and the two below it, at most ELEMENT_REACH each
+            if hi >= len(text):
                 break
-            nxt = text.find("\n", hi2 + 1, hi2 + 4096)
-            hi2 = nxt if nxt != -1 else min(len(text), hi2 + 4096)
-        for s, e, kind in context.element_spans(text, lo, hi2):
-            out.append(Span(s, e, kind, priority + 1))
-        return hi
+            nxt = text.find("\n", hi + 1, hi + ELEMENT_REACH)
+            hi = nxt if nxt != -1 else min(len(text), hi + ELEMENT_REACH)
+        for s, e, kind in context.element_spans(text, low, lo, hi, memo):
+            out.append((s, e, kind, priority + 1))
+        until[1] = hi
 
     def _lone(self, text: str, out: list[Span]) -> None:
         priority = len(self.rules) + 2
@@ -191,7 +244,7 @@ class Scanner:
             adjacent = previous is not None and padded.count("\n", previous[0], m.start()) == 0
             if adjacent and previous is not None and len(token) >= 40 and (len(token) == previous[1] or block):
                 block = True
-                if out and out[-1].priority == priority and out[-1].end >= previous[0] - 1:
+                if out and out[-1][3] == priority and out[-1][1] >= previous[0] - 1:
                     out.pop()  # the block's first line was taken for a lone secret: it was not one
             elif not (adjacent and block and previous is not None and len(token) < previous[1]):
                 block = False  # (the block's last line is shorter and still part of it)
@@ -200,11 +253,11 @@ class Scanner:
                 continue
             start, end = m.start("tok") - 1, m.end("tok") - 1
             if ":" not in token and is_lone_secret(token):
-                out.append(Span(start, end, "SECRET", priority))
+                out.append((start, end, "SECRET", priority))
                 continue
             pair = _USER_PASS_RE.fullmatch(token)
             if pair and _lone_password(pair["pw"]):
-                out.append(Span(start + pair.start("pw"), end, "PASSWORD", priority))
+                out.append((start + pair.start("pw"), end, "PASSWORD", priority))
 
 
 def replace_spans(text: str, spans: list[Span]) -> str:

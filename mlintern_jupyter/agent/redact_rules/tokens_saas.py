@@ -7,7 +7,7 @@ import base64
 import binascii
 import re
 
-from .rule import HEX, LB, RB, RBW, UUID, TokenRule, inner, prefixed, random_body
+from .rule import ALNUM, HEX, RB, RBW, URL_CHARS, UUID, TokenRule, inner, prefixed, random_body
 
 R = random_body
 
@@ -36,17 +36,16 @@ MESSAGING_RULES: list[TokenRule] = [
              src="gitleaks slack-*-token; detect-secrets slack"),
     prefixed("SLACK_TOKEN", "xoxe.xoxp-|xoxe.xoxb-", r"[0-9]-[A-Za-z0-9]{100,}+", src="gitleaks slack-config-access-token"),
     prefixed("SLACK_TOKEN", "xapp-", r"[0-9]-[A-Za-z0-9-]{10,}+", src="gitleaks slack-app-token"),
-    inner("SLACK_WEBHOOK", r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}+",
-          "hooks.slack.com/", 8, 400, src="gitleaks slack-webhook-url (http and https)"),
-    inner("DISCORD_WEBHOOK", r"(?:https?://)?(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{5,}+/[A-Za-z0-9_-]{20,}+",
-          "discord.com/api/webhooks/ discordapp.com/api/webhooks/", 15, 200, src="trufflehog discordwebhook"),
-    inner("TEAMS_WEBHOOK", r"(?:https?://[A-Za-z0-9-]{1,60}\.webhook\.office\.com/)?webhookb2/[A-Za-z0-9@/-]{40,}+", "webhookb2/", 90, 300,
-          src="gitleaks microsoft-teams-webhook"),
-    inner("ZAPIER_WEBHOOK", r"hooks\.zapier\.com/hooks/catch/[A-Za-z0-9/]{10,}+", "hooks.zapier.com/hooks/catch/", 0, 100,
-          src="trufflehog zapierwebhook"),
-    inner("IFTTT_KEY", r"/with/key/([A-Za-z0-9_-]{20,}+)", "/with/key/", 0, 80, group=1, src="IFTTT Maker webhooks"),
-    inner("TINES_WEBHOOK", r"\.tines\.com/webhook/[a-z0-9]{32}/[a-z0-9]{32}", ".tines.com/webhook/", 0, 90, src="trufflehog tineswebhook"),
-    inner("TELEGRAM_BOT_TOKEN", r"(?<![0-9])[0-9]{5,16}:A[A-Za-z0-9_-]{32,}+", ":a", 16, 200,
+    # Webhook URLs are masked whole: the scheme and host before the literal are extended over.
+    inner("SLACK_WEBHOOK", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}+", "hooks.slack.com/", lead=URL_CHARS,
+          back=8, src="gitleaks slack-webhook-url (http and https)"),
+    inner("DISCORD_WEBHOOK", r"discord(?:app)?\.com/api/webhooks/[0-9]{5,}+/[A-Za-z0-9_-]{20,}+",
+          "discord.com/api/webhooks/ discordapp.com/api/webhooks/", lead=URL_CHARS, back=15, src="trufflehog discordwebhook"),
+    inner("TEAMS_WEBHOOK", r"webhookb2/[A-Za-z0-9@/-]{40,}+", "webhookb2/", lead=URL_CHARS, back=90, src="gitleaks microsoft-teams-webhook"),
+    inner("ZAPIER_WEBHOOK", r"hooks\.zapier\.com/hooks/catch/[A-Za-z0-9/]{10,}+", "hooks.zapier.com/hooks/catch/", src="trufflehog zapierwebhook"),
+    inner("IFTTT_KEY", r"/with/key/([A-Za-z0-9_-]{20,}+)", "/with/key/", group=1, src="IFTTT Maker webhooks"),
+    inner("TINES_WEBHOOK", r"\.tines\.com/webhook/[a-z0-9]{32}/[a-z0-9]{32}", ".tines.com/webhook/", src="trufflehog tineswebhook"),
+    inner("TELEGRAM_BOT_TOKEN", r":A(?<=[0-9]{5}:A)[A-Za-z0-9_-]{32,}+", "0:a 1:a 2:a 3:a 4:a 5:a 6:a 7:a 8:a 9:a", lead="0123456789", back=16,
           src="gitleaks telegram-bot-api-token; detect-secrets telegram_token"),
     prefixed("TWILIO_KEY", "AC|SK", HEX + "{32}" + RB, src="gitleaks twilio-api-key; detect-secrets twilio"),
     # No literal to look for: runs over the whole text (a single first-character class keeps that cheap).
@@ -54,17 +53,20 @@ MESSAGING_RULES: list[TokenRule] = [
               (), check=R(0, 40), source="detect-secrets discord"),
     prefixed("SENDGRID_KEY", "SG.", r"[A-Za-z0-9_=-]{16,}+\.[A-Za-z0-9_=.-]{16,}+", src="gitleaks sendgrid-api-token"),
     prefixed("MAILGUN_KEY", "key-|pubkey-", HEX + "{32}" + RB, src="gitleaks mailgun-private-api-token, mailgun-pub-key"),
-    inner("MAILCHIMP_KEY", r"(?<![0-9a-f])[0-9a-f]{32}-us[0-9]{1,2}" + RB, "-us", 32, 3, src="gitleaks mailchimp-api-key"),
+    inner("MAILCHIMP_KEY", r"-us(?<=(?<![0-9a-f])[0-9a-f]{32}-us)[0-9]{1,2}" + RB, "-us", lead="0123456789abcdef", back=32,
+          src="gitleaks mailchimp-api-key"),
     prefixed("BREVO_KEY", "xkeysib-|xsmtpsib-", r"[a-f0-9]{64}-[A-Za-z0-9]{16}" + RB, src="gitleaks sendinblue-api-token"),
     prefixed("MANDRILL_KEY", "md-", r"[A-Za-z0-9_-]{22}" + RBW, check=R(3, 20), src="Mandrill API keys", strict=True),
-    inner("FIREBASE_FCM_KEY", r"AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{100,}+", ":apa91b", 11, 400, src="Firebase Cloud Messaging server keys"),
+    inner("FIREBASE_FCM_KEY", r":APA91b(?<=AAAA[A-Za-z0-9_-]{7}:APA91b)[A-Za-z0-9_-]{100,}+", ":apa91b", lead=ALNUM + "_-", back=11,
+          src="Firebase Cloud Messaging server keys"),
 ]
 
 COMMERCE_RULES: list[TokenRule] = [
     prefixed("STRIPE_KEY", "sk_live_|sk_test_|sk_prod_|rk_live_|rk_test_|rk_prod_|pk_live_|pk_test_", r"[A-Za-z0-9]{10,}+",
              src="gitleaks stripe-access-token; detect-secrets stripe"),
     prefixed("STRIPE_KEY", "whsec_", r"[A-Za-z0-9]{24,}+", src="Stripe webhook signing secrets"),
-    inner("STRIPE_KEY", LB + r"pi_[A-Za-z0-9]{24}_secret_[A-Za-z0-9]{25}" + RB, "_secret_", 27, 26, src="trufflehog stripepaymentintent"),
+    inner("STRIPE_KEY", r"_secret_(?<=(?<![A-Za-z0-9_])pi_[A-Za-z0-9]{24}_secret_)[A-Za-z0-9]{25}" + RB, "_secret_", lead=ALNUM + "_",
+          back=27, src="trufflehog stripepaymentintent"),
     prefixed("SQUARE_TOKEN", "sq0atp-|sq0csp-|sq0idp-|sq0idb-|sandbox-sq0atb-|sandbox-sq0csb-", r"[A-Za-z0-9_\\-]{22,60}" + RBW,
              src="gitleaks square-access-token; detect-secrets square_oauth"),
     prefixed("PAYPAL_TOKEN", "access_token$production$|access_token$sandbox$", r"[0-9a-z]{16}\$[0-9a-f]{32}" + RB,
@@ -86,10 +88,12 @@ COMMERCE_RULES: list[TokenRule] = [
 SAAS_RULES: list[TokenRule] = [
     prefixed("FACEBOOK_TOKEN", "EAA", r"[A-Za-z0-9]{90,}+", check=R(3, 40), src="gitleaks facebook-page-access-token"),
     prefixed("SQUARE_TOKEN", "EAAA", r"[A-Za-z0-9_-]{22,60}" + RBW, check=R(4), src="gitleaks square-access-token"),
-    inner("FACEBOOK_TOKEN", r"(?<![0-9])[0-9]{15,16}(?:\||%7[Cc])[0-9A-Za-z_-]{27,40}" + RBW, "| %7c", 16, 41,
+    inner("FACEBOOK_TOKEN", r"(?:\|(?<=[0-9]{15}\|)|%7[Cc](?<=[0-9]{15}%7[Cc]))[0-9A-Za-z_-]{27,40}" + RBW,
+          "0| 1| 2| 3| 4| 5| 6| 7| 8| 9| %7c", lead="0123456789", back=16,
           check=lambda s: any(c.isalpha() for c in s[17:]), src="gitleaks facebook-access-token"),
     prefixed("INSTAGRAM_TOKEN", "IGQV", r"[A-Za-z0-9_-]{100,}+", src="Instagram Graph API tokens"),
-    inner("TWITTER_BEARER", LB + r"A{22}[A-Za-z0-9%]{60,}+", "a" * 22, 0, 200, src="gitleaks twitter-bearer-token"),
+    # Whole-text (the literal is a run of one letter, which would flood the automaton on base64 of zeros).
+    TokenRule("TWITTER_BEARER", re.compile(r"A{22}(?:(?<![A-Za-z0-9_]A{22})|(?<=[0-9;\[]mA{22}))[A-Za-z0-9%]{60,}+"), (), source="gitleaks twitter-bearer-token"),
     prefixed("DROPBOX_TOKEN", "sl.", r"[A-Za-z0-9_=-]{120,}+", src="gitleaks dropbox-short-lived-api-token"),
     prefixed("NOTION_TOKEN", "secret_", r"[A-Za-z0-9]{43}" + RB, src="trufflehog notion"),
     prefixed("NOTION_TOKEN", "ntn_", r"[A-Za-z0-9]{40,}+", src="gitleaks notion-api-token"),
@@ -128,11 +132,11 @@ STRUCTURED_RULES: list[TokenRule] = [
         "PRIVATE_KEY",
         r"-----BEGIN[A-Z0-9 _-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[^-]++|-(?!----END))*+"
         r"(?:-----END[A-Z0-9 _-]{0,40}PRIVATE KEY(?: BLOCK)?-----)?",
-        "-----begin", 0, 0, check=_pem_body, src="gitleaks private-key; trufflehog privatekey; detect-secrets private_key",
+        "-----begin", check=_pem_body, src="gitleaks private-key; trufflehog privatekey; detect-secrets private_key",
     ),
-    inner("SIDEKIQ_SECRET", r"BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM[ \t]*+[:=][ \t]*+[\"']?([a-f0-9]{8}:[a-f0-9]{8})" + RB,
-          "__contribsys__com", 20, 40, group=1, src="gitleaks sidekiq-secret"),
-    inner("PRIVATE_KEY", r"Private-Lines:[ \t]*+[0-9]++\r?\n(?:[A-Za-z0-9+/=]++\r?\n?)++", "private-lines:", 0, 0,
+    inner("SIDEKIQ_SECRET", r"__CONTRIBSYS__COM(?:(?<=BUNDLE_ENTERPRISE__CONTRIBSYS__COM)|(?<=BUNDLE_GEMS__CONTRIBSYS__COM))"
+          r"[ \t]*+[:=][ \t]*+[\"']?([a-f0-9]{8}:[a-f0-9]{8})" + RB, "__contribsys__com", group=1, src="gitleaks sidekiq-secret"),
+    inner("PRIVATE_KEY", r"Private-Lines:[ \t]*+[0-9]++\r?\n(?:[A-Za-z0-9+/=]++\r?\n?)++", "private-lines:",
           src="PuTTY private key files"),
     prefixed("JWT", "eyJ|ewogIC|ewoi", r"[A-Za-z0-9_-]{8,}+={0,2}\.(?:eyJ|ewo)[A-Za-z0-9_-]{8,}+={0,2}\.[A-Za-z0-9_-]*+",
              check=_jwt_header, src="gitleaks jwt; trufflehog jwt; detect-secrets jwt"),

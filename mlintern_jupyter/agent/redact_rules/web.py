@@ -25,18 +25,18 @@ def _cli_password(value: str) -> bool:
 
 
 WEB_RULES: list[TokenRule] = [
-    inner("URL_PASSWORD", r"://[^\s/:@'\"<>\[\]]{0,256}+:([^\s/@'\"<>]{1,256}+)@", "://", 0, 520, group=1,
+    inner("URL_PASSWORD", r"://[^\s/:@'\"<>\[\]]{0,256}+:([^\s/@'\"<>]{1,256}+)@", "://", group=1,
           check=_url_password, src="detect-secrets basic_auth; trufflehog uri, ftp, redis, mongodb, postgres"),
-    inner("URL_TOKEN", r"://(?=[^\s/@]{0,256}?[0-9])([A-Za-z0-9_.~-]{20,256}+)@", "://", 0, 270, group=1,
+    inner("URL_TOKEN", r"://(?=[^\s/@]{0,256}?[0-9])([A-Za-z0-9_.~-]{20,256}+)@", "://", group=1,
           check=lambda v: looks_random(v, 20), src="tokens as URL user (https://<token>@github.com)"),
-    inner("BEARER_TOKEN", r"(?i:bearer)[ \t]++([A-Za-z0-9._~+/-]{16,}+=*+)", "bearer", 0, 0, group=1, check=_has_digit,
+    inner("BEARER_TOKEN", r"(?i:bearer)[ \t]++([A-Za-z0-9._~+/-]{16,}+=*+)", "bearer", group=1, check=_has_digit,
           src="RFC 6750 bearer tokens"),
-    inner("BASIC_AUTH", r"(?i:basic)[ \t]++([A-Za-z0-9+/]{8,}+={0,2})", "basic", 0, 0, group=1, check=_is_basic_credential,
+    inner("BASIC_AUTH", r"(?i:basic)[ \t]++([A-Za-z0-9+/]{8,}+={0,2})", "basic", group=1, check=_is_basic_credential,
           src="RFC 7617 basic credentials"),
     inner(
         "PASSWORD",
-        r"(?<![\w-])(?:-u|--user)(?:=|[ \t]++)(?:\"[^\":\n]{0,100}+:([^\"\n]{1,200}+)\"|'[^':\n]{0,100}+:([^'\n]{1,200}+)'"
+        r"(?:-u(?<![\w-]-u)|--user(?<![\w-]--user))(?:=|[ \t]++)(?:\"[^\":\n]{0,100}+:([^\"\n]{1,200}+)\"|'[^':\n]{0,100}+:([^'\n]{1,200}+)'"
         r"|(?:\"[^\"\n]{1,100}+\"|'[^'\n]{1,100}+'|[\w$@.{}-]{1,100}+):(\"[^\"\n]{1,200}+\"|'[^'\n]{1,200}+'|[^\s\"']{1,200}+))",
-        "-u --user", 0, 420, group=-1, check=_cli_password, src="gitleaks curl-auth-user",
+        "-u --user", group=-1, check=_cli_password, src="gitleaks curl-auth-user",
     ),
 ]
