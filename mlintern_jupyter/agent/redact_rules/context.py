@@ -36,9 +36,6 @@ from .shapes import (
 NEEDLES = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie", "session", "sig", "contrase")
 
 _KW = r"(?:pass|pwd|secret|token|key|auth|cred|cookie|session|sig|contrase)"
-# A run of key characters this long holds no key in its interior (a key's tail is at most 80 characters), so
-# the assignment pattern skips it (`keykeykey...`, a base64 blob) instead of trying every keyword in it.
-_LONG_RUN_RE = re.compile(r"[\w.$ñ-]{240,}+")
 _TYPE = r"[&*]?(?:\[\])?[A-Za-z_][\w.]{0,40}+(?:\[[^\]\n]{0,30}+\])?+(?:[ \t]*+\|[ \t]*+[A-Za-z_][\w.]{0,40}+)?+"
 # A quoted string ends at its first closing quote (escapes are not followed): from any opening quote the scan
 # stops at the next quote, so a line of escaped quotes costs linear time instead of quadratic.
@@ -54,7 +51,7 @@ _OPS = r":::=|::=|:=|\?\?=|\|\|=|\.=|\+=|\?=|=>|<-|===?|!==?|=(?![=~])|:(?![:=])
 # The context patterns run on the lower-cased text (same offsets; values are sliced from the original): a
 # case-sensitive scan is 3-10x faster than (?i) on the same input.
 ASSIGN_RE = re.compile(
-    r"(?P<key>" + _KW + r"[\w.$ñ-]{0,60}+)"
+    r"(?P<key>" + _KW + r"[\w.$ñ-]{0,40}+)"
     r"(?P<close>\\?[\"'`]?\]?)(?:\[[^\]\n]{0,40}+\])?+"
     r"(?:[ \t]*+:[ \t]*+" + _TYPE + r"(?=[ \t]*+=(?![=>~]))|[ \t]++" + _TYPE + r"(?=[ \t]*+=(?![=>~])))?+"
     r"(?P<sp>[ \t]*+)(?P<op>" + _OPS + r")[ \t]*+" + _VALUE
@@ -247,11 +244,8 @@ def _auth_credential(text: str, vs: int, ve: int, quoted: bool, line_end: int) -
 
 
 def _candidates(low: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
-    """ASSIGN_RE's matches in low[lo:hi], skipping the interior of long runs of key characters."""
-    for run in _LONG_RUN_RE.finditer(low, lo, hi):
-        yield from ASSIGN_RE.finditer(low, lo, run.start() + 100)
-        lo = max(lo, run.end() - 100)
-    yield from ASSIGN_RE.finditer(low, lo, hi)
+    """ASSIGN_RE's matches in low[lo:hi]."""
+    return ASSIGN_RE.finditer(low, lo, hi)
 
 
 def assignment_spans(
