@@ -43,7 +43,9 @@ _QUOTED = (
     r"(?:@|[rRbBuUfF]{1,2})?(?:\"[^\"\n]*+\"|'[^'\n]*+'|`[^`\n]*+`)"
     r"|\\\"[^\"\\\n]*+\\\"|\\'[^'\\\n]*+\\'"
 )
-_UNQUOTED = r"(?:[^\s\"'`,;<>()\[\]|&\\]|\\(?![nrt\"'\\/]))++"
+# An unquoted value ends at a quote, bracket, separator or `&name=` (the next URL parameter); a lone `&` is
+# part of it (`Tr0ub4dor&3`).
+_UNQUOTED = r"(?:[^\s\"'`,;<>()\[\]|&\\]|\\(?![nrt\"'\\/])|&(?![\w.-]{1,40}+=))++"
 _VALUE = f"(?P<value>{_QUOTED}|{_UNQUOTED})"
 # The empty operator (`#define KEY "v"`, `password xyz`) only after a space.
 _OPS = r":::=|::=|:=|\?\?=|\|\|=|\.=|\+=|\?=|=>|<-|===?|!==?|=(?![=~])|:(?![:=])|\|\||\?\?|,|\(|(?<=[ \t])"
@@ -69,7 +71,7 @@ NAME_FIELD_RE = re.compile(
 )
 VALUE_FIELD_RE = re.compile(
     r"(?:parametervalue(?<![\w-]parametervalue)|default(?<![\w-]default)|value(?<![\w-]value)|val(?<![\w-]val))(?:[\"']?[ \t]*+(?:=>|[:=])[ \t]*+|>[ \t]*+)"
-    r"(?P<value>" + _QUOTED + r"|[^\s\"'`,;<>()\[\]{}|&\\]++)"
+    r"(?P<value>" + _QUOTED + r"|(?:[^\s\"'`,;<>()\[\]{}|&\\]|&(?![\w.-]{1,40}+=))++)"
 )
 # requests-style `auth=("user", "password")`.
 AUTH_TUPLE_RE = re.compile(r"auth[ \t]*=[ \t]*\([ \t]*(['\"])[^'\"\n]{0,100}+\1[ \t]*,[ \t]*(['\"])(?P<value>[^'\"\n]{1,200}+)\2")
@@ -156,9 +158,13 @@ def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: 
     if not quoted and (_CODE_VALUE_RE.match(v) or _CODE_EXPR_RE.search(v) or _WORDY_IDENT_RE.fullmatch(v) or _FLAG_RE.fullmatch(v)):
         return False
     if op in _COMPARE or op in ("(", ","):
-        return quoted and not any(c in v for c in "\"'()") and _credential_like(v, 8)
+        if not quoted or any(c in v for c in "\"'()"):
+            return False
+        return _credential_like(v, 8) or (kc.tier == "password" and not kc.inner and _password_like(v, True))
     if op == " ":
         return _credential_like(v, 12)
+    if op == "header":  # what follows an Authorization header's scheme word
+        return sum(c.isalnum() for c in v) >= 8 and (" " in v or _credential_like(v, 8) or _is_basic_credential(v))
     if kc.tier in ("token", "weak") or (kc.inner and not quoted):
         return _credential_like(v, 16 if kc.tier == "weak" or kc.inner else 10, kc.tier != "weak") or (
             kc.kind == "AUTH" and _is_basic_credential(v)
@@ -218,9 +224,10 @@ def _rest_of_line(text: str, start: int, line_end: int) -> int:
     return start + len(segment)
 
 
-def _auth_credential(text: str, vs: int, ve: int, quoted: bool, line_end: int) -> tuple[int, int]:
+def _auth_credential(text: str, vs: int, ve: int, quoted: bool, line_start: int, line_end: int) -> tuple[int, int]:
     """For an Authorization value, the span of the credential after its scheme word (`Bearer`, `Basic`,
-    `Token`, `Api-Token`, `SSWS`, `Digest`, `AWS4-HMAC-SHA256`, ...), to the end of the header."""
+    `Token`, `Api-Token`, `SSWS`, `Digest`, `AWS4-HMAC-SHA256`, ...), to the end of the header: the end of
+    the line, or the quote closing the string the header sits in (`curl -H "Authorization: ..."`)."""
     value = text[vs:ve]
     scheme = _SCHEME_RE.match(value)
     if quoted:
@@ -234,9 +241,12 @@ def _auth_credential(text: str, vs: int, ve: int, quoted: bool, line_end: int) -
         stripped = tail.lstrip(" \t")
         if stripped and tail[:1] in " \t":
             start = after + len(tail) - len(stripped)
-            end = start
-            while end < line_end and text[end] not in "\"'\n" and not (text[end] == "\\" and text[end + 1 : end + 2] in ("n", "r", '"')):
-                end += 1
+            head = text[line_start:vs]
+            enclosing = next((q for q in "\"'" if head.count(q) % 2), None)
+            end = text.find(enclosing, start, line_end) if enclosing else -1
+            end = line_end if end == -1 else end
+            escaped = text.find("\\n", start, end)  # a JSON-escaped newline ends the header too
+            end = end if escaped == -1 else escaped
             while end > start and text[end - 1] in " \t,;\\":
                 end -= 1
             return start, end
@@ -306,12 +316,15 @@ def _judge_assignment(
         op = " "  # `password "xyz"`, `#define KEY "xyz"`, or prose: only generated-looking values
     if (op in (",", "(") and not quoted) or (op == "," and (not m.group("close") or kc.tier == "weak")):
         return vs, ve, "", context_free
+    if op == "," and not (key.isupper() or len(words(key)) > 1):  # ("DB_PASSWORD", "x"), not ["pass", "x"]
+        return vs, ve, "", context_free
     if (op == "(" and not _is_setter(key)) or (op == ":" and cli):
         return vs, ve, "", context_free
     vs, ve = vs + a, vs + b
-    if kc.kind == "AUTH" and key.lower().lstrip("\"'-") in _AUTH_KEYS:
-        vs, ve = _auth_credential(text, vs, ve, quoted, lines.end(vs))
+    if kc.kind == "AUTH" and key.lower().lstrip("\"'-") in _AUTH_KEYS and op in (":", "=", "=>"):
+        vs, ve = _auth_credential(text, vs, ve, quoted, line_start, lines.end(vs))
         context_free = False
+        quoted, op = True, "header"  # header content: `username="me", response="..."` is not code
     elif not quoted and op not in _COMPARE and _LINE_HEAD_RE.fullmatch(text, line_start, ks):
         context_free = False
         rest = _rest_of_line(text, vs, lines.end(vs))
@@ -329,8 +342,9 @@ def _judge_assignment(
 
 
 def _is_setter(key: str) -> bool:
-    ws = words(key)
-    return bool(ws) and (ws[0] in _SETTER_WORDS or len(ws) == 1 or ws == ["api", "key"])
+    """`setPassword(`, `.withToken(`, `.password(`, `std::string secret(`: a call that sets the secret."""
+    ws = words(key.rsplit(".", 1)[-1].rsplit("::", 1)[-1])
+    return bool(ws) and (ws[0] in _SETTER_WORDS or ws in (["password"], ["secret"], ["token"], ["api", "key"], ["apikey"]))
 
 
 def _netrc_line(text: str, line_start: int, key_start: int) -> bool:
