@@ -1,5 +1,5 @@
 """Redaction: a corpus of fake secret shapes x 8 contexts, a benign corpus, exact values in their encoded
-forms, fail-closed behaviour, properties and timing."""
+forms, fail-closed behaviour, properties. Speed is measured in tests/bench_redact.py, not asserted here."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import base64
 import dataclasses
 import json
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -295,15 +294,6 @@ def test_redact_is_idempotent(text: str) -> None:
     assert redactor.redact(once) == once
 
 
-@settings(max_examples=40, deadline=None)
-@given(unit=_TRICKY.filter(bool))
-def test_adversarial_repetition_is_linear(unit: str) -> None:
-    text = (unit * (50_000 // len(unit) + 1))[:50_000]
-    start = time.perf_counter()
-    Redactor({"S": SHAPELESS}).redact(text)
-    assert time.perf_counter() - start < 1.0
-
-
 def _megabyte() -> str:
     parts = [json.dumps(SECRETS[i % len(SECRETS)]) for i in range(10)]
     parts += json.loads((FIXTURES / "benign.json").read_text())
@@ -311,11 +301,33 @@ def _megabyte() -> str:
     return (text * (1_000_000 // len(text) + 1))[:1_000_000]
 
 
-def test_one_megabyte_is_fast() -> None:
+def test_one_megabyte_in_one_call() -> None:
+    """A megabyte of mixed text in one call: secrets masked, benign lines intact (speed is in bench_redact)."""
     redactor = Redactor({"DB_PASSWORD": SHAPELESS, "HF_TOKEN": SECRETS[0]["value"]})
-    text = _megabyte()
-    start = time.perf_counter()
-    out = redactor.redact(text)
-    elapsed = time.perf_counter() - start
-    assert SECRETS[0]["value"] not in out
-    assert elapsed < 1.5, f"1 MB took {elapsed:.2f}s"
+    out = redactor.redact(_megabyte())
+    assert SECRETS[0]["value"] not in out and SECRETS[1]["value"] not in out
+    assert "Fine-tuning DistilBERT on IMDB reaches about 93% accuracy after three epochs." in out
+    assert redactor.redact(out) == out
+
+
+# --- what the session's own records carry ---------------------------------------------------------------
+
+
+def test_ids_under_id_keys_survive_redact_obj() -> None:
+    """Approval nonces, call ids and digests look random; under their keys they are identifiers, and masking
+    them would break the event log (an approval could no longer be matched)."""
+    import secrets as stdlib_secrets
+
+    nonce = stdlib_secrets.token_urlsafe(16)
+    record = {
+        "kind": "approval_requested",
+        "nonce": nonce,
+        "call_id": "call_" + stdlib_secrets.token_urlsafe(18),
+        "action_sha256": stdlib_secrets.token_hex(32),
+        "tool_use_id": "toolu_01" + stdlib_secrets.token_urlsafe(16),
+        "session": "0b4c1b0e-7f5e-4c1a-9d8e-2f6a1b3c4d5e",
+    }
+    assert Redactor().redact_obj(record) == record
+    # A generated-looking string where nothing says it is an id is a lone credential-shaped token: masked.
+    lone = "x9Kq2" + SECRETS[0]["value"][3:30]
+    assert Redactor().redact_obj({"note": lone, "nonce": lone}) == {"note": "[REDACTED:SECRET]", "nonce": lone}

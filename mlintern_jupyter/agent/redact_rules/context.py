@@ -54,7 +54,7 @@ _OPS = r":::=|::=|:=|\?\?=|\|\|=|\.=|\+=|\?=|=>|<-|===?|!==?|=(?![=~])|:(?![:=])
 # case-sensitive scan is 3-10x faster than (?i) on the same input.
 ASSIGN_RE = re.compile(
     r"(?P<key>" + _KW + r"[\w.$ñ-]{0,40}+)"
-    r"(?P<close>\\?[\"'`]?\]?)(?:\[[^\]\n]{0,40}+\])?+"
+    r"(?P<close>\\?[\"'`]\]?|)(?:\[[^\]\n]{0,40}+\])?+"
     r"(?:[ \t]*+:[ \t]*+" + _TYPE + r"(?=[ \t]*+=(?![=>~]))|[ \t]++" + _TYPE + r"(?=[ \t]*+=(?![=>~])))?+"
     r"(?P<sp>[ \t]*+)(?P<op>" + _OPS + r")[ \t]*+" + _VALUE
 )
@@ -88,6 +88,7 @@ _CODE_VALUE_RE = re.compile(
 )
 _TRAILING_COMMENT_RE = re.compile(r"[ \t]+(?:#|//|;)(?![^\s]*[=:]).*$")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9._-]{1,30}")
+_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _KEBAB_NAME_RE = re.compile(r"[a-z][a-z0-9]*+(?:[-.][a-z0-9]++)++")
 _FILENAME_RE = re.compile(
     r"[\w./:~-]*\.(?:pem|crt|cer|der|key|pub|p12|pfx|jks|json|ya?ml|txt|py|cfg|conf|ini|toml|env|csv|log|sh|xml"
@@ -165,6 +166,8 @@ def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: 
         return _credential_like(v, 12)
     if op == "header":  # what follows an Authorization header's scheme word
         return sum(c.isalnum() for c in v) >= 8 and (" " in v or _credential_like(v, 8) or _is_basic_credential(v))
+    if kc.tier == "weak" and _UUID_RE.fullmatch(v):  # `"session": "<uuid>"` in every Jupyter message
+        return False
     if kc.tier in ("token", "weak") or (kc.inner and not quoted):
         return _credential_like(v, 16 if kc.tier == "weak" or kc.inner else 10, kc.tier != "weak") or (
             kc.kind == "AUTH" and _is_basic_credential(v)
@@ -282,6 +285,8 @@ def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[i
     """The secret span of one ASSIGN_RE match, or None."""
     memo["budget"] -= 1
     ks = _key_start(text, m.start())
+    if text.endswith("[REDACTED:", 0, ks):  # the kind inside a placeholder is not a key
+        return None
     # The verdict depends on the match, the key before it, and (for the space operator) on a netrc line.
     whole = (text[ks : m.end()], m.group("op") == "" and _netrc_line(text, lines.start(ks), ks))
     cached = memo.get(whole)

@@ -90,7 +90,7 @@ _ID_PREFIX_RE = re.compile(
 )
 # Base64 of common binary files (PNG, JPEG, GIF, RIFF, PDF, zip, gzip, MP4, SVG, XML, ID3, Ogg, WebM, npy, pickle).
 _BINARY_B64_PREFIXES = (
-    "iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "JVBERi", "UEsDB", "H4sI", "AAAA", "PHN2Zy", "PD94bW", "SUQz",
+    "iVBORw0KGg", "/9j/", "R0lGOD", "UklGR", "JVBERi", "UEsDB", "H4sI", "AAAA", "PHN2Zy", "PD94bW", "SUQz",
     "T2dnUw", "GkXf", "k05VTVBZ", "gASV", "Qk0", "AAABAA",
 )
 
