@@ -265,6 +265,8 @@ def rows(results: dict[str, Outcome]) -> list[tuple[str, ...]]:
         out.append(("state fold (#12)", "trace totals read by claude-code-log: " + ", ".join(
             f"{k} {t['claude_code_log'][k]:,}" for k in t["claude_code_log"]), "equal to the session's usage",
             "session: " + ", ".join(f"{k} {v:,}" for k, v in t["session"].items()), "—", yes(t["equal"])))
+    if not failed("redact", "redaction (#16)"):
+        out += redact_rows(results["redact"].figures)
     if not failed("panel", "side panel (#7)"):
         f = results["panel"].figures
         out.append(("side panel (#7)", f"render a {f['history_events']}-event session ({f['timeline_cards']} cards): "
@@ -428,6 +430,35 @@ def whole_log_chars(lines: int) -> int:
     return sum(len(f"step {i} loss={1 / (i + 1):.6f}\n") for i in range(lines))
 
 
+def redact_rows(f: dict) -> list[tuple[str, ...]]:
+    o, b = f["ours"], f["baseline"]
+    label = "redaction (#16)"
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.1f}%"
+
+    return [
+        (label, f"corpus: {o['positives']:,} secrets of {o['formats']} formats, alone and in {o['syntaxes']} context syntaxes; "
+                f"{o['negatives']:,} placeholders, references and look-alikes", "≥ 2,000 over ≥ 150 formats, ≥ 10 syntaxes",
+         "same corpus", "—", yes(o["positives"] >= 2000 and o["formats"] >= 150 and o["syntaxes"] >= 10)),
+        (label, f"recall in context: {pct(o['recall_context'])}", "≥ 95%", f"{f['baseline_ref']} ({f['baseline_commit']}): "
+         f"{pct(b['recall_context'])}", ratio(o["recall_context"], b["recall_context"]), yes(o["recall_context"] >= 0.95)),
+        (label, f"recall alone: {pct(o['recall_alone'])}", "≥ 80%", pct(b["recall_alone"]), ratio(o["recall_alone"], b["recall_alone"]),
+         yes(o["recall_alone"] >= 0.80)),
+        (label, f"negatives changed: {pct(o['negatives_changed'])}", "—", pct(b["negatives_changed"]),
+         ratio(o["negatives_changed"], b["negatives_changed"]), "no goal set"),
+        (label, f"changes per MB of benign code (CPython {o['stdlib_mb']} MB stdlib): {o['stdlib_changes_per_mb']:.2f}", "≤ 1",
+         f"{b['stdlib_changes_per_mb']:.2f}", ratio(o["stdlib_changes_per_mb"], b["stdlib_changes_per_mb"]), yes(o["stdlib_changes_per_mb"] <= 1)),
+        (label, f"throughput, {o['log_mb']} MB mixed log in one call: {o['log_mb_per_s']} MB/s", "≥ 10 MB/s", f"{b['log_mb_per_s']} MB/s",
+         ratio(o["log_mb_per_s"], b["log_mb_per_s"]), yes(o["log_mb_per_s"] >= 10)),
+        (label, f"throughput, the same log in 4 KB chunks: {o['chunks_4k_mb_per_s']} MB/s", "≥ 10 MB/s", f"{b['chunks_4k_mb_per_s']} MB/s",
+         ratio(o["chunks_4k_mb_per_s"], b["chunks_4k_mb_per_s"]), yes(o["chunks_4k_mb_per_s"] >= 10)),
+        (label, f"slowest of {len(o['pathological_s'])} pathological 1 MB inputs: {o['worst_s_per_mb']} s ({o['worst_input']})",
+         "≤ 0.2 s per MB", f"{b['worst_s_per_mb']} s ({b['worst_input']})", ratio(o["worst_s_per_mb"], b["worst_s_per_mb"]),
+         yes(o["worst_s_per_mb"] <= 0.2)),
+    ]
+
+
 def guard_table(f: dict) -> list[str]:
     lines = ["| traces | detector | episodes | caught | false positives | repeated firings / episode |",
              "|---|---|---|---|---|---|"]
@@ -484,6 +515,19 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
         "GIT_DIR` measures them again). Concepts: the 30 regexes of `tests/fixtures/concepts.json` on both texts "
         "(plus 5 project-only concepts, ours only). Grader agreement: each rule's verdict against the label of the "
         "scripted good and bad trajectories of `tests/test_eval_graders.py`.",
+        "- **redaction** (`tests/bench_redact.py`): our redactor and the baseline's (main's, or the last main commit before "
+        "this redactor; extracted from git, each in its own process) on the same inputs. Corpus "
+        "(`tests/fixtures/redaction/corpus.py`, `formats.py`): fake credentials synthesised from the documented shapes "
+        "of gitleaks', trufflehog's and detect-secrets' rules and vendor docs, each alone and in a dozen context syntaxes "
+        "(shell, .env, Python, JS/TS, Go, Java, PHP, Ruby, C#, Objective-C, Kotlin, Rust, Makefile, YAML, Kubernetes and "
+        "GitHub Actions env lists, TOML, INI, properties, XML, JSON, HTTP headers, URLs, CLI flags, logs); caught = "
+        "neither the secret nor any 12-character piece of it that was not already in the surrounding text survives. "
+        "Negatives: each format's placeholders, references and look-alikes, and ML text that looks random. Benign code: "
+        "every .py file of this interpreter's standard library, one change = one placeholder inserted. Throughput: a "
+        "5 MB mix of ML logs, events, code and 1% secrets, in one call and in 4 KB chunks; pathological: 1 MB inputs "
+        "built to flood the prefilter or backtrack (needles, operators, quotes and escapes repeated). Times are CPU "
+        "seconds of the redacting process (best of 2-3 runs), since wall time on this shared machine measures the "
+        "neighbours.",
         "- **research** (`tests/bench_research.py`): the loopback fake Hub and fake Semantic Scholar in the benchmark's "
         "process. Docs: a generated 300-page library; the first `explore_hf_docs` query fetches the sidebar and every "
         "page's markdown and writes a BM25 (tantivy) index to disk; then the median of 5 other queries, and one from a "
@@ -552,7 +596,7 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
 
 def main() -> int:
     names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "fold", "research", "playbook", "agent_eval",
-             "panel", "sandbox", "providers", "cli", "attacks"]
+             "redact", "panel", "sandbox", "providers", "cli", "attacks"]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(names), help="comma-separated subset of: " + ", ".join(names))
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
@@ -577,7 +621,7 @@ def main() -> int:
             # Runs the tasks only when a provider key is set; otherwise it says so (and costs nothing).
             results[name] = run_json(name, [py, "scripts/eval_agent.py", "--json"], ROOT, env, 3600)
         else:
-            timeout = {"jobs": 300, "comm": 240, "providers": 600, "fold": 600, "cli": 1800,
+            timeout = {"jobs": 300, "comm": 240, "providers": 600, "fold": 600, "cli": 1800, "redact": 900,
                        "attacks": 1800}.get(name, 180)
             results[name] = run_json(name, [py, f"tests/bench_{name}.py"], ROOT, env, timeout)
         o = results[name]
