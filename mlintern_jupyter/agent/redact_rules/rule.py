@@ -54,7 +54,7 @@ class TokenRule:
                 body = secret[len(prefix) :]
                 break
         # `sk-your-key-here`, `xoxe.xoxp-1-SlackAppConfigurationAccessTokenHere`, `hf_requiredTypesForDisplay`
-        if is_placeholder(body) or (len(body) >= 12 and word_fraction(body) >= 0.5):
+        if is_placeholder(body, sequential=False) or (len(body) >= 12 and word_fraction(body) >= 0.5):
             return False
         return self.check is None or self.check(secret)
 

@@ -53,8 +53,10 @@ _REFERENCE_RE = re.compile(
 )
 
 
-def is_placeholder(value: str) -> bool:
-    """A stand-in for a credential: masks, templates, sequential digits, documentation examples."""
+def is_placeholder(value: str, *, sequential: bool = True) -> bool:
+    """A stand-in for a credential: masks, templates, documentation examples, and (unless `sequential` is
+    False) runs like `1234567` or `abcdefg`, which values under a secret-named key rarely are by chance but
+    test fixtures often are; token rules, whose prefix already says "credential", keep those."""
     v = value.strip()
     if not v or PLACEHOLDER_RE.search(v):
         return True
@@ -63,7 +65,7 @@ def is_placeholder(value: str) -> bool:
     distinct = len(set(v))
     if distinct <= 3 or (len(v) >= 12 and distinct <= 5):
         return True
-    if _PLACEHOLDER_WORDS_RE.search(v) or any(seq in v for seq in _SEQUENTIAL):
+    if _PLACEHOLDER_WORDS_RE.search(v) or (sequential and any(seq in v for seq in _SEQUENTIAL)):
         return True
     return bool(re.search(r"(.)\1{7}", v)) and distinct < 10
 
