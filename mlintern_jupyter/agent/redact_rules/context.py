@@ -369,14 +369,18 @@ def unjudged_spans(low: str, lo: int, hi: int) -> list[tuple[int, int]]:
 
 def element_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> Iterator[tuple[int, int, str]]:  # type: ignore[type-arg]
     """XML elements (`<apiToken>...</apiToken>`, also over three lines), name/value pairs, reversed
-    comparisons and `auth=(user, password)` tuples in text[lo:hi] (`low`: text lower-cased)."""
-    for m in XML_RE.finditer(low, lo, hi):
+    comparisons and `auth=(user, password)` tuples in text[lo:hi] (`low`: text lower-cased). Each pattern
+    runs only if the window holds the literal it cannot match without (a cheap substring test)."""
+    window = low[lo:hi]
+    xml, pairs = "</" in window, "val" in window or "default" in window
+    compare, tuples = "==" in window or "!=" in window, "auth" in window and "(" in window
+    for m in XML_RE.finditer(low, lo, hi if xml else lo):
         memo["budget"] -= 1
         kc = classify_key(text[m.start("key") : m.end("key")])
         value = text[m.start("value") : m.end("value")].rstrip()
         if kc is not None and judge(kc, value, quoted=True):
             yield m.start("value"), m.start("value") + len(value), kc.kind
-    for m in NAME_FIELD_RE.finditer(low, lo, hi):
+    for m in NAME_FIELD_RE.finditer(low, lo, hi if pairs else lo):
         memo["budget"] -= 1
         name = text[m.start("name") : m.end("name")]
         kc = memo.get(name, False)
@@ -395,12 +399,12 @@ def element_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> Iterator
         a, b, quoted = _unquote(text[vs:ve])
         if judge(kc, text[vs + a : vs + b], quoted=quoted):
             yield vs + a, vs + b, kc.kind
-    for m in REVERSE_CMP_RE.finditer(text, lo, hi):
+    for m in REVERSE_CMP_RE.finditer(text, lo, hi if compare else lo):
         kc = classify_key(m.group("key"))
         vs, ve = m.span("value")
         if kc is not None and judge(kc, text[vs + 1 : ve - 1], quoted=True, op="=="):
             yield vs + 1, ve - 1, kc.kind
-    for m in AUTH_TUPLE_RE.finditer(low, lo, hi):
+    for m in AUTH_TUPLE_RE.finditer(low, lo, hi if tuples else lo):
         value = text[m.start("value") : m.end("value")]
         if _password_like(value, True):
             yield m.start("value"), m.end("value"), "PASSWORD"
