@@ -11,6 +11,7 @@ from tests.redact_helpers import ALNUM, B64, HEX, URLSAFE, rand
 
 S = rand(ALNUM, 32, "syntax")  # a generated credential with no recognisable prefix
 P = "Tr0ub4dor&3-" + rand(ALNUM, 6, "pw")  # a password a person chose
+SYM = "q{w}e)r$t{y]u(i[o>p-_$#" + rand(ALNUM, 6, "sym")  # symbols, brackets out of order
 
 # (syntax, text, expected output): the exact output, so a masked operator or scheme word fails.
 CASES = [
@@ -80,6 +81,13 @@ CASES = [
     ("keyword inside, camelCase", f'tokenForProd = "{S}"', 'tokenForProd = "[REDACTED:TOKEN]"'),
     ("connection string", f"Server=db;User ID=sa;Password={P};", "Server=db;User ID=sa;Password=[REDACTED:PASSWORD];"),
     ("requests auth tuple", f'requests.get(url, auth=("me", "{P}"))', 'requests.get(url, auth=("me", "[REDACTED:PASSWORD]"))'),
+    # Symbol-rich passwords with unbalanced brackets are values, not code; a five-word passphrase is not prose.
+    ("symbols unquoted", f"db_pass: {SYM}", "db_pass: [REDACTED:PASSWORD]"),
+    ("symbols compared", f'if (api_key != "{SYM}") {{', 'if (api_key != "[REDACTED:API_KEY]") {'),
+    ("symbols compared, reversed", f'if ("{SYM}" == my_password) {{', 'if ("[REDACTED:PASSWORD]" == my_password) {'),
+    ("c++ constructor", f'std::string secret("{SYM}");', 'std::string secret("[REDACTED:SECRET]");'),
+    ("c++ assign", f'secret.assign("{SYM}", 17);', 'secret.assign("[REDACTED:SECRET]", 17);'),
+    ("passphrase", 'password = "violet harbor lantern seven oak"', 'password = "[REDACTED:PASSWORD]"'),
 ]
 
 HEADERS = [

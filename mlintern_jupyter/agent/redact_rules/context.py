@@ -99,7 +99,7 @@ _CODE_EXPR_RE = re.compile(r"\s(?:[-+*/%]|\|\||&&|or|and|if|else|for|in|is|not)\
 # An identifier made of words (`hide_cookie2`, `authHeaderValue`): a variable, not a value.
 _WORDY_IDENT_RE = re.compile(r"[A-Za-z_$][A-Za-z]*+[0-9]*+(?:_+[A-Za-z]++[0-9]*+)*+_*+")
 # Keys whose call with one string is a setter: `setPassword("x")`, `.apiKey("x")`, `std::string secret("x")`.
-_SETTER_WORDS = frozenset({"set", "with", "put", "use"})
+_SETTER_WORDS = frozenset({"set", "with", "put", "use", "assign"})
 _FLAG_RE = re.compile(r"--?[A-Za-z][A-Za-z-]*+(?:=.*)?")  # the next command-line flag, not a value
 _AUTH_KEYS = frozenset({"authorization", "proxy-authorization", "x-authorization"})
 
@@ -122,7 +122,7 @@ def _credential_like(v: str, min_len: int, strong: bool = True) -> bool:
     if looks_random(v, min_len):
         return True
     symbols = [c for c in v if not c.isalnum()]
-    if strong is False or "\\" in v or "{" in v and "}" in v and re.search(r"\{\w*\}", v):
+    if strong is False or "\\" in v or ("{" in v and re.search(r"\{\w*\}", v) and _well_nested(v)):  # "{}/{name}" templates
         return False
     return (
         len(v) >= 12 and len(symbols) >= 3 and len(set(symbols) - set("-_./ ")) >= 2
@@ -133,7 +133,18 @@ def _credential_like(v: str, min_len: int, strong: bool = True) -> bool:
 
 def _is_prose(v: str) -> bool:
     parts = v.split()
-    return "\\n" in v or len(parts) >= 5 or (len(parts) >= 3 and v.rstrip()[-1:] in ".!?:")
+    return "\\n" in v or len(parts) >= 6 or (len(parts) >= 3 and v.rstrip()[-1:] in ".!?:")
+
+
+def _well_nested(v: str) -> bool:
+    """Brackets open and close in order, as in code (`f(x[0])`); a generated password's seldom do."""
+    stack: list[str] = []
+    for c in v:
+        if c in "([{":
+            stack.append(c)
+        elif c in ")]}" and (not stack or "([{"[")]}".index(c)] != stack.pop()):
+            return False
+    return not stack
 
 
 def _password_like(v: str, quoted: bool) -> bool:
@@ -156,10 +167,11 @@ def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: 
         return len(v) >= 16 and kc.tier in ("token", "secret", "password") and not kc.inner and len(set(v)) >= 6
     if structured and kc.tier == "token" and not kc.inner:
         return len(v) >= 8 and not any(c.isspace() for c in v) and not is_code_like(v) or _credential_like(v, 8)
-    if not quoted and (_CODE_VALUE_RE.match(v) or _CODE_EXPR_RE.search(v) or _WORDY_IDENT_RE.fullmatch(v) or _FLAG_RE.fullmatch(v)):
+    code = (_CODE_VALUE_RE.match(v) and _well_nested(v)) or _CODE_EXPR_RE.search(v)
+    if not quoted and (code or _WORDY_IDENT_RE.fullmatch(v) or _FLAG_RE.fullmatch(v)):
         return False
     if op in _COMPARE or op in ("(", ","):
-        if not quoted or any(c in v for c in "\"'()"):
+        if not quoted or any(c in v for c in "\"'") or (_CODE_VALUE_RE.match(v) and _well_nested(v)):
             return False
         return _credential_like(v, 8) or (kc.tier == "password" and not kc.inner and _password_like(v, True))
     if op == " ":
