@@ -29,11 +29,12 @@ MIN_SECRET_LEN = 8
 _ENV_NAME_RE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD", re.IGNORECASE)
 _LINE_BREAKS_RE = re.compile(r"[\r\n]+")
 _NUMERIC_SECRET_KINDS = frozenset({"PASSWORD", "SECRET", "CREDENTIAL"})
-# Values under these keys are identifiers (approval nonces, call ids, digests): a random-looking string there
-# is not masked for its shape alone (token shapes and known values still are).
+# Values under these keys are identifiers or opaque provider blobs (approval nonces, call ids, digests, the
+# signature of a thinking block and the data of a redacted one, which are replayed byte for byte): a
+# random-looking string there is not masked for its shape alone (token shapes and known values still are).
 _ID_KEY_RE = re.compile(
     r"(?i)(?:^|[_.-])(?:id|ids|uuid|nonce|sha|sha1|sha256|hash|digest|checksum|etag|revision|rev|commit|oid"
-    r"|fingerprint|seq)$|^(?:id|nonce|sha|hash)$"
+    r"|fingerprint|seq|signature|encrypted_content)$|^(?:id|nonce|sha|hash|data|signature)$"
 )
 
 

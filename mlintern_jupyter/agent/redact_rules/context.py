@@ -33,9 +33,9 @@ from .shapes import (
 )
 
 # Lower-case literals whose presence makes the context patterns worth running on a line.
-NEEDLES = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie", "session", "sig", "contrase")
+NEEDLES = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie", "session", "contrase")
 
-_KW = r"(?:pass|pwd|secret|token|key|auth|cred|cookie|session|sig|contrase)"
+_KW = r"(?:pass|pwd|secret|token|key|auth|cred|cookie|session|contrase)"
 _TYPE = r"[&*]?(?:\[\])?[A-Za-z_][\w.]{0,40}+(?:\[[^\]\n]{0,30}+\])?+(?:[ \t]*+\|[ \t]*+[A-Za-z_][\w.]{0,40}+)?+"
 # A quoted string ends at its first closing quote (escapes are not followed): from any opening quote the scan
 # stops at the next quote, so a line of escaped quotes costs linear time instead of quadratic.
@@ -269,8 +269,15 @@ def _auth_credential(text: str, vs: int, ve: int, quoted: bool, line_start: int,
 
 
 def _candidates(low: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
-    """ASSIGN_RE's matches in low[lo:hi]."""
-    return ASSIGN_RE.finditer(low, lo, hi)
+    """ASSIGN_RE's matches in low[lo:hi]. The next search starts at a match's value, not after it, so a key
+    inside a value (`a_token= b_token= x`) is judged too, and a second redaction pass finds nothing new."""
+    pos = lo
+    while True:
+        m = ASSIGN_RE.search(low, pos, hi)
+        if m is None:
+            return
+        yield m
+        pos = max(m.start("value"), pos + 1)
 
 
 def assignment_spans(
@@ -285,12 +292,12 @@ def assignment_spans(
 
 
 def assignment_at(text: str, low: str, pos: int, memo: dict) -> tuple[int, tuple[int, int, str] | None]:  # type: ignore[type-arg]
-    """The assignment whose keyword starts at pos, if any: (where the match ends, the secret span or None)."""
+    """The assignment whose keyword starts at pos, if any: (where its value starts, the secret span or None)."""
     lines = Lines.around(text, pos)
     m = ASSIGN_RE.match(low, pos, lines.last_end)
     if m is None:
         return pos + 1, None
-    return m.end(), assignment(text, m, lines, memo)
+    return m.start("value"), assignment(text, m, lines, memo)  # a key inside the value gets its own turn
 
 
 def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[int, int, str] | None:  # type: ignore[type-arg]
@@ -299,8 +306,14 @@ def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[i
     ks = _key_start(text, m.start())
     if text.endswith("[REDACTED:", 0, ks):  # the kind inside a placeholder is not a key
         return None
-    # The verdict depends on the match, the key before it, and (for the space operator) on a netrc line.
-    whole = (text[ks : m.end()], m.group("op") == "" and _netrc_line(text, lines.start(ks), ks))
+    # The verdict depends on the match, the key before it, whether the key opens its line (a config value
+    # then runs to the end of it), and (for the space operator) on a netrc line.
+    line_start = lines.start(ks)
+    whole = (
+        text[ks : m.end()],
+        _LINE_HEAD_RE.fullmatch(text, line_start, ks) is not None,
+        m.group("op") == "" and _netrc_line(text, line_start, ks),
+    )
     cached = memo.get(whole)
     if cached is not None:  # the same assignment, judged before where nothing around it mattered
         return (m.end() - cached[0], m.end() - cached[1], cached[2]) if cached else None

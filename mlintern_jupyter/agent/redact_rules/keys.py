@@ -49,9 +49,8 @@ _WORDS: dict[str, tuple[str, Tier]] = {
     "cookie": ("COOKIE", "token"),
     "sessionid": ("COOKIE", "token"),
     "key": ("KEY", "weak"),
-    "signature": ("KEY", "weak"),
-    "sig": ("KEY", "weak"),
     "session": ("COOKIE", "weak"),
+    # Not "signature": a model's thinking blocks carry one that must be replayed byte for byte.
 }
 # Compound lower-case words ending in a keyword: `pgpassword`, `authtoken`, `githubtoken`, `clientsecret`.
 _SUFFIXES = ("password", "passwd", "secret", "token", "apikey", "accesskey", "secretkey", "privatekey", "authkey")

@@ -187,7 +187,9 @@ class Scanner:
                         out.append((s, e, kind, priority + 1))
                 else:  # budget spent: mask every candidate (fail closed), in C-speed passes
                     out += [(s, e, "SECRET", priority + 2) for s, e in context.unjudged_spans(low, start, end)]
-                start = end + 1
+                # After a cut inside a line, the next block starts a little earlier, so a key just before the
+                # cut is read again together with its value (spans found twice merge).
+                start = end + 1 if end >= n or text[end] == "\n" else max(start + 1, end - CONTEXT_BEFORE)
 
     def _run(self, index: int, text: str, lo: int, hi: int, out: list[Span], memo: dict) -> None:  # type: ignore[type-arg]
         rule = self.rules[index]
