@@ -277,7 +277,7 @@ def _candidates(low: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
         if m is None:
             return
         yield m
-        pos = max(m.start("value"), pos + 1)
+        pos = max(_resume(m), pos + 1)
 
 
 def assignment_spans(
@@ -297,7 +297,13 @@ def assignment_at(text: str, low: str, pos: int, memo: dict) -> tuple[int, tuple
     m = ASSIGN_RE.match(low, pos, lines.last_end)
     if m is None:
         return pos + 1, None
-    return m.start("value"), assignment(text, m, lines, memo)  # a key inside the value gets its own turn
+    return _resume(m), assignment(text, m, lines, memo)
+
+
+def _resume(m: re.Match[str]) -> int:
+    """Where to look for the next assignment: inside this one's value if it is short (a key there gets its
+    own turn), after it if it is long (re-reading a long value from every key in it would be quadratic)."""
+    return m.start("value") if m.end() - m.start("value") <= 256 else m.end()
 
 
 def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[int, int, str] | None:  # type: ignore[type-arg]
@@ -310,7 +316,8 @@ def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[i
     # then runs to the end of it), and (for the space operator) on a netrc line.
     line_start = lines.start(ks)
     whole = (
-        text[ks : m.end()],
+        text[ks : min(m.end(), ks + MAX_JUDGED)],
+        m.end() - ks,
         _LINE_HEAD_RE.fullmatch(text, line_start, ks) is not None,
         m.group("op") == "" and _netrc_line(text, line_start, ks),
     )
@@ -364,7 +371,7 @@ def _judge_assignment(
             ve = rest
     if ve <= vs:
         return None
-    verdict_key = (kc, text[vs:ve], quoted, op)
+    verdict_key = (kc, text[vs : min(ve, vs + MAX_JUDGED)], quoted, op)  # judge reads no further
     verdict = memo.get(verdict_key)
     if verdict is None:
         verdict = memo[verdict_key] = judge(kc, verdict_key[1], quoted=quoted, op=op)
@@ -386,7 +393,7 @@ def _netrc_line(text: str, line_start: int, key_start: int) -> bool:
 def unjudged_spans(low: str, lo: int, hi: int) -> list[tuple[int, int]]:
     """Every value the context patterns would look at in text[lo:hi], unjudged: what a scan masks once its
     judging budget is spent (text made of assignments; see Scanner.spans). One C-level pass per pattern."""
-    spans = [m.span("value") for m in _candidates(low, lo, hi)]
+    spans = [m.span("value") for m in ASSIGN_RE.finditer(low, lo, hi)]  # a value holding a key is masked whole
     spans += [m.span("value") for m in XML_RE.finditer(low, lo, hi)]
     spans += [m.span("value") for m in VALUE_FIELD_RE.finditer(low, lo, hi)]
     return spans

@@ -122,7 +122,7 @@ class Scanner:
         # Key classes, verdicts and accepted tokens of this scan, and how many context candidates may still be
         # judged one by one: past that budget (only text made of assignments gets there), every candidate is
         # masked unjudged, so no input costs more than a bounded time per MB and nothing fails open.
-        memo: dict = {"budget": JUDGE_BUDGET + n // 50}  # type: ignore[type-arg]
+        memo: dict = {"budget": JUDGE_BUDGET + n // 100}  # type: ignore[type-arg]
         low = _lower(text)
         hits = self._automaton.find_matches_as_indexes(low, overlapping=True)
         if len(hits) > max(DENSE_MIN_HITS, n // DENSE_SPACING):
