@@ -10,6 +10,7 @@ stays idempotent, and still masks a registered secret and a token planted in the
 
 from __future__ import annotations
 
+import json
 import re
 import re._constants as C  # type: ignore[import-not-found]
 import re._parser as P  # type: ignore[import-not-found]
@@ -102,3 +103,22 @@ def test_random_mixtures_are_idempotent(parts: list[str]) -> None:
     text = "".join(parts)
     once = redactor.redact(text)
     assert redactor.redact(once) == once
+
+
+def test_past_the_judging_budget_known_benign_keys_stay_readable() -> None:
+    """A log made of key/value pairs can spend a scan's judging budget (a bound on time per MB). Past it,
+    values are masked unjudged (fail closed), except under keys the scan already found not to name a secret:
+    a megabyte of usage records keeps its token counts, and secrets after the budget are still masked, also
+    one nested in a benign key's value."""
+    line = json.dumps({"usage": {"prompt_tokens": 1290, "completion_tokens": 712, "total_tokens": 2002,
+                                 "cache_read_input_tokens": 0, "max_tokens": 4096, "tokenizer": "gpt2", "token_id": 7},
+                       "params": [{"name": "lr", "value": 0.001}], "secret_key_name": "HF_TOKEN"})
+    log = "\n".join([line] * (1_000_000 // len(line)))
+    assert sum(1 for _ in context.ASSIGN_RE.finditer(log.lower())) > 2 * (scanner.JUDGE_BUDGET + len(log) // 100)
+    redactor = Redactor()
+    assert redactor.redact(log) == log
+    token = "hf_" + rand(ALNUM, 34, "budget")
+    password = "Tr0ub4dor&3-" + rand(ALNUM, 8, "budget")
+    tail = f'\n{{"prompt_tokens": "api_key={token}", "new_password": "{password}", "tokenizer": "x"}}'
+    out = redactor.redact(log + tail)
+    assert out.startswith(log) and token not in out and password not in out and '"tokenizer": "x"' in out

@@ -79,7 +79,11 @@ AUTH_TUPLE_RE = re.compile(r"auth[ \t]*=[ \t]*\([ \t]*(['\"])[^'\"\n]{0,100}+\1[
 _COMPARE = frozenset({"==", "===", "!=", "!=="})
 # Values are judged on their first characters only, so a megabyte-long value costs no more than a token.
 MAX_JUDGED = 1024
+# The memo slot of a scan's judging budget (every other memo key is a string or a tuple).
+BUDGET = 0
 _KEY_CHARS_STR = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$@-ñÑ"
+_KEY_CHARS = frozenset(_KEY_CHARS_STR)
+_NESTED_CHARS = frozenset("=:(,<>|? \t")  # what an operator of ASSIGN_RE needs, one of them at least
 _NEWLINE_RE = re.compile("\n")
 # What may precede a key at the start of a config line: indentation, `export`, `set`, a YAML list dash, ...
 _LINE_HEAD_RE = re.compile(r"[ \t]*+(?:(?:export|set|setenv|declare -x|readonly|local|ENV|ARG|\$env:|-)[ \t]++)?+")
@@ -308,10 +312,10 @@ def _resume(m: re.Match[str]) -> int:
 
 def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[int, int, str] | None:  # type: ignore[type-arg]
     """The secret span of one ASSIGN_RE match, or None."""
-    memo["budget"] -= 1
     ks = _key_start(text, m.start())
     if text.endswith("[REDACTED:", 0, ks):  # the kind inside a placeholder is not a key
         return None
+    memo[BUDGET] -= 1
     # The verdict depends on the match, the key before it, whether the key opens its line (a config value
     # then runs to the end of it), and (for the space operator) on a netrc line.
     line_start = lines.start(ks)
@@ -340,9 +344,7 @@ def _judge_assignment(
     vs, ve = m.span("value")
     raw, op = text[vs:ve], m.group("op")
     key = text[ks : m.end("key")]
-    kc = memo.get(key, False)
-    if kc is False:
-        kc = memo[key] = classify_key(key)
+    kc = _key_class(key, memo)
     if kc is None:
         return vs, ve, "", True
     a, b, quoted = _unquote(raw)
@@ -390,13 +392,41 @@ def _netrc_line(text: str, line_start: int, key_start: int) -> bool:
     return "machine " in head or "login " in head
 
 
-def unjudged_spans(low: str, lo: int, hi: int) -> list[tuple[int, int]]:
-    """Every value the context patterns would look at in text[lo:hi], unjudged: what a scan masks once its
-    judging budget is spent (text made of assignments; see Scanner.spans). One C-level pass per pattern."""
-    spans = [m.span("value") for m in ASSIGN_RE.finditer(low, lo, hi)]  # a value holding a key is masked whole
-    spans += [m.span("value") for m in XML_RE.finditer(low, lo, hi)]
-    spans += [m.span("value") for m in VALUE_FIELD_RE.finditer(low, lo, hi)]
+def unjudged_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> list[tuple[int, int]]:  # type: ignore[type-arg]
+    """What a scan masks in text[lo:hi] once its judging budget is spent (see Scanner.spans): every value the
+    context patterns would look at, unjudged (fail closed), except under keys this scan has already found
+    not to name a secret. A long log repeats its keys (`prompt_tokens`, `"name": "lr"`), so its counters
+    and names stay readable."""
+    spans = []
+    key_group, value_group = ASSIGN_RE.groupindex["key"], ASSIGN_RE.groupindex["value"]
+    for m in ASSIGN_RE.finditer(low, lo, hi):  # as tight as it gets (one call for every span): it runs on every candidate
+        regs = m.regs
+        ks, ke = regs[key_group]
+        if ks and text[ks - 1] in _KEY_CHARS:
+            ks = _key_start(text, ks)
+        vs, ve = regs[value_group]
+        # A value holding an operator may hold a key of its own: masked whole with the rest.
+        if memo.get(text[ks:ke], True) is not None or not _NESTED_CHARS.isdisjoint(low[vs:ve]):
+            spans.append((vs, ve))
+    window = low[lo:hi]  # as in element_spans, a pattern runs only where its literal is
+    xml, pairs = "</" in window, "val" in window or "default" in window
+    spans += [
+        m.span("value") for m in XML_RE.finditer(low, lo, hi if xml else lo) if memo.get(text[m.start("key") : m.end("key")], True) is not None
+    ]
+    for m in NAME_FIELD_RE.finditer(low, lo, hi if pairs else lo):
+        if memo.get(text[m.start("name") : m.end("name")], True) is not None:
+            v = VALUE_FIELD_RE.search(low, m.end(), min(hi, m.end() + 300))
+            if v is not None:
+                spans.append(v.span("value"))
     return spans
+
+
+def _key_class(key: str, memo: dict) -> KeyClass | None:  # type: ignore[type-arg]
+    """classify_key, once per distinct key in a scan (the memo's string keys are key names)."""
+    kc = memo.get(key, False)
+    if kc is False:
+        kc = memo[key] = classify_key(key)
+    return kc
 
 
 def element_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> Iterator[tuple[int, int, str]]:  # type: ignore[type-arg]
@@ -407,17 +437,14 @@ def element_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> Iterator
     xml, pairs = "</" in window, "val" in window or "default" in window
     compare, tuples = "==" in window or "!=" in window, "auth" in window and "(" in window
     for m in XML_RE.finditer(low, lo, hi if xml else lo):
-        memo["budget"] -= 1
-        kc = classify_key(text[m.start("key") : m.end("key")])
+        memo[BUDGET] -= 1
+        kc = _key_class(text[m.start("key") : m.end("key")], memo)
         value = text[m.start("value") : m.end("value")].rstrip()
         if kc is not None and judge(kc, value, quoted=True):
             yield m.start("value"), m.start("value") + len(value), kc.kind
     for m in NAME_FIELD_RE.finditer(low, lo, hi if pairs else lo):
-        memo["budget"] -= 1
-        name = text[m.start("name") : m.end("name")]
-        kc = memo.get(name, False)
-        if kc is False:
-            kc = memo[name] = classify_key(name)
+        memo[BUDGET] -= 1
+        kc = _key_class(text[m.start("name") : m.end("name")], memo)
         if kc is None:
             continue
         stop = min(hi, m.end() + 300)

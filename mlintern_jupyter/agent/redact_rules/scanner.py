@@ -42,7 +42,7 @@ ELEMENT_REACH = 2048  # ... and end within this much of each of the next three l
 DENSE_SPACING = 128
 DENSE_MIN_HITS = 64
 DENSE_BLOCK = 16_384
-JUDGE_BUDGET = 10_000
+JUDGE_BUDGET = 5_000
 MAX_CHECKED = 4096  # a token's shape checks look at its first characters only
 _CONTEXT = -1
 _SAFE_STOP_RE = re.compile(r"[\s\"',;]")
@@ -120,9 +120,10 @@ class Scanner:
         n = len(text)
         out: list[Span] = []
         # Key classes, verdicts and accepted tokens of this scan, and how many context candidates may still be
-        # judged one by one: past that budget (only text made of assignments gets there), every candidate is
-        # masked unjudged, so no input costs more than a bounded time per MB and nothing fails open.
-        memo: dict = {"budget": JUDGE_BUDGET + n // 100}  # type: ignore[type-arg]
+        # judged one by one: past that budget (only text made of assignments gets there), candidates are
+        # masked unjudged unless the memo already knows them, so no input costs more than a bounded time per
+        # MB and nothing fails open.
+        memo: dict = {context.BUDGET: JUDGE_BUDGET + n // 100}  # type: ignore[type-arg]
         low = _lower(text)
         hits = self._automaton.find_matches_as_indexes(low, overlapping=True)
         if len(hits) > max(DENSE_MIN_HITS, n // DENSE_SPACING):
@@ -179,14 +180,14 @@ class Scanner:
                 if end == -1:  # a very long line: cut it where no value can be running
                     stop = _SAFE_STOP_RE.search(text, min(n, start + DENSE_BLOCK))
                     end = stop.start() if stop else n
-                if memo["budget"] > 0:
+                if memo[context.BUDGET] > 0:
                     lines = context.Lines(text, start, end, text.rfind("\n", 0, start) + 1, _line_end(text, end))
                     for s, e, kind in context.assignment_spans(text, low, start, end, lines, memo):
                         out.append((s, e, kind, priority))
                     for s, e, kind in context.element_spans(text, low, start, end, memo):
                         out.append((s, e, kind, priority + 1))
-                else:  # budget spent: mask every candidate (fail closed), in C-speed passes
-                    out += [(s, e, "SECRET", priority + 2) for s, e in context.unjudged_spans(low, start, end)]
+                else:  # budget spent: candidates masked unjudged (fail closed) unless the memo knows them
+                    out += [(s, e, "SECRET", priority + 2) for s, e in context.unjudged_spans(text, low, start, end, memo)]
                 # After a cut inside a line, the next block starts a little earlier, so a key just before the
                 # cut is read again together with its value (spans found twice merge).
                 start = end + 1 if end >= n or text[end] == "\n" else max(start + 1, end - CONTEXT_BEFORE)
