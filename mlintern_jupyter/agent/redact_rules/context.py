@@ -84,6 +84,7 @@ BUDGET = 0
 _KEY_CHARS_STR = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$@-ñÑ"
 _KEY_CHARS = frozenset(_KEY_CHARS_STR)
 _NESTED_CHARS = frozenset("=:(,<>|? \t")  # what an operator of ASSIGN_RE needs, one of them at least
+_OPERATOR_RE = re.compile(r"[=:(,<>|? \t]")
 _NEWLINE_RE = re.compile("\n")
 # What may precede a key at the start of a config line: indentation, `export`, `set`, a YAML list dash, ...
 _LINE_HEAD_RE = re.compile(r"[ \t]*+(?:(?:export|set|setenv|declare -x|readonly|local|ENV|ARG|\$env:|-)[ \t]++)?+")
@@ -275,6 +276,10 @@ def _auth_credential(text: str, vs: int, ve: int, quoted: bool, line_start: int,
 def _candidates(low: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
     """ASSIGN_RE's matches in low[lo:hi]. The next search starts at a match's value, not after it, so a key
     inside a value (`a_token= b_token= x`) is judged too, and a second redaction pass finds nothing new."""
+    # Every operator holds one of these characters: without one, a fast pass replaces a keyword tail read at
+    # every keyword (text of keywords alone).
+    if _OPERATOR_RE.search(low, lo, hi) is None:
+        return
     pos = lo
     while True:
         m = ASSIGN_RE.search(low, pos, hi)
@@ -392,14 +397,17 @@ def _netrc_line(text: str, line_start: int, key_start: int) -> bool:
     return "machine " in head or "login " in head
 
 
-def unjudged_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> list[tuple[int, int]]:  # type: ignore[type-arg]
+def unjudged_spans(
+    text: str, low: str, lo: int, hi: int, memo: dict, priority: int  # type: ignore[type-arg]
+) -> list[tuple[int, int, str, int]]:
     """What a scan masks in text[lo:hi] once its judging budget is spent (see Scanner.spans): every value the
     context patterns would look at, unjudged (fail closed), except under keys this scan has already found
     not to name a secret. A long log repeats its keys (`prompt_tokens`, `"name": "lr"`), so its counters
-    and names stay readable."""
+    and names stay readable. Spans come as the scanner keeps them: (start, end, "SECRET", priority)."""
     spans = []
     key_group, value_group = ASSIGN_RE.groupindex["key"], ASSIGN_RE.groupindex["value"]
-    for m in ASSIGN_RE.finditer(low, lo, hi):  # as tight as it gets (one call for every span): it runs on every candidate
+    assign_hi = hi if _OPERATOR_RE.search(low, lo, hi) else lo  # as in _candidates
+    for m in ASSIGN_RE.finditer(low, lo, assign_hi):  # as tight as it gets (one call for every span): it runs on every candidate
         regs = m.regs
         ks, ke = regs[key_group]
         if ks and text[ks - 1] in _KEY_CHARS:
@@ -407,17 +415,19 @@ def unjudged_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> list[tu
         vs, ve = regs[value_group]
         # A value holding an operator may hold a key of its own: masked whole with the rest.
         if memo.get(text[ks:ke], True) is not None or not _NESTED_CHARS.isdisjoint(low[vs:ve]):
-            spans.append((vs, ve))
+            spans.append((vs, ve, "SECRET", priority))
     window = low[lo:hi]  # as in element_spans, a pattern runs only where its literal is
     xml, pairs = "</" in window, "val" in window or "default" in window
     spans += [
-        m.span("value") for m in XML_RE.finditer(low, lo, hi if xml else lo) if memo.get(text[m.start("key") : m.end("key")], True) is not None
+        (*m.span("value"), "SECRET", priority)
+        for m in XML_RE.finditer(low, lo, hi if xml else lo)
+        if memo.get(text[m.start("key") : m.end("key")], True) is not None
     ]
     for m in NAME_FIELD_RE.finditer(low, lo, hi if pairs else lo):
         if memo.get(text[m.start("name") : m.end("name")], True) is not None:
             v = VALUE_FIELD_RE.search(low, m.end(), min(hi, m.end() + 300))
             if v is not None:
-                spans.append(v.span("value"))
+                spans.append((*v.span("value"), "SECRET", priority))
     return spans
 
 

@@ -123,7 +123,7 @@ class Scanner:
         # judged one by one: past that budget (only text made of assignments gets there), candidates are
         # masked unjudged unless the memo already knows them, so no input costs more than a bounded time per
         # MB and nothing fails open.
-        memo: dict = {context.BUDGET: JUDGE_BUDGET + n // 100}  # type: ignore[type-arg]
+        memo: dict = {context.BUDGET: JUDGE_BUDGET + n // 150}  # type: ignore[type-arg]
         low = _lower(text)
         hits = self._automaton.find_matches_as_indexes(low, overlapping=True)
         if len(hits) > max(DENSE_MIN_HITS, n // DENSE_SPACING):
@@ -187,7 +187,7 @@ class Scanner:
                     for s, e, kind in context.element_spans(text, low, start, end, memo):
                         out.append((s, e, kind, priority + 1))
                 else:  # budget spent: candidates masked unjudged (fail closed) unless the memo knows them
-                    out += [(s, e, "SECRET", priority + 2) for s, e in context.unjudged_spans(text, low, start, end, memo)]
+                    out += context.unjudged_spans(text, low, start, end, memo, priority + 2)
                 # After a cut inside a line, the next block starts a little earlier, so a key just before the
                 # cut is read again together with its value (spans found twice merge).
                 start = end + 1 if end >= n or text[end] == "\n" else max(start + 1, end - CONTEXT_BEFORE)
