@@ -3,7 +3,8 @@
 Corpus (tests/fixtures/redaction/corpus.py): every credential format of formats.py alone and in a dozen of 47
 context syntaxes, plus placeholders, references and ML look-alikes as negatives. A secret counts as caught when
 neither it nor any 12-character piece of it survives. Benign code: every .py file of this interpreter's
-standard library; a change is one placeholder inserted. Throughput: a 5 MB mixed log (ML logs, events, code,
+standard library, and 50 MB of the installed third-party packages (site-packages); a change is one placeholder
+inserted. Throughput: a 5 MB mixed log (ML logs, events, code,
 1% secrets) as one string and as 4 KB chunks. Pathological inputs: 1 MB each (needles repeated, long runs,
 unbalanced quotes, ...); the slowest counts. Times are CPU seconds of the redacting process (best of 2-3).
 
@@ -16,6 +17,7 @@ Run: python tests/bench_redact.py [--baseline REF]   (not collected by pytest; l
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -85,9 +87,7 @@ def corpus_figures(redact) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-def stdlib_figures(redact) -> dict:  # type: ignore[no-untyped-def]
-    root = Path(sysconfig.get_paths()["stdlib"])
-    files = sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts)
+def _code_figures(redact, files: list[Path], name: str) -> dict:  # type: ignore[no-untyped-def]
     size = changes = 0
     kinds: Counter[str] = Counter()
     started = time.process_time()
@@ -101,8 +101,30 @@ def stdlib_figures(redact) -> dict:  # type: ignore[no-untyped-def]
             changes += len(added) - before
             kinds.update(m[10:-1] for m in added)
     took = time.process_time() - started
-    return {"stdlib_mb": round(size / MB, 1), "stdlib_changes": changes, "stdlib_changes_per_mb": round(changes / (size / MB), 3),
-            "stdlib_mb_per_s": round(size / MB / took, 2), "stdlib_kinds": dict(kinds.most_common(8))}
+    return {f"{name}_mb": round(size / MB, 1), f"{name}_changes": changes, f"{name}_changes_per_mb": round(changes / (size / MB), 3),
+            f"{name}_mb_per_s": round(size / MB / took, 2), f"{name}_kinds": dict(kinds.most_common(8))}
+
+
+def stdlib_figures(redact) -> dict:  # type: ignore[no-untyped-def]
+    root = Path(sysconfig.get_paths()["stdlib"])
+    return _code_figures(redact, sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts), "stdlib")
+
+
+def thirdparty_figures(redact) -> dict:  # type: ignore[no-untyped-def]
+    """Installed third-party packages (this environment's site-packages: Jupyter, litellm, huggingface_hub, ...):
+    files in an order fixed by a hash of their path, up to 50 MB; files over 2 MB (generated tables) left out."""
+    root = Path(sysconfig.get_paths()["purelib"])
+    files = sorted((p for p in root.rglob("*.py") if p.stat().st_size <= 2 * MB and "mlintern_jupyter" not in p.parts),
+                   key=lambda p: hashlib.sha256(str(p.relative_to(root)).encode()).hexdigest())
+    chosen, total = [], 0
+    for path in files:
+        if total >= 50 * MB:
+            break
+        chosen.append(path)
+        total += path.stat().st_size
+    figures = _code_figures(redact, chosen, "thirdparty")
+    figures["thirdparty_packages"] = len({p.relative_to(root).parts[0] for p in chosen})
+    return figures
 
 
 def mixed_log(size: int = 5 * MB) -> str:
@@ -225,7 +247,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", default=None)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--parts", default="corpus,stdlib,throughput,pathological")
+    parser.add_argument("--parts", default="corpus,stdlib,thirdparty,throughput,pathological")
     args = parser.parse_args()
     if args.worker:
         worker(args.worker.split(","))
@@ -250,6 +272,7 @@ def main() -> int:
 
 def _brief(f: dict, part: str) -> str:
     keys = {"corpus": ("recall_context", "recall_alone", "negatives_changed"), "stdlib": ("stdlib_changes_per_mb", "stdlib_mb_per_s"),
+            "thirdparty": ("thirdparty_changes_per_mb", "thirdparty_mb_per_s"),
             "throughput": ("log_mb_per_s", "chunks_4k_mb_per_s"), "pathological": ("worst_s_per_mb", "worst_input")}[part]
     return ", ".join(f"{k}={f.get(k)}" for k in keys)
 

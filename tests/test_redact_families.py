@@ -132,6 +132,16 @@ LOOKALIKES = [
     "ABSK is the prefix of a long-lived Bedrock API key",
     "Q~ appears in Azure client secrets",
     "| step | loss | lr |\n|------|------|----|\n| 100 | 2.31 | 3e-4 |",
+    # Names that mix letters, digits and cases on a line of their own: cipher and class names, entry points,
+    # IAM actions, a DOI, an ISO 8601 duration, a punycode domain label.
+    '    "ChaCha20Poly1305",',
+    '    "X25519PrivateKey",',
+    '    "pydantic.errors:StrMaxLengthError",',
+    '    "sagemaker:CreateTrainingJobV2",',
+    '    "ly:base64-encode",',
+    "10.1103/PhysRevLett.116.061102",
+    '    "P3DT12H30M5.25S",',
+    '    "XN--MGBAAM7A8H",',
 ]
 
 

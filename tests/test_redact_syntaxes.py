@@ -177,6 +177,28 @@ BENIGN = [
     'cache_key = f"{model_id}:{revision}"',
     "public_key = load_pem_public_key(data)",
     "next_token: eyJ0b2tlbiI6IjEyMyJ9",
+    # Real code from installed packages, in shapes that read like assignments to secret-named keys.
+    '"Action": ["s3:GetObject", "kms:ReEncryptFrom", "secretsmanager:GetSecretValue"]',
+    '"Resource": "arn:aws:secretsmanager:*:*:secret:my-app/*"',
+    '"AWS::IAM::AccessKey": "5f2c9e1a7b3d4c6e",',
+    "Pass :func:`load` a path to read from disk.",
+    "Pass tol='strict' to fail early.",
+    "taps = firwin(numtaps, pass_zero='lowpass', fs=2.0)",
+    "'CURLOPT_USERNAME', 'CURLOPT_PASSWORD', 'CURLOPT_TIMEOUT',",
+    "\"cache_mgr\", \"cachemgr_passwd\", \"cache_peer\",",
+    'raise KeyError(f"Key \'{self.name(key_id)}\' not found")',
+    'headers["Authorization"] = f"Bearer {self._token()}"',
+    '"Authorization": token if token is not None else _missing(),',
+    "    authorization: Optional[AuthHeader]",
+    "    key: PKCS8PrivateKeyTypes | None,",
+    "SOCKS_PASSWORD = 100, _Opt.bytes",
+    '{"StorePasswordEncrypted": False},',
+    'env = update_env(PWD="/workspace")',
+    '<assembly name="Contoso.Lib" publicKeyToken="6595b64144ccf1df" />',
+    '"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",',
+    'char *key = "__cb_#name#";',
+    "ident_token = f'[{xid.start}][{xid.cont}]*'",
+    '_PassArg.environment: "environment",',
 ]
 
 

@@ -30,6 +30,7 @@ from .shapes import (
     is_reference,
     looks_like_password,
     looks_random,
+    reads_as_name,
 )
 
 # Lower-case literals whose presence makes the context patterns worth running on a line.
@@ -37,6 +38,8 @@ NEEDLES = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie", "s
 
 _KW = r"(?:pass|pwd|secret|token|key|auth|cred|cookie|session|contrase)"
 _TYPE = r"[&*]?(?:\[\])?[A-Za-z_][\w.]{0,40}+(?:\[[^\]\n]{0,30}+\])?+(?:[ \t]*+\|[ \t]*+[A-Za-z_][\w.]{0,40}+)?+"
+# After a space (`var password string = "x"`), only a string type: `Pass conds='piecewise'` is prose.
+_SPACE_TYPE = r"[&*]?(?:\[\])?(?:string|str|bytes?|rune|char[ \t]*+\*|\[\]byte)"
 # A quoted string ends at its first closing quote (escapes are not followed): from any opening quote the scan
 # stops at the next quote, so a line of escaped quotes costs linear time instead of quadratic.
 _QUOTED = (
@@ -55,7 +58,7 @@ _OPS = r":::=|::=|:=|\?\?=|\|\|=|\.=|\+=|\?=|=>|<-|===?|!==?|=(?![=~])|:(?![:=])
 ASSIGN_RE = re.compile(
     r"(?P<key>" + _KW + r"[\w.$ñ-]{0,40}+)"
     r"(?P<close>\\?[\"'`]\]?|)(?:\[[^\]\n]{0,40}+\])?+"
-    r"(?:[ \t]*+:[ \t]*+" + _TYPE + r"(?=[ \t]*+=(?![=>~]))|[ \t]++" + _TYPE + r"(?=[ \t]*+=(?![=>~])))?+"
+    r"(?:[ \t]*+:[ \t]*+" + _TYPE + r"(?=[ \t]*+=(?![=>~]))|[ \t]++" + _SPACE_TYPE + r"(?=[ \t]*+=(?![=>~])))?+"
     r"(?P<sp>[ \t]*+)(?P<op>" + _OPS + r")[ \t]*+" + _VALUE
 )
 # `"literal" == password`: the secret before the comparison.
@@ -83,6 +86,7 @@ MAX_JUDGED = 1024
 BUDGET = 0
 _KEY_CHARS_STR = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$@-ñÑ"
 _KEY_CHARS = frozenset(_KEY_CHARS_STR)
+_LITERALS = frozenset({"true", "false", "none", "null", "nil", "", "0", "1"})
 _NESTED_CHARS = frozenset("=:(,<>|? \t")  # what an operator of ASSIGN_RE needs, one of them at least
 _OPERATOR_RE = re.compile(r"[=:(,<>|? \t]")
 _NEWLINE_RE = re.compile("\n")
@@ -105,6 +109,14 @@ _CODE_EXPR_RE = re.compile(r"\s(?:[-+*/%]|\|\||&&|or|and|if|else|for|in|is|not)\
 _WORDY_IDENT_RE = re.compile(r"[A-Za-z_$][A-Za-z]*+[0-9]*+(?:_+[A-Za-z]++[0-9]*+)*+_*+")
 # Keys whose call with one string is a setter: `setPassword("x")`, `.apiKey("x")`, `std::string secret("x")`.
 _SETTER_WORDS = frozenset({"set", "with", "put", "use", "assign"})
+# Format fields and template markers: `{name}`, `{self.arn(key_id)}`, `{x!r:>10}`, `#name#`.
+_TEMPLATE_RE = re.compile(r"\{[A-Za-z_][\w.]*+(?:\([^(){}\n]*+\))?+(?:\[[^\[\]{}\n]*+\])?+(?:![rsa])?+(?::[^{}\n]*+)?+\}|#[A-Za-z_]\w*+#")
+# Letters and underscores (`CURLOPT_READDATA`, `PAUSE`): an item of a list of names, as a name that reads
+# as one (`cache_peer`) is.
+_NAME_LIST_RE = re.compile(r"[A-Za-z_]++")
+# An Authorization value that is code: a subscript or call (a type annotation), a conditional expression.
+_HEADER_CALL_RE = re.compile(r"[A-Za-z_$][\w$.]*+[(\[]")
+_HEADER_EXPR_RE = re.compile(r"[ \t](?:if|else|or|and|is|not)[ \t]")
 _FLAG_RE = re.compile(r"--?[A-Za-z][A-Za-z-]*+(?:=.*)?")  # the next command-line flag, not a value
 _AUTH_KEYS = frozenset({"authorization", "proxy-authorization", "x-authorization"})
 
@@ -172,9 +184,15 @@ def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: 
         return len(v) >= 16 and kc.tier in ("token", "secret", "password") and not kc.inner and len(set(v)) >= 6
     if structured and kc.tier == "token" and not kc.inner:
         return len(v) >= 8 and not any(c.isspace() for c in v) and not is_code_like(v) or _credential_like(v, 8)
+    if _TEMPLATE_RE.search(v) and _well_nested(v):  # f"{registry_id}-token", "__cb_#name#"
+        return False
     code = (_CODE_VALUE_RE.match(v) and _well_nested(v)) or _CODE_EXPR_RE.search(v)
     if not quoted and (code or _WORDY_IDENT_RE.fullmatch(v) or _FLAG_RE.fullmatch(v)):
         return False
+    if op == ":" and not quoted and (v.endswith(":") or (kc.tier != "password" and reads_as_name(v))):
+        return False  # `Pass :meth:`, `key: PKCS12PrivateKeyTypes | None` (a role, a type annotation)
+    if op == "," and (_NAME_LIST_RE.fullmatch(v) or reads_as_name(v)):
+        return False  # ('CURLOPT_PASSWORD', 'CURLOPT_READDATA'): a list of names
     if op in _COMPARE or op in ("(", ","):
         if not quoted or any(c in v for c in "\"'") or (_CODE_VALUE_RE.match(v) and _well_nested(v)):
             return False
@@ -326,6 +344,7 @@ def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[i
     line_start = lines.start(ks)
     whole = (
         text[ks : min(m.end(), ks + MAX_JUDGED)],
+        text[ks - 1 : ks] == ":",
         m.end() - ks,
         _LINE_HEAD_RE.fullmatch(text, line_start, ks) is not None,
         m.group("op") == "" and _netrc_line(text, line_start, ks),
@@ -352,10 +371,19 @@ def _judge_assignment(
     kc = _key_class(key, memo)
     if kc is None:
         return vs, ve, "", True
+    # A key inside a colon path is no key: `arn:aws:secretsmanager:...`, `kms:Decrypt`, `"AWS::IAM::AccessKey"`.
+    if text[ks - 1 : ks] == ":" and m.group("op") in (":", ","):
+        return vs, ve, "", True
     a, b, quoted = _unquote(raw)
+    if not quoted and raw.endswith("}") and raw.count("}") > raw.count("{"):
+        b = len(raw.rstrip("}"))  # `{"flag": False}`: the brace closes the dict
     cli = key.startswith("-")
     line_start = lines.start(ks)
     context_free = True
+    if op == "" and key.lower() == "pass":  # `pass` followed by a word: the verb or Python's statement
+        return vs, ve, "", context_free
+    if quoted and raw[:1] in "fF" and "{" in raw:  # an f-string: what it holds is computed, not written here
+        return vs, ve, "", context_free
     if op == "" and not (cli or _netrc_line(text, line_start, ks)):
         op = " "  # `password "xyz"`, `#define KEY "xyz"`, or prose: only generated-looking values
     if (op in (",", "(") and not quoted) or (op == "," and (not m.group("close") or kc.tier == "weak")):
@@ -366,6 +394,9 @@ def _judge_assignment(
         return vs, ve, "", context_free
     vs, ve = vs + a, vs + b
     if kc.kind == "AUTH" and key.lower().lstrip("\"'-") in _AUTH_KEYS and op in (":", "=", "=>"):
+        line_end = lines.end(vs)
+        if not quoted and (_HEADER_CALL_RE.match(text, vs, line_end) or _HEADER_EXPR_RE.search(text, vs, line_end)):
+            return vs, ve, "", False  # `authorization: ReadOnly[X]`, `"Authorization": auth if auth else x`
         vs, ve = _auth_credential(text, vs, ve, quoted, line_start, lines.end(vs))
         context_free = False
         quoted, op = True, "header"  # header content: `username="me", response="..."` is not code
@@ -374,8 +405,8 @@ def _judge_assignment(
         rest = _rest_of_line(text, vs, lines.end(vs))
         # `key = a value with spaces` (INI, .env) runs to the end of the line; after `:` (YAML, prose,
         # docstrings) only a value without spaces does.
-        if rest > ve and (op != ":" or not any(c.isspace() for c in text[vs:rest])):
-            ve = rest
+        if rest > ve and text[ve : ve + 2] != ", " and (op != ":" or not any(c.isspace() for c in text[vs:rest])):
+            ve = rest  # (not past `, ` right after the value: `PLAIN_PASSWORD = 46, _OptType.bytes` is a tuple)
     if ve <= vs:
         return None
     verdict_key = (kc, text[vs : min(ve, vs + MAX_JUDGED)], quoted, op)  # judge reads no further
@@ -414,7 +445,8 @@ def unjudged_spans(
             ks = _key_start(text, ks)
         vs, ve = regs[value_group]
         # A value holding an operator may hold a key of its own: masked whole with the rest.
-        if memo.get(text[ks:ke], True) is not None or not _NESTED_CHARS.isdisjoint(low[vs:ve]):
+        value = low[vs:ve]
+        if memo.get(text[ks:ke], True) is not None and value.strip("\"'") not in _LITERALS or not _NESTED_CHARS.isdisjoint(value):
             spans.append((vs, ve, "SECRET", priority))
     window = low[lo:hi]  # as in element_spans, a pattern runs only where its literal is
     xml, pairs = "</" in window, "val" in window or "default" in window

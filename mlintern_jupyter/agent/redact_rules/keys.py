@@ -67,7 +67,7 @@ _PUBLIC_QUALIFIERS = wordset(
     "sync csrf xsrf pad eos bos unk sep cls mask special start end image img audio video vision default chat "
     "stop think eot eom boi eoi boa eoa additional sentinel prefix suffix middle fim separator pause newline "
     "dummy reserved placeholder decoder bod eod sort_by group_by foreign primary composite surrogate map "
-    "hash routing shard dataset split label query sharding rotary authenticity"
+    "hash routing shard dataset split label query sharding rotary authenticity socket websocket"
 )
 # Last words that describe the secret rather than hold it (`token_count`, `secret_name`, `password_hash`).
 _DESCRIPTIVE = wordset(
@@ -127,10 +127,20 @@ def _word_class(word: str, previous: str | None) -> tuple[str, Tier] | None:
     return hit
 
 
+_OBJECT_SETTERS = frozenset({"assign", "set", "put", "value", "val"})
+
+
 def classify_key(key: str) -> KeyClass | None:
     """The kind and tier of a secret-named key, or None for any other key."""
-    ws = words(key)
-    if not ws:
+    # An attribute path names its last parts: `spring.datasource.password` is a password, `heroku.api.key` an
+    # API key, `_PassArg.environment` an environment; a setter names its object (`secret.assign(`).
+    parts = [p for p in re.split(r"\.|->|::", key.strip("\"'`")) if p]
+    while len(parts) > 1 and parts[-1].lower() in _OBJECT_SETTERS:
+        parts.pop()
+    ws = words("_".join(parts[-2:]) if parts else key)
+    if not ws or "public" in ws or "publishable" in ws:  # `publicKeyToken` (.NET), `public_api_key`: public
+        return None
+    if key in ("PWD", "OLDPWD"):  # the shell's working directory
         return None
     while len(ws) > 1 and ws[-1] in _VALUE_WORDS:
         ws = ws[:-1]
@@ -144,7 +154,8 @@ def classify_key(key: str) -> KeyClass | None:
         return None
     for i in range(len(ws) - 2, -1, -1):
         found = _word_class(ws[i], ws[i - 1] if i else None)
-        # A weak keyword inside a longer name (`key_down_event`, `session_manager`) says nothing.
-        if found is not None and found[1] != "weak" and ws[i + 1] not in _DESCRIPTIVE:
+        # A weak keyword inside a longer name (`key_down_event`, `session_manager`) says nothing, nor does
+        # `pass` leading one (`pass_zero`, `PassArg`: the verb; `db_pass_secure` is a password).
+        if found is not None and found[1] != "weak" and (ws[i] != "pass" or i > 0) and ws[i + 1] not in _DESCRIPTIVE:
             return KeyClass(found[0], found[1], inner=True)
     return None

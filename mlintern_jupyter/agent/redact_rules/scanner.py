@@ -29,6 +29,7 @@ from .shapes import (
     looks_like_password,
     mixed_fraction,
     placeholder,
+    reads_as_name,
     word_fraction,
 )
 
@@ -61,6 +62,8 @@ def _lone_password(pw: str) -> bool:
     both cases, mostly in mixed runs, so `model:Llama-3.1-8B` or `epoch:3/10` stay."""
     has_case_mix = any(c.isupper() for c in pw) and any(c.islower() for c in pw)
     if len(pw) < 8 or pw.startswith("//") or "\\" in pw or "=" in pw or not any(c.isalpha() for c in pw):
+        return False
+    if reads_as_name(pw):  # `kms:ReEncryptFrom`, `pydantic:NoneStrBytes`, `ly:base64-encode`: names, not logins
         return False
     if not any(c.isdigit() for c in pw):  # `yqDVtkqPECriaLRi`: long, both cases, no words
         return len(pw) >= 12 and has_case_mix and word_fraction(pw) < 0.3 and looks_like_password(pw)

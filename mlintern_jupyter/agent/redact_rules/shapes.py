@@ -83,6 +83,8 @@ _HEX_RE = re.compile(r"(?:0x)?(?:[0-9a-f]+|[0-9A-F]+)")
 _MIXED_HEX_RE = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 # Digest and object-id lengths: short and full git SHAs, MD5, SHA-1/224/256/384/512, 64-bit and 96-bit ids.
 _HEX_ID_LENGTHS = frozenset({7, 8, 9, 10, 11, 12, 16, 24, 32, 40, 48, 56, 64, 96, 128})
+_DOI_RE = re.compile(r"10\.\d{4,9}/")
+_DURATION_RE = re.compile(r"-?P-?(?:[0-9.]+[YMWD])*+(?:T(?:-?[0-9.]+[HMS])++)?+")  # ISO 8601 durations
 _ULID_RE = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 # Ids of model calls, messages, jobs and runs that the session's own records carry (Anthropic `toolu_`, `msg_`,
 # OpenAI `call_`, `chatcmpl-`, `resp_`, `run_`, `file-`, `ftjob-`, Ray `raysubmit_`): never masked when alone.
@@ -188,6 +190,59 @@ def _entropy_floor(v: str) -> float:
     return max(2.9, 0.72 * math.log2(min(len(v), alphabet)))
 
 
+# One segment of a name: a capitalised word, an acronym (before a word, a version like `v4`, a number, a
+# separator or the end), a lower-case run, a number, separators, a single capital before a word.
+_NAME_SEGMENT_RE = re.compile(
+    r"(?P<title>[A-Z][a-z]+)|(?P<acro>[A-Z]{2,}(?=[A-Z][a-z]|[a-z]{1,2}[0-9]|[0-9_.:-]|$)|[A-Z](?=[0-9]))"
+    r"|(?P<single>[A-Z](?=[A-Z][a-z]))"
+    r"|(?P<low>[a-z]+)|(?P<num>[0-9]+)|(?P<sep>[_.:-]+)"
+)
+
+
+def reads_as_name(value: str) -> bool:
+    """A name built from words, acronyms and numbers (`CreateAutoMLJobV2`, `ChaCha20Poly1305`,
+    `MLKEM768X25519PrivateKey`, `base64-encode`, `sodium_bin2base64`): what a person typed, so not
+    generated, though it mixes letters, digits and cases. Generated strings fail on an acronym before a
+    lower-case letter, stray short runs, many numbers, too many capitals, or words made of rare letter pairs."""
+    pos, letters, word_letters, acronym_letters, segments, numbers, stray = 0, 0, 0, 0, 0, 0, 0
+    pairs = common = 0
+    while pos < len(value):
+        m = _NAME_SEGMENT_RE.match(value, pos)
+        if m is None:
+            return False
+        seg, kind = m.group(), m.lastgroup
+        at_start, pos = m.start() == 0, m.end()
+        if kind == "num":
+            numbers += 1
+            continue
+        if kind == "sep":
+            continue
+        segments += 1
+        letters += len(seg)
+        low = seg.lower()
+        if kind == "single":  # `A` of `PathNotAFile`, `O` of `OAuth`: once
+            stray += 1
+            word_letters += 1
+        elif kind == "acro":
+            acronym_letters += len(seg)
+            word_letters += len(seg)
+        elif len(seg) >= 3:
+            word_letters += len(seg) if any(c in "aeiouy" for c in low) else 0
+            pairs += len(low) - 1
+            common += sum(low[i : i + 2] in _BIGRAMS for i in range(len(low) - 1))
+        elif not at_start and kind == "low":  # one or two lower-case letters: only a version letter (`v4`)
+            stray += 1
+            if not value[pos : pos + 1].isdigit():
+                return False
+    if value.islower() and value.isalnum() and (numbers > 2 or stray):  # `mk8jonf6w1rispeq` is noise
+        return False
+    return (
+        segments >= 2 and numbers <= 3 and stray <= 1
+        and word_letters >= 0.7 * letters and acronym_letters <= 0.5 * letters
+        and common >= 0.75 * pairs
+    )
+
+
 def looks_random(value: str, min_len: int = 16) -> bool:
     """A generated credential: long, no spaces, letters mixed with digits (or a long base64 run), enough
     entropy, and not a placeholder, path, number or dotted name."""
@@ -243,6 +298,8 @@ def is_lone_secret(value: str) -> bool:
             return False
     if is_identifier_like(v) or not looks_random(v) or word_fraction(v) >= 0.45 or _base64_text(v):
         return False
+    if reads_as_name(v) or _DOI_RE.match(v) or _DURATION_RE.fullmatch(v) or v[:4].lower() == "xn--":
+        return False  # `ChaCha20Poly1305`, `10.1007/BF03546304`, `P6DT0H50M3.01S`, punycode `XN--3OQ18VL8PN36A`
     if v.count("/") >= 2 and _PATH_RE.fullmatch(v):
         return False
     if _DOTTED_NAME_RE.fullmatch(v) and word_fraction(v) >= 0.15:  # `base64.b64decode`, `torch.float16`
