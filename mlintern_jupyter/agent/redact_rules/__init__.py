@@ -3,13 +3,13 @@ that runs them. See :mod:`.scanner` for how they are applied."""
 
 from __future__ import annotations
 
-from .context import judge
 from .keys import KeyClass, classify_key
 from .rule import TokenRule
 from .scanner import Scanner, Span, replace_spans
 from .shapes import PLACEHOLDER_RE, is_placeholder, is_reference, looks_random, placeholder
 from .tokens_dev import AI_RULES, CLOUD_RULES, CODE_RULES
 from .tokens_saas import COMMERCE_RULES, MESSAGING_RULES, SAAS_RULES, STRUCTURED_RULES
+from .values import judge
 from .web import WEB_RULES
 
 __all__ = [

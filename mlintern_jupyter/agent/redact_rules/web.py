@@ -3,9 +3,9 @@ rather than by a key name."""
 
 from __future__ import annotations
 
-from .context import _is_basic_credential
 from .rule import TokenRule, inner
 from .shapes import is_reference, looks_like_password, looks_random
+from .values import is_basic_credential
 
 
 def _has_digit(value: str) -> bool:
@@ -31,7 +31,7 @@ WEB_RULES: list[TokenRule] = [
           check=lambda v: looks_random(v, 20), src="tokens as URL user (https://<token>@github.com)"),
     inner("BEARER_TOKEN", r"(?i:bearer)[ \t]++([A-Za-z0-9._~+/-]{16,}+=*+)", "bearer", group=1, check=_has_digit,
           src="RFC 6750 bearer tokens"),
-    inner("BASIC_AUTH", r"(?i:basic)[ \t]++([A-Za-z0-9+/]{8,}+={0,2})", "basic", group=1, check=_is_basic_credential,
+    inner("BASIC_AUTH", r"(?i:basic)[ \t]++([A-Za-z0-9+/]{8,}+={0,2})", "basic", group=1, check=is_basic_credential,
           src="RFC 7617 basic credentials"),
     inner(
         "PASSWORD",
