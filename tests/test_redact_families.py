@@ -142,6 +142,12 @@ LOOKALIKES = [
     "10.1103/PhysRevLett.116.061102",
     '    "P3DT12H30M5.25S",',
     '    "XN--MGBAAM7A8H",',
+    "Nikola1987/gpt2-jazz-220511104",
+    '    "i-0a1b2c3d4e5f67890",',
+    "4f1e2d3c4b5a69788796__mypyc",
+    "See `Basic Operations for Tables <https://docs.example.com/ops.html>`_ for more.",
+    '"ClientRequestToken": "3f1c2a9e-7b4d-4e8a-9c1f-2b3d4e5f6a7b",',
+    '"output_token": "Contents[-1].Key",',
 ]
 
 

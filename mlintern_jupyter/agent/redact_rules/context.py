@@ -282,7 +282,10 @@ def _judge_assignment(
 
 def _is_setter(key: str) -> bool:
     """`setPassword(`, `.withToken(`, `.password(`, `std::string secret(`: a call that sets the secret."""
-    ws = words(key.rsplit(".", 1)[-1].rsplit("::", 1)[-1])
+    name = key.rsplit(".", 1)[-1].rsplit("::", 1)[-1]
+    if name[:1].isupper():  # `new Token("@scope/pkg:Id")`, `Secret(...)`: a class, not a setter
+        return False
+    ws = words(name)
     return bool(ws) and (ws[0] in _SETTER_WORDS or ws in (["password"], ["secret"], ["token"], ["api", "key"], ["apikey"]))
 
 

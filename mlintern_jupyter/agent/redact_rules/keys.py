@@ -67,7 +67,8 @@ _PUBLIC_QUALIFIERS = wordset(
     "sync csrf xsrf pad eos bos unk sep cls mask special start end image img audio video vision default chat "
     "stop think eot eom boi eoi boa eoa additional sentinel prefix suffix middle fim separator pause newline "
     "dummy reserved placeholder decoder bod eod sort_by group_by foreign primary composite surrogate map "
-    "hash routing shard dataset split label query sharding rotary authenticity socket websocket"
+    "hash routing shard dataset split label query sharding rotary authenticity socket websocket s3 starting lock "
+    "request change lifecycle action output input"
 )
 # Last words that describe the secret rather than hold it (`token_count`, `secret_name`, `password_hash`).
 _DESCRIPTIVE = wordset(
@@ -87,7 +88,8 @@ _DESCRIPTIVE = wordset(
     "ids used usage reset change changed update updated rotation rotate length min_length max_length file_path "
     "strategy strategies generator gen util utils helper helpers test tests mock example examples selector "
     "alias aliases bits dtype attr attribute attributes event events pair pairs press pressed code codes board "
-    "frame mesh ring word words stone up down left right binding bindings stdin prompted ok flag flags"
+    "frame mesh ring word words stone up down left right binding bindings stdin prompted ok flag flags unit "
+    "units validity duration"
 )
 # Last words that still name the secret's value (`token_value`, `password_plain`, `secret_b64`).
 _VALUE_WORDS = wordset("value val str string data b64 base64 hex raw plain text bytes enc encrypted encoded")

@@ -83,6 +83,13 @@ _HEX_RE = re.compile(r"(?:0x)?(?:[0-9a-f]+|[0-9A-F]+)")
 _MIXED_HEX_RE = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 # Digest and object-id lengths: short and full git SHAs, MD5, SHA-1/224/256/384/512, 64-bit and 96-bit ids.
 _HEX_ID_LENGTHS = frozenset({7, 8, 9, 10, 11, 12, 16, 24, 32, 40, 48, 56, 64, 96, 128})
+# AWS resource ids (`i-05b4f7d5be44822a6`, `eni-07f290fc`, `iip-assoc-0db249b1f25fa24b8`) and Hub/GitHub
+# repository ids (`bigscience/bloom-560m`).
+_AWS_RESOURCE_ID_RE = re.compile(r"[a-z]{1,12}(?:-[a-z]{1,12})*-(?:[0-9a-f]{17}|[0-9a-f]{8})")
+_PLAIN_NAME_RE = re.compile(r"[A-Za-z]{3,}[0-9]{0,4}")  # `WoutN2001`, `james3`: letters, then a number
+# Modules compiled by mypyc are named after a hash of their sources: `81d243bd2c585b0f4821__mypyc`.
+_MYPYC_RE = re.compile(r"[0-9a-f]{8,}__mypyc")
+_REPO_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")
 _DOI_RE = re.compile(r"10\.\d{4,9}/")
 _DURATION_RE = re.compile(r"-?P-?(?:[0-9.]+[YMWD])*+(?:T(?:-?[0-9.]+[HMS])++)?+")  # ISO 8601 durations
 _ULID_RE = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
@@ -103,8 +110,14 @@ def is_identifier_like(value: str) -> bool:
     """Ids and digests that appear alone in logs and records: UUIDs, hex digests (also EIP-55 mixed case),
     ULIDs, call ids, base64 media."""
     v = value.strip("\"'`")
-    if _UUID_RE.fullmatch(v) or _ULID_RE.fullmatch(v) or _ID_PREFIX_RE.fullmatch(v):
+    if _UUID_RE.fullmatch(v) or _ULID_RE.fullmatch(v) or _ID_PREFIX_RE.fullmatch(v) or _AWS_RESOURCE_ID_RE.fullmatch(v):
         return True
+    if _MYPYC_RE.fullmatch(v):
+        return True
+    if _REPO_ID_RE.fullmatch(v):  # `owner/name` of a model, dataset or repository, not base64 (no `-_.` there)
+        owner, name = v.split("/")
+        if any(c in v for c in "-_.") or all(_PLAIN_NAME_RE.fullmatch(part) for part in (owner, name)):
+            return True
     if _HEX_RE.fullmatch(v) or _MIXED_HEX_RE.fullmatch(v):
         return len(v.removeprefix("0x")) in _HEX_ID_LENGTHS or v.startswith("0x")
     return v.startswith(_BINARY_B64_PREFIXES)
@@ -290,7 +303,7 @@ def is_lone_secret(value: str) -> bool:
     if len(v) < 16 or len(v) > 600 or re.match(r"-[-A-Za-z]|sha(?:1|256|384|512)-", v):  # flags, boundaries, SRI
         return False
     parts = re.split(r"[-_.~+/]", v)
-    if len(parts) >= 3 and max(map(len, parts)) <= 8:  # `AES128-GCM-SHA256`, dates, versions: structured names
+    if len(parts) >= 3 and max(map(len, parts)) <= 10:  # `AES128-GCM-SHA256`, `u-12tb1.112xlarge`, dates, versions
         return False
     if "=" in v.rstrip("="):  # `NAME=value` is an assignment (the context rules judge it), `00Cg=Fq=` is not
         name = v.split("=", 1)[0]

@@ -45,18 +45,23 @@ _TEMPLATE_RE = re.compile(r"\{[A-Za-z_][\w.]*+(?:\([^(){}\n]*+\))?+(?:\[[^\[\]{}
 # Letters and underscores (`CURLOPT_READDATA`, `PAUSE`): an item of a list of names, as a name that reads
 # as one (`cache_peer`) is.
 _NAME_LIST_RE = re.compile(r"[A-Za-z_]++")
+# The start of an object or dict literal (`{name:nH.$type`), cut by the value pattern at a comma.
+_OBJECT_LITERAL_RE = re.compile(r"[{\[][ \t]*+(?:[A-Za-z_$][\w$]*+|\"[^\"\n]*+\"|'[^'\n]*+')[ \t]*+:")
+_PACKAGE_RE = re.compile(r"@[a-z0-9][\w.-]*+/[\w.-]++(?::[\w.]++)?+")
 _FLAG_RE = re.compile(r"--?[A-Za-z][A-Za-z-]*+(?:=.*)?")  # the next command-line flag, not a value
 
 
 def is_basic_credential(value: str) -> bool:
-    """Base64 of `user:password` (docker `auth`, Basic headers), so prose like "Basic understanding" is left."""
+    """Base64 of `user:password` (docker `auth`, Basic headers): printable text with a user before the colon,
+    so prose like "Basic understanding" or "Basic Operations" (bytes that happen to hold a colon) is left."""
     if len(value) < 8 or len(value) % 4 == 1:
         return False
     try:
-        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
-    except (binascii.Error, ValueError):
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
         return False
-    return b":" in decoded and len(decoded) >= 5
+    user, colon, password = decoded.partition(":")
+    return bool(colon and password) and len(decoded) >= 5 and decoded.isprintable() and " " not in user
 
 
 def _credential_like(v: str, min_len: int, strong: bool = True) -> bool:
@@ -113,8 +118,10 @@ def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: 
         return len(v) >= 8 and not any(c.isspace() for c in v) and not is_code_like(v) or _credential_like(v, 8)
     if _TEMPLATE_RE.search(v) and _well_nested(v):  # f"{registry_id}-token", "__cb_#name#"
         return False
-    code = (_CODE_VALUE_RE.match(v) and _well_nested(v)) or _CODE_EXPR_RE.search(v)
+    code = (_CODE_VALUE_RE.match(v) and _well_nested(v)) or _CODE_EXPR_RE.search(v) or _OBJECT_LITERAL_RE.match(v)
     if not quoted and (code or _WORDY_IDENT_RE.fullmatch(v) or _FLAG_RE.fullmatch(v)):
+        return False
+    if _PACKAGE_RE.fullmatch(v):  # `@jupyterlab/galata:IHelpers`: a package and a name in it
         return False
     if op == ":" and not quoted and (v.endswith(":") or (kc.tier != "password" and reads_as_name(v))):
         return False  # `Pass :meth:`, `key: PKCS12PrivateKeyTypes | None` (a role, a type annotation)
