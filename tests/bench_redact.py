@@ -186,9 +186,24 @@ def pathological_inputs() -> dict[str, str]:
         "xml open": "<password>", "k8s pairs": "- name: A_TOKEN\n  value: ", "ansi": "\x1b[31m", "json keys": '{"token": ',
         "escaped json": '\\"token\\": \\"', "yaml colons": "token: token: ", "private key": "-----BEGIN PRIVATE KEY-----",
         "jwt start": "eyJhbGciOi.", "twitter A": "A", "urls": "https://user:", "bearer words": "Bearer Bearer ",
+        "query pairs": "key=1&", "yaml lines": "token: x\n", "flow pairs": "token:x,", "json lines": '{"token": 1}\n',
+        "env lines": "a_token=1\n",
     }
+    alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+    def distinct(template: str, length: int) -> str:  # every value different: nothing to remember, all to judge
+        parts, size = [], 0
+        while size < MB:
+            parts.append(template.format("".join(rng.choice(alnum) for _ in range(length))))
+            size += len(parts[-1])
+        return "".join(parts)[:MB]
+
     return {name: (unit * (MB // len(unit) + 1))[:MB] for name, unit in units.items()} | {
         "random printable": "".join(rng.choice(" \t\n!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~") for _ in range(MB)),
+        "distinct query tokens": distinct("api_token={}&", 32),
+        "distinct .env tokens": distinct("export SERVICE_TOKEN={}\n", 40),
+        "distinct yaml tokens": distinct("token: {}\n", 24),
+        "distinct passwords": distinct("pwd={}&", 12),
     }
 
 

@@ -115,7 +115,7 @@ def test_past_the_judging_budget_known_benign_keys_stay_readable() -> None:
                                  "cache_read_input_tokens": 0, "max_tokens": 4096, "tokenizer": "gpt2", "token_id": 7},
                        "params": [{"name": "lr", "value": 0.001}], "secret_key_name": "HF_TOKEN"})
     log = "\n".join([line] * (1_000_000 // len(line)))
-    assert sum(1 for _ in context.ASSIGN_RE.finditer(log.lower())) > 2 * (scanner.JUDGE_BUDGET + len(log) // 100)
+    assert sum(1 for _ in context.ASSIGN_RE.finditer(log.lower())) > 2 * scanner.judging_budget(len(log))[0]
     redactor = Redactor()
     assert redactor.redact(log) == log
     token = "hf_" + rand(ALNUM, 34, "budget")
@@ -123,3 +123,14 @@ def test_past_the_judging_budget_known_benign_keys_stay_readable() -> None:
     tail = f'\n{{"prompt_tokens": "api_key={token}", "new_password": "{password}", "tokenizer": "x"}}'
     out = redactor.redact(log + tail)
     assert out.startswith(log) and token not in out and password not in out and '"tokenizer": "x"' in out
+
+
+def test_past_every_budget_nothing_survives() -> None:
+    """Text made of nothing but secret assignments spends the judging budget, then the checking budget; what
+    is left of each window is masked whole. No secret survives at any point of it."""
+    tokens = [rand(ALNUM, 12, f"flood{i}") for i in range(60_000)]
+    text = "&".join(f"pwd={t}" for t in tokens)
+    looked, checked, judged = scanner.judging_budget(len(text))
+    assert len(tokens) > judged + checked
+    out = Redactor().redact(text)
+    assert not any(t in out for t in tokens)

@@ -68,7 +68,10 @@ VALUE_FIELD_RE = re.compile(
 # requests-style `auth=("user", "password")`.
 AUTH_TUPLE_RE = re.compile(r"auth[ \t]*=[ \t]*\([ \t]*(['\"])[^'\"\n]{0,100}+\1[ \t]*,[ \t]*(['\"])(?P<value>[^'\"\n]{1,200}+)\2")
 
-# The memo slot of a scan's judging budget (every other memo key is a string or a tuple).
+# The memo slot of a scan's budgets (every other memo key is a string or a tuple): [candidates still looked at
+# one by one, candidates still checked against the keys known to be benign, values still judged]; when the
+# first or the last runs out, candidates are checked; past the second, what is left of a window is masked
+# whole (see Scanner.spans).
 BUDGET = 0
 _KEY_CHARS_STR = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$@-ñÑ"
 _KEY_CHARS = frozenset(_KEY_CHARS_STR)
@@ -177,6 +180,9 @@ def assignment_spans(
     """Secrets assigned to secret-named keys in text[lo:hi] (`low`: text lower-cased). `memo` caches key
     classes and verdicts for one scan (pathological inputs repeat the same assignment thousands of times)."""
     for m in _candidates(low, lo, hi):
+        if spent(memo):  # spent inside this window: the rest of it is masked unjudged
+            yield from ((vs, ve, "SECRET") for vs, ve in unjudged_assignments(text, low, m.start(), hi, memo))
+            return
         found = assignment(text, m, lines, memo)
         if found is not None:
             yield found
@@ -202,7 +208,10 @@ def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[i
     ks = _key_start(text, m.start())
     if text.endswith("[REDACTED:", 0, ks):  # the kind inside a placeholder is not a key
         return None
-    memo[BUDGET] -= 1
+    budgets = memo[BUDGET]
+    budgets[0] -= 1
+    if _key_class(text[ks : m.end("key")], memo) is None:
+        return None
     # The verdict depends on the match, the key before it, whether the key opens its line (a config value
     # then runs to the end of it), and (for the space operator) on a netrc line.
     line_start = lines.start(ks)
@@ -276,6 +285,7 @@ def _judge_assignment(
     verdict_key = (kc, text[vs : min(ve, vs + MAX_JUDGED)], quoted, op)  # judge reads no further
     verdict = memo.get(verdict_key)
     if verdict is None:
+        memo[BUDGET][2] -= 1
         verdict = memo[verdict_key] = judge(kc, verdict_key[1], quoted=quoted, op=op)
     return vs, ve, kc.kind if verdict else "", context_free
 
@@ -302,19 +312,7 @@ def unjudged_spans(
     context patterns would look at, unjudged (fail closed), except under keys this scan has already found
     not to name a secret. A long log repeats its keys (`prompt_tokens`, `"name": "lr"`), so its counters
     and names stay readable. Spans come as the scanner keeps them: (start, end, "SECRET", priority)."""
-    spans = []
-    key_group, value_group = ASSIGN_RE.groupindex["key"], ASSIGN_RE.groupindex["value"]
-    assign_hi = hi if _OPERATOR_RE.search(low, lo, hi) else lo  # as in _candidates
-    for m in ASSIGN_RE.finditer(low, lo, assign_hi):  # as tight as it gets (one call for every span): it runs on every candidate
-        regs = m.regs
-        ks, ke = regs[key_group]
-        if ks and text[ks - 1] in _KEY_CHARS:
-            ks = _key_start(text, ks)
-        vs, ve = regs[value_group]
-        # A value holding an operator may hold a key of its own: masked whole with the rest.
-        value = low[vs:ve]
-        if memo.get(text[ks:ke], True) is not None and value.strip("\"'") not in _LITERALS or not _NESTED_CHARS.isdisjoint(value):
-            spans.append((vs, ve, "SECRET", priority))
+    spans = [(vs, ve, "SECRET", priority) for vs, ve in unjudged_assignments(text, low, lo, hi, memo)]
     window = low[lo:hi]  # as in element_spans, a pattern runs only where its literal is
     xml, pairs = "</" in window, "val" in window or "default" in window
     spans += [
@@ -328,6 +326,37 @@ def unjudged_spans(
             if v is not None:
                 spans.append((*v.span("value"), "SECRET", priority))
     return spans
+
+
+def unjudged_assignments(text: str, low: str, lo: int, hi: int, memo: dict) -> list[tuple[int, int]]:  # type: ignore[type-arg]
+    """The values of ASSIGN_RE's matches in text[lo:hi], unjudged, but those under keys known to be benign (or
+    holding only a literal) while the second budget lasts; past it, everything from the next value to the
+    window's end, in one span (only text made of nothing but assignments gets there)."""
+    spans = []
+    budgets = memo[BUDGET]
+    key_group, value_group = ASSIGN_RE.groupindex["key"], ASSIGN_RE.groupindex["value"]
+    matches = ASSIGN_RE.finditer(low, lo, hi if _OPERATOR_RE.search(low, lo, hi) else lo)  # as in _candidates
+    for m in matches:  # as tight as it gets (one call for every span): it runs on every candidate
+        if budgets[1] <= 0:
+            spans.append((m.regs[value_group][0], hi))
+            break
+        budgets[1] -= 1
+        regs = m.regs
+        ks, ke = regs[key_group]
+        if ks and text[ks - 1] in _KEY_CHARS:
+            ks = _key_start(text, ks)
+        vs, ve = regs[value_group]
+        # A value holding an operator may hold a key of its own: masked whole with the rest.
+        value = low[vs:ve]
+        if memo.get(text[ks:ke], True) is not None and value.strip("\"'") not in _LITERALS or not _NESTED_CHARS.isdisjoint(value):
+            spans.append((vs, ve))
+    return spans
+
+
+def spent(memo: dict) -> bool:  # type: ignore[type-arg]
+    """Has the scan looked at or judged as many candidates as it may?"""
+    budgets = memo[BUDGET]
+    return budgets[0] <= 0 or budgets[2] <= 0
 
 
 def _key_class(key: str, memo: dict) -> KeyClass | None:  # type: ignore[type-arg]
@@ -345,15 +374,26 @@ def element_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> Iterator
     window = low[lo:hi]
     xml, pairs = "</" in window, "val" in window or "default" in window
     compare, tuples = "==" in window or "!=" in window, "auth" in window and "(" in window
+    budgets = memo[BUDGET]
     for m in XML_RE.finditer(low, lo, hi if xml else lo):
-        memo[BUDGET] -= 1
-        kc = _key_class(text[m.start("key") : m.end("key")], memo)
+        budgets[0] -= 1
+        key = text[m.start("key") : m.end("key")]
+        if spent(memo):  # spent: unjudged, unless the key is known to be benign
+            if memo.get(key, True) is not None:
+                yield m.start("value"), m.end("value"), "SECRET"
+            continue
+        kc = _key_class(key, memo)
+        if kc is None:
+            continue
         value = text[m.start("value") : m.end("value")].rstrip()
-        if kc is not None and judge(kc, value, quoted=True):
+        budgets[2] -= 1
+        if judge(kc, value, quoted=True):
             yield m.start("value"), m.start("value") + len(value), kc.kind
     for m in NAME_FIELD_RE.finditer(low, lo, hi if pairs else lo):
-        memo[BUDGET] -= 1
-        kc = _key_class(text[m.start("name") : m.end("name")], memo)
+        budgets[0] -= 1
+        name = text[m.start("name") : m.end("name")]
+        unjudged = spent(memo)
+        kc = memo.get(name, True) if unjudged else _key_class(name, memo)
         if kc is None:
             continue
         stop = min(hi, m.end() + 300)
@@ -364,7 +404,11 @@ def element_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> Iterator
         if v is None or text.count("\n", m.end(), v.start()) > 2:
             continue
         vs, ve = v.span("value")
+        if unjudged or kc is True:  # spent: unjudged (the name is not known to be benign)
+            yield vs, ve, "SECRET"
+            continue
         a, b, quoted = unquote(text[vs:ve])
+        budgets[2] -= 1
         if judge(kc, text[vs + a : vs + b], quoted=quoted):
             yield vs + a, vs + b, kc.kind
     for m in REVERSE_CMP_RE.finditer(text, lo, hi if compare else lo):

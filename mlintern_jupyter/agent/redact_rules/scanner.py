@@ -43,7 +43,11 @@ ELEMENT_REACH = 2048  # ... and end within this much of each of the next three l
 DENSE_SPACING = 128
 DENSE_MIN_HITS = 64
 DENSE_BLOCK = 16_384
-JUDGE_BUDGET = 5_000
+# Budgets of a scan (see Scanner.spans): candidates looked at one by one (a few microseconds each), values
+# judged (up to a hundred), then candidates checked against the keys found benign (about two).
+LOOK_BUDGET, LOOK_SPACING = 5_000, 100
+JUDGE_BUDGET, JUDGE_SPACING = 500, 4_000
+CHECK_SPACING = 40
 MAX_CHECKED = 4096  # a token's shape checks look at its first characters only
 _CONTEXT = -1
 _SAFE_STOP_RE = re.compile(r"[\s\"',;]")
@@ -97,6 +101,11 @@ def _lower(text: str) -> str:
 _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 
 
+def judging_budget(n: int) -> list[int]:
+    """A scan's budgets for a text of n characters (see Scanner.spans)."""
+    return [LOOK_BUDGET + n // LOOK_SPACING, n // CHECK_SPACING, JUDGE_BUDGET + n // JUDGE_SPACING]
+
+
 class Scanner:
     """All pattern rules, compiled once. Thread-safe: scanning keeps its state in locals."""
 
@@ -122,11 +131,11 @@ class Scanner:
             return []
         n = len(text)
         out: list[Span] = []
-        # Key classes, verdicts and accepted tokens of this scan, and how many context candidates may still be
-        # judged one by one: past that budget (only text made of assignments gets there), candidates are
-        # masked unjudged unless the memo already knows them, so no input costs more than a bounded time per
-        # MB and nothing fails open.
-        memo: dict = {context.BUDGET: JUDGE_BUDGET + n // 150}  # type: ignore[type-arg]
+        # Key classes, verdicts and accepted tokens of this scan, and its budgets: how many context candidates
+        # may still be judged one by one, then how many checked against the keys found benign (a long log
+        # keeps its counters readable); past both (only text made of assignments gets there), the rest of each
+        # window is masked whole. No input costs more than a bounded time per MB, and none fails open.
+        memo: dict = {context.BUDGET: judging_budget(n)}  # type: ignore[type-arg]
         low = _lower(text)
         hits = self._automaton.find_matches_as_indexes(low, overlapping=True)
         if len(hits) > max(DENSE_MIN_HITS, n // DENSE_SPACING):
@@ -183,7 +192,7 @@ class Scanner:
                 if end == -1:  # a very long line: cut it where no value can be running
                     stop = _SAFE_STOP_RE.search(text, min(n, start + DENSE_BLOCK))
                     end = stop.start() if stop else n
-                if memo[context.BUDGET] > 0:
+                if not context.spent(memo):
                     lines = context.Lines(text, start, end, text.rfind("\n", 0, start) + 1, _line_end(text, end))
                     for s, e, kind in context.assignment_spans(text, low, start, end, lines, memo):
                         out.append((s, e, kind, priority))

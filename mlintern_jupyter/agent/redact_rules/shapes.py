@@ -212,13 +212,14 @@ _NAME_SEGMENT_RE = re.compile(
 )
 
 
-def reads_as_name(value: str) -> bool:
+def reads_as_name(value: str, min_words: int = 0) -> bool:
     """A name built from words, acronyms and numbers (`CreateAutoMLJobV2`, `ChaCha20Poly1305`,
     `MLKEM768X25519PrivateKey`, `base64-encode`, `sodium_bin2base64`): what a person typed, so not
     generated, though it mixes letters, digits and cases. Generated strings fail on an acronym before a
-    lower-case letter, stray short runs, many numbers, too many capitals, or words made of rare letter pairs."""
+    lower-case letter, stray short runs, many numbers, too many capitals, or words made of rare letter pairs.
+    `min_words`: at least that many words of three letters or more (`PKCS12PrivateKeyTypes` has three)."""
     pos, letters, word_letters, acronym_letters, segments, numbers, stray = 0, 0, 0, 0, 0, 0, 0
-    pairs = common = 0
+    pairs = common = words = 0
     while pos < len(value):
         m = _NAME_SEGMENT_RE.match(value, pos)
         if m is None:
@@ -240,7 +241,9 @@ def reads_as_name(value: str) -> bool:
             acronym_letters += len(seg)
             word_letters += len(seg)
         elif len(seg) >= 3:
-            word_letters += len(seg) if any(c in "aeiouy" for c in low) else 0
+            word = any(c in "aeiouy" for c in low)
+            word_letters += len(seg) if word else 0
+            words += word
             pairs += len(low) - 1
             common += sum(low[i : i + 2] in _BIGRAMS for i in range(len(low) - 1))
         elif not at_start and kind == "low":  # one or two lower-case letters: only a version letter (`v4`)
@@ -252,7 +255,7 @@ def reads_as_name(value: str) -> bool:
     return (
         segments >= 2 and numbers <= 3 and stray <= 1
         and word_letters >= 0.7 * letters and acronym_letters <= 0.5 * letters
-        and common >= 0.75 * pairs
+        and common >= 0.75 * pairs and words >= min_words
     )
 
 

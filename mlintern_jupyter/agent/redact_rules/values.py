@@ -22,6 +22,7 @@ from .shapes import (
     looks_like_password,
     looks_random,
     reads_as_name,
+    word_fraction,
 )
 
 # Values are judged on their first characters only, so a megabyte-long value costs no more than a token.
@@ -106,6 +107,14 @@ def password_like(v: str, quoted: bool) -> bool:
     return quoted or not is_code_like(v)
 
 
+def _variable_name(v: str) -> bool:
+    """An identifier a person named (`hide_cookie2`, `authHeaderValue`, `token`), not letters that happen to
+    end in digits (`KOTBpTmWRlfMhmy6`, a generated key)."""
+    if not _WORDY_IDENT_RE.fullmatch(v):
+        return False
+    return "_" in v or len(v) < 12 or v.islower() or reads_as_name(v) or word_fraction(v) >= 0.3
+
+
 def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: bool = False) -> bool:
     """Is `value`, assigned to a key of class `kc` with operator `op`, a secret? `structured`: the key is a
     field of parsed data (a dict), so it is exactly the key and a short opaque token under it counts."""
@@ -119,11 +128,11 @@ def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: 
     if _TEMPLATE_RE.search(v) and _well_nested(v):  # f"{registry_id}-token", "__cb_#name#"
         return False
     code = (_CODE_VALUE_RE.match(v) and _well_nested(v)) or _CODE_EXPR_RE.search(v) or _OBJECT_LITERAL_RE.match(v)
-    if not quoted and (code or _WORDY_IDENT_RE.fullmatch(v) or _FLAG_RE.fullmatch(v)):
+    if not quoted and (code or _variable_name(v) or _FLAG_RE.fullmatch(v)):
         return False
     if _PACKAGE_RE.fullmatch(v):  # `@jupyterlab/galata:IHelpers`: a package and a name in it
         return False
-    if op == ":" and not quoted and (v.endswith(":") or (kc.tier != "password" and reads_as_name(v))):
+    if op == ":" and not quoted and (v.endswith(":") or (kc.tier != "password" and reads_as_name(v, min_words=3))):
         return False  # `Pass :meth:`, `key: PKCS12PrivateKeyTypes | None` (a role, a type annotation)
     if op == "," and (_NAME_LIST_RE.fullmatch(v) or reads_as_name(v)):
         return False  # ('CURLOPT_PASSWORD', 'CURLOPT_READDATA'): a list of names
