@@ -204,6 +204,8 @@ def pathological_inputs() -> dict[str, str]:
         "distinct .env tokens": distinct("export SERVICE_TOKEN={}\n", 40),
         "distinct yaml tokens": distinct("token: {}\n", 24),
         "distinct passwords": distinct("pwd={}&", 12),
+        "lone random lines": distinct("{}\n", 20),
+        "lone user:pass lines": distinct("deploy:{}\n", 14),
     }
 
 

@@ -78,6 +78,8 @@ CASES = [
     ("comparison", f'if (apiKey == "{S}") {{', 'if (apiKey == "[REDACTED:API_KEY]") {'),
     ("reversed comparison", f'if ("{S}" === secretToken) {{', 'if ("[REDACTED:TOKEN]" === secretToken) {'),
     ("keyword inside the key", f"AWS_BEARER_TOKEN_SERVICE={S}", "AWS_BEARER_TOKEN_SERVICE=[REDACTED:TOKEN]"),
+    ("shell env prefix", f"API_TOKEN={S} python train.py --epochs 3", "API_TOKEN=[REDACTED:TOKEN] python train.py --epochs 3"),
+    ("export, then a command", f"export API_TOKEN={S} && python x.py", "export API_TOKEN=[REDACTED:TOKEN] && python x.py"),
     ("keyword inside, camelCase", f'tokenForProd = "{S}"', 'tokenForProd = "[REDACTED:TOKEN]"'),
     ("connection string", f"Server=db;User ID=sa;Password={P};", "Server=db;User ID=sa;Password=[REDACTED:PASSWORD];"),
     ("requests auth tuple", f'requests.get(url, auth=("me", "{P}"))', 'requests.get(url, auth=("me", "[REDACTED:PASSWORD]"))'),

@@ -194,6 +194,13 @@ def assignment_at(text: str, low: str, pos: int, memo: dict) -> tuple[int, tuple
     m = ASSIGN_RE.match(low, pos, lines.last_end)
     if m is None:
         return pos + 1, None
+    if spent(memo):  # unjudged, as in unjudged_assignments
+        vs, ve = m.span("value")
+        value = low[vs:ve]
+        key_known_benign = memo.get(text[_key_start(text, pos) : m.end("key")], True) is None
+        if (key_known_benign or value.strip("\"'") in _LITERALS) and _NESTED_CHARS.isdisjoint(value):
+            return _resume(m), None
+        return m.end(), (vs, ve, "SECRET")
     return _resume(m), assignment(text, m, lines, memo)
 
 
@@ -273,7 +280,8 @@ def _judge_assignment(
         vs, ve = _auth_credential(text, vs, ve, quoted, line_start, lines.end(vs))
         context_free = False
         quoted, op = True, "header"  # header content: `username="me", response="..."` is not code
-    elif not quoted and op not in COMPARE and _LINE_HEAD_RE.fullmatch(text, line_start, ks):
+    first_word_end = ve
+    if not quoted and op not in COMPARE and _LINE_HEAD_RE.fullmatch(text, line_start, ks):
         context_free = False
         rest = _rest_of_line(text, vs, lines.end(vs))
         # `key = a value with spaces` (INI, .env) runs to the end of the line; after `:` (YAML, prose,
@@ -282,12 +290,22 @@ def _judge_assignment(
             ve = rest  # (not past `, ` right after the value: `PLAIN_PASSWORD = 46, _OptType.bytes` is a tuple)
     if ve <= vs:
         return None
-    verdict_key = (kc, text[vs : min(ve, vs + MAX_JUDGED)], quoted, op)  # judge reads no further
+    if _verdict(kc, text[vs:ve], quoted, op, memo):
+        return vs, ve, kc.kind, context_free
+    # `API_TOKEN=<key> python train.py`: the words after a generated-looking first word are a command.
+    if first_word_end < ve and op.endswith("=") and _verdict(kc, text[vs:first_word_end], quoted, " ", memo):
+        return vs, first_word_end, kc.kind, context_free
+    return vs, ve, "", context_free
+
+
+def _verdict(kc: KeyClass, value: str, quoted: bool, op: str, memo: dict) -> bool:  # type: ignore[type-arg]
+    """judge, once per distinct value in a scan (it reads the value's first MAX_JUDGED characters only)."""
+    verdict_key = (kc, value[:MAX_JUDGED], quoted, op)
     verdict = memo.get(verdict_key)
     if verdict is None:
         memo[BUDGET][2] -= 1
         verdict = memo[verdict_key] = judge(kc, verdict_key[1], quoted=quoted, op=op)
-    return vs, ve, kc.kind if verdict else "", context_free
+    return bool(verdict)
 
 
 def _is_setter(key: str) -> bool:

@@ -22,13 +22,13 @@ import ahocorasick_rs
 from . import context
 from .rule import TokenRule
 from .shapes import (
-    PLACEHOLDER_RE,
     is_code_like,
     is_identifier_like,
     is_lone_secret,
     looks_like_password,
     mixed_fraction,
     placeholder,
+    plainly_not_secret,
     reads_as_name,
     word_fraction,
 )
@@ -48,6 +48,7 @@ DENSE_BLOCK = 16_384
 LOOK_BUDGET, LOOK_SPACING = 5_000, 100
 JUDGE_BUDGET, JUDGE_SPACING = 500, 4_000
 CHECK_SPACING = 40
+LONE_BUDGET, LONE_SPACING = 300, 4_000  # lone tokens judged fully: 300 plus one per 4,000 characters
 MAX_CHECKED = 4096  # a token's shape checks look at its first characters only
 _CONTEXT = -1
 _SAFE_STOP_RE = re.compile(r"[\s\"',;]")
@@ -55,10 +56,9 @@ _SAFE_STOP_RE = re.compile(r"[\s\"',;]")
 # Starts with the newline (the text gets one prepended) so the engine can scan for it rather than try `^` at
 # every position.
 LONE_RE = re.compile(
-    r"\n[ \t]*+(?P<q>[\"'`]?)(?P<tok>[A-Za-z0-9+/_.~=-]{16,600}+|[\w.@+-]{1,64}+:[^\s:\"'`,/]{8,200}+)(?P=q)"
+    r"\n[ \t]*+(?P<q>[\"'`]?)(?P<tok>[A-Za-z0-9+/_.~=-]{16,600}+|[\w.@+-]{1,64}+:(?P<pw>[^\s:\"'`,/]{8,200}+))(?P=q)"
     r"[ \t]*+[,;]?[ \t]*+(?=\r?\n|\Z)"
 )
-_USER_PASS_RE = re.compile(r"[\w.@+-]{1,64}:(?P<pw>[^\s:,/]{8,200})")
 
 
 def _lone_password(pw: str) -> bool:
@@ -249,30 +249,45 @@ class Scanner:
         until[1] = hi
 
     def _lone(self, text: str, out: list[Span]) -> None:
+        """Lines that are one token, judged by shape. A regex pass leaves what is plainly no secret (ids,
+        digests, names, numbers); LONE_BUDGET distinct tokens are then judged fully (tens of microseconds
+        each), and past that budget the rest are masked unjudged."""
         priority = len(self.rules) + 2
+        verdicts: dict[str, bool] = {}
+        budget = LONE_BUDGET + len(text) // LONE_SPACING
         padded = "\n" + text  # offsets in padded are one more than in text
-        previous: tuple[int, int] | None = None  # (end, token length) of the last lone-token line
+        prev_end, prev_len = -1, 0  # end and token length of the last lone-token line
         block = False
+        tok, pw, plain = LONE_RE.groupindex["tok"], LONE_RE.groupindex["pw"], plainly_not_secret
         for m in LONE_RE.finditer(padded):
-            token = m.group("tok")
+            token = m[tok]
+            size = len(token)
             # Lines of a wrapped base64 blob (MIME, PEM bodies, gettext test data): equal lengths, adjacent.
-            adjacent = previous is not None and padded.count("\n", previous[0], m.start()) == 0
-            if adjacent and previous is not None and len(token) >= 40 and (len(token) == previous[1] or block):
-                block = True
-                if out and out[-1][3] == priority and out[-1][1] >= previous[0] - 1:
-                    out.pop()  # the block's first line was taken for a lone secret: it was not one
-            elif not (adjacent and block and previous is not None and len(token) < previous[1]):
-                block = False  # (the block's last line is shorter and still part of it)
-            previous = (m.end(), len(token))
-            if block or PLACEHOLDER_RE.search(token):
+            if size >= 40 or block:
+                adjacent = prev_end >= 0 and padded.count("\n", prev_end, m.start()) == 0
+                if adjacent and size >= 40 and (size == prev_len or block):
+                    if not block and out and out[-1][3] == priority and out[-1][1] >= prev_end - 1:
+                        out.pop()  # the block's first line was taken for a lone secret: it was not one
+                    block = True
+                elif not (adjacent and block and size < prev_len):
+                    block = False  # (the block's last line is shorter and still part of it)
+            prev_end, prev_len = m.end(), size
+            # `user:password` (what curl's -u takes) or a token; a placeholder never is one (`[` is not in LONE_RE)
+            start, end = m.span(tok)
+            pw_start = m.start(pw)
+            secret = token if pw_start < 0 else token[pw_start - start :]
+            if block or plain(secret):
                 continue
-            start, end = m.start("tok") - 1, m.end("tok") - 1
-            if ":" not in token and is_lone_secret(token):
-                out.append((start, end, "SECRET", priority))
-                continue
-            pair = _USER_PASS_RE.fullmatch(token)
-            if pair and _lone_password(pair["pw"]):
-                out.append((start + pair.start("pw"), end, "PASSWORD", priority))
+            key = secret if pw_start < 0 else ":" + secret  # (a lone token never holds a colon)
+            if key in verdicts:
+                found = verdicts[key]
+            else:
+                budget -= 1
+                found = verdicts[key] = budget < 0 or (
+                    is_lone_secret(secret) if pw_start < 0 else _lone_password(secret)
+                )
+            if found:
+                out.append((start - 1 if pw_start < 0 else pw_start - 1, end - 1, "SECRET" if pw_start < 0 else "PASSWORD", priority))
 
 
 def replace_spans(text: str, spans: list[Span]) -> str:

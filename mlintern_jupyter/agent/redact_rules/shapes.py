@@ -134,6 +134,19 @@ _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?
 _VERSION_RE = re.compile(r"v?\d+(?:\.\d+){1,3}(?:[-+.]?[A-Za-z0-9.]+)?")
 
 
+_PLAIN_RE = re.compile("|".join(f"(?:{p})" for p in (
+    r"[^0-9]*+",
+    _UUID_RE.pattern, _ULID_RE.pattern, _ID_PREFIX_RE.pattern, _AWS_RESOURCE_ID_RE.pattern, _MYPYC_RE.pattern,
+    r"(?:0x)?(?:[0-9a-fA-F]{7,12}|" + "|".join(f"[0-9a-fA-F]{{{n}}}" for n in sorted(_HEX_ID_LENGTHS) if n > 12) + ")",
+    r"[A-Za-z_$][A-Za-z_$]*+[0-9]*+(?:(?:\.|::|->)[A-Za-z_$][A-Za-z_$]*+[0-9]*+)++",
+    _PATH_RE.pattern, _NUMBER_RE.pattern, _DATE_RE.pattern, _VERSION_RE.pattern, r"10\.\d{4,9}/\S++",
+    r"[A-Za-z0-9]{1,10}+(?:[-_.~+/][A-Za-z0-9]{0,10}+){2,}+",
+    r"(?=[^/]*+/[^/]*+$)(?=[^-_.]*+[-_.])[A-Za-z0-9][A-Za-z0-9_.-]*+/[A-Za-z0-9_.-]++",
+    r"[A-Za-z]{3,}+[0-9]{0,4}+/[A-Za-z]{3,}+[0-9]{0,4}+",
+    "(?:" + "|".join(re.escape(p) for p in _BINARY_B64_PREFIXES) + ").*+",
+)))
+
+
 def mixed_fraction(value: str) -> float:
     """Share of the alphanumeric characters that sit in runs mixing letters and digits. Generated
     credentials score near 1; identifiers, model ids and file names near 0."""
@@ -297,6 +310,14 @@ def _base64_text(value: str) -> bool:
         return False
     printable = sum(c.isprintable() or c in "\n\t" for c in decoded)
     return printable >= len(decoded) * 0.95 and (" " in decoded or "\n" in decoded or "\x00" in decoded)
+
+
+def plainly_not_secret(value: str) -> bool:
+    """A lone string that one regex pass shows to be no credential: no digit (words, names), ids and digests,
+    names of letters and digits, paths, numbers, dates, versions, DOIs, structured names
+    (`model.layers.0.self_attn.q_proj`), repository ids. What a scan past its budget checks before masking a
+    lone token unjudged."""
+    return _PLAIN_RE.fullmatch(value) is not None
 
 
 def is_lone_secret(value: str) -> bool:
