@@ -206,6 +206,11 @@ def pathological_inputs() -> dict[str, str]:
         "distinct passwords": distinct("pwd={}&", 12),
         "lone random lines": distinct("{}\n", 20),
         "lone user:pass lines": distinct("deploy:{}\n", 14),
+        "distinct ghp_ tokens": distinct("ghp_{} ", 36),
+        "distinct sk- keys": distinct("sk-{} ", 48),
+        "distinct hf_ lines": distinct("hf_{}\n", 34),
+        "distinct bearer headers": distinct("Authorization: Bearer {}\n", 40),
+        "distinct private keys": distinct("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", 64),
     }
 
 

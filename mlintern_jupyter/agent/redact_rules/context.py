@@ -69,9 +69,9 @@ VALUE_FIELD_RE = re.compile(
 AUTH_TUPLE_RE = re.compile(r"auth[ \t]*=[ \t]*\([ \t]*(['\"])[^'\"\n]{0,100}+\1[ \t]*,[ \t]*(['\"])(?P<value>[^'\"\n]{1,200}+)\2")
 
 # The memo slot of a scan's budgets (every other memo key is a string or a tuple): [candidates still looked at
-# one by one, candidates still checked against the keys known to be benign, values still judged]; when the
-# first or the last runs out, candidates are checked; past the second, what is left of a window is masked
-# whole (see Scanner.spans).
+# one by one, candidates still checked against the keys known to be benign, values still judged, token-rule
+# matches still shape-checked]; when the first or the third runs out, candidates are checked; past the second,
+# what is left of a window is masked whole; past the fourth, a token rule's match is enough (Scanner.spans).
 BUDGET = 0
 _KEY_CHARS_STR = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$@-ñÑ"
 _KEY_CHARS = frozenset(_KEY_CHARS_STR)

@@ -48,6 +48,7 @@ DENSE_BLOCK = 16_384
 LOOK_BUDGET, LOOK_SPACING = 5_000, 100
 JUDGE_BUDGET, JUDGE_SPACING = 500, 4_000
 CHECK_SPACING = 40
+TOKEN_BUDGET, TOKEN_SPACING = 500, 2_000  # shape checks of token-rule matches (up to ~60 microseconds each)
 LONE_BUDGET, LONE_SPACING = 300, 4_000  # lone tokens judged fully: 300 plus one per 4,000 characters
 MAX_CHECKED = 4096  # a token's shape checks look at its first characters only
 _CONTEXT = -1
@@ -103,7 +104,8 @@ _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 
 def judging_budget(n: int) -> list[int]:
     """A scan's budgets for a text of n characters (see Scanner.spans)."""
-    return [LOOK_BUDGET + n // LOOK_SPACING, n // CHECK_SPACING, JUDGE_BUDGET + n // JUDGE_SPACING]
+    return [LOOK_BUDGET + n // LOOK_SPACING, n // CHECK_SPACING, JUDGE_BUDGET + n // JUDGE_SPACING,
+            TOKEN_BUDGET + n // TOKEN_SPACING]
 
 
 class Scanner:
@@ -207,6 +209,7 @@ class Scanner:
     def _run(self, index: int, text: str, lo: int, hi: int, out: list[Span], memo: dict) -> None:  # type: ignore[type-arg]
         rule = self.rules[index]
         regex = rule.regex
+        budgets = memo[context.BUDGET]
         for m in regex.finditer(text, lo, hi):
             if m.end() == hi and hi < len(text):  # may be cut by the window: match again, unbounded
                 full = regex.match(text, m.start())
@@ -220,8 +223,9 @@ class Scanner:
                 start -= len(before) - len(before.rstrip(rule.lead))
             secret = text[start:end]
             verdict = memo.get((index, secret))
-            if verdict is None:
-                verdict = memo[(index, secret)] = bool(secret) and rule.accepts(secret[:MAX_CHECKED])
+            if verdict is None:  # past the budget of shape checks, a match of the rule's pattern is enough
+                budgets[3] -= 1
+                verdict = memo[(index, secret)] = bool(secret) and (budgets[3] < 0 or rule.accepts(secret[:MAX_CHECKED]))
             if verdict:
                 out.append((start, end, rule.kind, index))
 
