@@ -138,6 +138,23 @@ def test_from_environment(tmp_path: Path) -> None:
     assert "p4ssw0rd" not in repr(redactor)
 
 
+@pytest.mark.parametrize("padding", ["\n", "\r\n", "  \n", "\t"])
+@pytest.mark.parametrize("source", ["env", "file"])
+def test_hf_token_registered_stripped(tmp_path: Path, source: str, padding: str) -> None:
+    """A token pasted into HF_TOKEN or the token file with a trailing newline is registered without it, so its
+    encoded forms (base64 of user:token, URL-quoted) are those of the token that is actually sent."""
+    token_file = tmp_path / "token"
+    token_file.write_text(SHAPELESS + padding if source == "file" else "")
+    env = {"HF_TOKEN": SHAPELESS + padding} if source == "env" else {}
+    redactor = Redactor.from_environment(env, hf_token_path=token_file)
+    assert len(redactor) == 1
+    for offset in range(3):
+        basic = base64.b64encode(b"u" * offset + b"user:" + SHAPELESS.encode()).decode()
+        assert "[REDACTED:HF_TOKEN]" in redactor.redact(f"Authorization: Basic {basic}")
+        assert not _substrings(basic[-16:-4]) & _substrings(redactor.redact(basic))
+    assert redactor.redact(f"?t={quote_plus(SHAPELESS)}&x=1") == "?t=[REDACTED:HF_TOKEN]&x=1"
+
+
 def test_from_environment_missing_token_file(tmp_path: Path) -> None:
     redactor = Redactor.from_environment({"HF_HOME": str(tmp_path)})
     assert len(redactor) == 0
