@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlintern_jupyter.agent.redact import Redactor
-from mlintern_jupyter.agent.redact_rules import all_rules, context, scanner, values
+from mlintern_jupyter.agent.redact_rules import all_rules, context, scanner, shapes, values
 from tests.redact_helpers import ALNUM, rand
 
 UNBOUNDED = C.MAXREPEAT
@@ -29,10 +29,9 @@ REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
 
 def _patterns() -> list[tuple[str, re.Pattern[str]]]:
     rules = [(f"{r.kind}: {r.source}", r.regex) for r in all_rules()]
-    ctx = [(name, getattr(context, name)) for name in dir(context) if name.endswith("_RE")]
-    scan = [(name, getattr(scanner, name)) for name in dir(scanner) if name.endswith("_RE")]
-    vals = [(name, getattr(values, name)) for name in dir(values) if name.endswith("_RE")]
-    return rules + [(n, p) for n, p in ctx + scan + vals if isinstance(p, re.Pattern)]
+    named = {f"{module.__name__.rsplit('.', 1)[-1]}.{name}": getattr(module, name)
+             for module in (context, scanner, values, shapes) for name in dir(module) if name.endswith("_RE")}
+    return rules + [(n, p) for n, p in named.items() if isinstance(p, re.Pattern)]
 
 
 def _nested_unbounded(items: P.SubPattern, inside_unbounded: bool = False) -> bool:

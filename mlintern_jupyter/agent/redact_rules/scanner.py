@@ -22,13 +22,13 @@ import ahocorasick_rs
 from . import context
 from .rule import TokenRule
 from .shapes import (
+    PLAIN_RE,
     is_code_like,
     is_identifier_like,
     is_lone_secret,
     looks_like_password,
     mixed_fraction,
     placeholder,
-    plainly_not_secret,
     reads_as_name,
     word_fraction,
 )
@@ -262,25 +262,35 @@ class Scanner:
         padded = "\n" + text  # offsets in padded are one more than in text
         prev_end, prev_len = -1, 0  # end and token length of the last lone-token line
         block = False
-        tok, pw, plain = LONE_RE.groupindex["tok"], LONE_RE.groupindex["pw"], plainly_not_secret
-        for m in LONE_RE.finditer(padded):
-            token = m[tok]
-            size = len(token)
+        tok, pw, plain = LONE_RE.groupindex["tok"], LONE_RE.groupindex["pw"], PLAIN_RE
+        # Lines already masked whole (by a token rule, a private key block, a context rule) need no judging:
+        # `reach` is how far the spans starting at or before the current line's token extend.
+        covered, ci, reach = sorted(out), 0, -1
+        n_covered, first_lone = len(covered), len(out)
+        for m in LONE_RE.finditer(padded):  # a megabyte holds up to 50,000 of them: one `regs` per line
+            regs = m.regs
+            start, end = regs[tok]
+            size = end - start
             # Lines of a wrapped base64 blob (MIME, PEM bodies, gettext test data): equal lengths, adjacent.
             if size >= 40 or block:
-                adjacent = prev_end >= 0 and padded.count("\n", prev_end, m.start()) == 0
+                adjacent = prev_end >= 0 and padded.count("\n", prev_end, regs[0][0]) == 0
                 if adjacent and size >= 40 and (size == prev_len or block):
-                    if not block and out and out[-1][3] == priority and out[-1][1] >= prev_end - 1:
+                    if not block and len(out) > first_lone and out[-1][1] >= prev_end - 1:
                         out.pop()  # the block's first line was taken for a lone secret: it was not one
                     block = True
                 elif not (adjacent and block and size < prev_len):
                     block = False  # (the block's last line is shorter and still part of it)
-            prev_end, prev_len = m.end(), size
+            prev_end, prev_len = regs[0][1], size
+            while ci < n_covered and covered[ci][0] < start:
+                if covered[ci][1] > reach:
+                    reach = covered[ci][1]
+                ci += 1
+            if block or reach >= end - 1:
+                continue
             # `user:password` (what curl's -u takes) or a token; a placeholder never is one (`[` is not in LONE_RE)
-            start, end = m.span(tok)
-            pw_start = m.start(pw)
-            secret = token if pw_start < 0 else token[pw_start - start :]
-            if block or plain(secret):
+            pw_start = regs[pw][0]
+            secret = padded[start:end] if pw_start < 0 else padded[pw_start:end]
+            if plain.fullmatch(secret) is not None:
                 continue
             key = secret if pw_start < 0 else ":" + secret  # (a lone token never holds a colon)
             if key in verdicts:

@@ -128,13 +128,21 @@ def is_identifier_like(value: str) -> bool:
 _ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9]+")
 _ESCAPES_RE = re.compile(r"\\[xuUN0-7]|&(?:#\d+|[a-z]{2,6});")
 _DOTTED_NAME_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*+(?:(?:\.|::|->)[A-Za-z_$][A-Za-z0-9_$]*+)++(?:\(\)?)?")
-_PATH_RE = re.compile(r"(?:~|\.{1,2})?(?:/[\w.@+-]+)+/?|[A-Za-z]:\\[\w\\. -]+|[\w.-]+(?:/[\w.-]+)+\.[a-z]{1,5}")
+# (Possessive, so the static linearity check holds: a `/` ends every segment; the extension is looked behind.)
+_PATH_RE = re.compile(
+    r"(?:~|\.{1,2})?(?:/[\w.@+-]++)++/?|[A-Za-z]:\\[\w\\. -]+|[\w.-]++(?:/[\w.-]++)++"
+    + "(?:" + "|".join(f"(?<=\\.[a-z]{{{n}}})" for n in range(1, 6)) + ")"
+)
 _NUMBER_RE = re.compile(r"[-+]?(?:[0-9][0-9_,]*)?(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?[kKmMgGbB%]?")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _VERSION_RE = re.compile(r"v?\d+(?:\.\d+){1,3}(?:[-+.]?[A-Za-z0-9.]+)?")
 
 
-_PLAIN_RE = re.compile("|".join(f"(?:{p})" for p in (
+# A lone string that one regex pass (fullmatch) shows to be no credential: no digit (words, names), ids and
+# digests, names of letters and digits, paths, numbers, dates, versions, DOIs, structured names
+# (`model.layers.0.self_attn.q_proj`), repository ids. What a scan checks before judging or, past its budget,
+# masking a lone token unjudged.
+PLAIN_RE = re.compile("|".join(f"(?:{p})" for p in (
     r"[^0-9]*+",
     _UUID_RE.pattern, _ULID_RE.pattern, _ID_PREFIX_RE.pattern, _AWS_RESOURCE_ID_RE.pattern, _MYPYC_RE.pattern,
     r"(?:0x)?(?:[0-9a-fA-F]{7,12}|" + "|".join(f"[0-9a-fA-F]{{{n}}}" for n in sorted(_HEX_ID_LENGTHS) if n > 12) + ")",
@@ -310,14 +318,6 @@ def _base64_text(value: str) -> bool:
         return False
     printable = sum(c.isprintable() or c in "\n\t" for c in decoded)
     return printable >= len(decoded) * 0.95 and (" " in decoded or "\n" in decoded or "\x00" in decoded)
-
-
-def plainly_not_secret(value: str) -> bool:
-    """A lone string that one regex pass shows to be no credential: no digit (words, names), ids and digests,
-    names of letters and digits, paths, numbers, dates, versions, DOIs, structured names
-    (`model.layers.0.self_attn.q_proj`), repository ids. What a scan past its budget checks before masking a
-    lone token unjudged."""
-    return _PLAIN_RE.fullmatch(value) is not None
 
 
 def is_lone_secret(value: str) -> bool:
