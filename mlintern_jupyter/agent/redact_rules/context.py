@@ -91,6 +91,9 @@ _HEADER_EXPR_RE = re.compile(r"[ \t](?:if|else|or|and|is|not)[ \t]")
 _AUTH_KEYS = frozenset({"authorization", "proxy-authorization", "x-authorization"})
 
 
+_LINE_MEMO = 256  # lines up to this long are remembered whole with their verdict (see assignment)
+
+
 def _key_start(text: str, pos: int) -> int:
     """Where the key holding the keyword at pos begins (`my_` of `my_password`)."""
     head = text[max(0, pos - 80) : pos]
@@ -232,12 +235,23 @@ def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[i
     cached = memo.get(whole)
     if cached is not None:  # the same assignment, judged before where nothing around it mattered
         return (m.end() - cached[0], m.end() - cached[1], cached[2]) if cached else None
+    # Otherwise the verdict reads the assignment's line only (a config value runs to its end, a header's
+    # credential is looked for in it): the same short line with the key at the same place is judged once.
+    line_end = lines.end(ks)
+    line = None
+    if line_end - line_start <= _LINE_MEMO:
+        line = (text[line_start:line_end], ks - line_start, m.start() - ks, m.end() - ks)
+        cached = memo.get(line)
+    if cached is not None:
+        return (line_start + cached[0], line_start + cached[1], cached[2]) if cached else None
     found = _judge_assignment(text, m, ks, lines, memo)
     if found is None:
         return None
     vs, ve, kind, context_free = found
     if context_free:
         memo[whole] = (m.end() - vs, m.end() - ve, kind) if kind else ()
+    elif line is not None:
+        memo[line] = (vs - line_start, ve - line_start, kind) if kind else ()
     return (vs, ve, kind) if kind else None
 
 
