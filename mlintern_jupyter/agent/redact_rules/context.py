@@ -9,7 +9,7 @@ after the scheme word), URL query parameters and CLI flags (`--password=x`, `--t
 syntaxes get their own patterns: XML elements (also with the value on its own line) and name/value pairs
 (Kubernetes and GitHub Actions env lists, `<add key=... value=...>`, `{"name": ..., "value": ...}`).
 
-Patterns find candidates; :func:`.values.judge` decides from the key's class (:mod:`.keys`) and the value's
+Patterns find candidates (:mod:`.elements` runs the element and pair ones); :func:`.values.judge` decides from the key's class (:mod:`.keys`) and the value's
 shape (:mod:`.shapes`) whether the value is a secret.
 """
 
@@ -20,7 +20,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 
 from .keys import KeyClass, classify_key, words
-from .values import COMPARE, MAX_JUDGED, judge, password_like, unquote
+from .values import COMPARE, MAX_JUDGED, judge, unquote
 
 # Lower-case literals whose presence makes the context patterns worth running on a line.
 NEEDLES = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie", "session", "contrase")
@@ -220,7 +220,7 @@ def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[i
         return None
     budgets = memo[BUDGET]
     budgets[0] -= 1
-    if _key_class(text[ks : m.end("key")], memo) is None:
+    if cached_key_class(text[ks : m.end("key")], memo) is None:
         return None
     # The verdict depends on the match, the key before it, whether the key opens its line (a config value
     # then runs to the end of it), and (for the space operator) on a netrc line.
@@ -262,7 +262,7 @@ def _judge_assignment(
     vs, ve = m.span("value")
     raw, op = text[vs:ve], m.group("op")
     key = text[ks : m.end("key")]
-    kc = _key_class(key, memo)
+    kc = cached_key_class(key, memo)
     if kc is None:
         return vs, ve, "", True
     # A key inside a colon path is no key: `arn:aws:secretsmanager:...`, `kms:Decrypt`, `"AWS::IAM::AccessKey"`.
@@ -391,64 +391,9 @@ def spent(memo: dict) -> bool:  # type: ignore[type-arg]
     return budgets[0] <= 0 or budgets[2] <= 0
 
 
-def _key_class(key: str, memo: dict) -> KeyClass | None:  # type: ignore[type-arg]
+def cached_key_class(key: str, memo: dict) -> KeyClass | None:  # type: ignore[type-arg]
     """classify_key, once per distinct key in a scan (the memo's string keys are key names)."""
     kc = memo.get(key, False)
     if kc is False:
         kc = memo[key] = classify_key(key)
     return kc
-
-
-def element_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> Iterator[tuple[int, int, str]]:  # type: ignore[type-arg]
-    """XML elements (`<apiToken>...</apiToken>`, also over three lines), name/value pairs, reversed
-    comparisons and `auth=(user, password)` tuples in text[lo:hi] (`low`: text lower-cased). Each pattern
-    runs only if the window holds the literal it cannot match without (a cheap substring test)."""
-    window = low[lo:hi]
-    xml, pairs = "</" in window, "val" in window or "default" in window
-    compare, tuples = "==" in window or "!=" in window, "auth" in window and "(" in window
-    budgets = memo[BUDGET]
-    for m in XML_RE.finditer(low, lo, hi if xml else lo):
-        budgets[0] -= 1
-        key = text[m.start("key") : m.end("key")]
-        if spent(memo):  # spent: unjudged, unless the key is known to be benign
-            if memo.get(key, True) is not None:
-                yield m.start("value"), m.end("value"), "SECRET"
-            continue
-        kc = _key_class(key, memo)
-        if kc is None:
-            continue
-        value = text[m.start("value") : m.end("value")].rstrip()
-        budgets[2] -= 1
-        if judge(kc, value, quoted=True):
-            yield m.start("value"), m.start("value") + len(value), kc.kind
-    for m in NAME_FIELD_RE.finditer(low, lo, hi if pairs else lo):
-        budgets[0] -= 1
-        name = text[m.start("name") : m.end("name")]
-        unjudged = spent(memo)
-        kc = memo.get(name, True) if unjudged else _key_class(name, memo)
-        if kc is None:
-            continue
-        stop = min(hi, m.end() + 300)
-        nxt = NAME_FIELD_RE.search(low, m.end(), stop)
-        if nxt is not None:
-            stop = nxt.start()
-        v = VALUE_FIELD_RE.search(low, m.end(), stop)
-        if v is None or text.count("\n", m.end(), v.start()) > 2:
-            continue
-        vs, ve = v.span("value")
-        if unjudged or kc is True:  # spent: unjudged (the name is not known to be benign)
-            yield vs, ve, "SECRET"
-            continue
-        a, b, quoted = unquote(text[vs:ve])
-        budgets[2] -= 1
-        if judge(kc, text[vs + a : vs + b], quoted=quoted):
-            yield vs + a, vs + b, kc.kind
-    for m in REVERSE_CMP_RE.finditer(text, lo, hi if compare else lo):
-        kc = classify_key(m.group("key"))
-        vs, ve = m.span("value")
-        if kc is not None and judge(kc, text[vs + 1 : ve - 1], quoted=True, op="=="):
-            yield vs + 1, ve - 1, kc.kind
-    for m in AUTH_TUPLE_RE.finditer(low, lo, hi if tuples else lo):
-        value = text[m.start("value") : m.end("value")]
-        if password_like(value, True):
-            yield m.start("value"), m.end("value"), "PASSWORD"

@@ -19,7 +19,7 @@ from operator import itemgetter
 
 import ahocorasick_rs
 
-from . import context
+from . import context, elements
 from .rule import TokenRule
 from .shapes import (
     PLAIN_RE,
@@ -198,7 +198,7 @@ class Scanner:
                     lines = context.Lines(text, start, end, text.rfind("\n", 0, start) + 1, _line_end(text, end))
                     for s, e, kind in context.assignment_spans(text, low, start, end, lines, memo):
                         out.append((s, e, kind, priority))
-                    for s, e, kind in context.element_spans(text, low, start, end, memo):
+                    for s, e, kind in elements.element_spans(text, low, start, end, memo):
                         out.append((s, e, kind, priority + 1))
                 else:  # budget spent: candidates masked unjudged (fail closed) unless the memo knows them
                     out += context.unjudged_spans(text, low, start, end, memo, priority + 2)
@@ -248,7 +248,7 @@ class Scanner:
                 break
             nxt = text.find("\n", hi + 1, hi + ELEMENT_REACH)
             hi = nxt if nxt != -1 else min(len(text), hi + ELEMENT_REACH)
-        for s, e, kind in context.element_spans(text, low, lo, hi, memo):
+        for s, e, kind in elements.element_spans(text, low, lo, hi, memo):
             out.append((s, e, kind, priority + 1))
         until[1] = hi
 
