@@ -45,8 +45,8 @@ DENSE_MIN_HITS = 64
 DENSE_BLOCK = 16_384
 # Budgets of a scan (see Scanner.spans): candidates looked at one by one (a few microseconds each), values
 # judged (up to a hundred), then candidates checked against the keys found benign (about two).
-LOOK_BUDGET, LOOK_SPACING = 5_000, 100
-JUDGE_BUDGET, JUDGE_SPACING = 500, 4_000
+LOOK_BUDGET, LOOK_SPACING = 4_000, 125
+JUDGE_BUDGET, JUDGE_SPACING = 400, 5_000
 CHECK_SPACING = 40
 TOKEN_BUDGET, TOKEN_SPACING = 500, 2_000  # shape checks of token-rule matches (up to ~60 microseconds each)
 LONE_BUDGET, LONE_SPACING = 300, 4_000  # lone tokens judged fully: 300 plus one per 4,000 characters
