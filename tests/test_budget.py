@@ -83,8 +83,11 @@ def launch(i: int, flavor: str = "a10g-large", timeout: str = "2h") -> dict:
 
 
 def auto_session(tmp_path: Path, fake_hub, model: ScriptedModel, cap: float, log: list[str], fail: bool = False) -> Session:
-    return Session(SessionConfig(approve_mode="auto", budget_usd=cap), ToolRegistry([job_tool(log, fail)]), model=model,
-                   home=tmp_path, services=SessionServices(cost_estimator=cost_estimator_for(HfApi(endpoint=fake_hub.url, token=fake_hub.token))))
+    session = Session(SessionConfig(approve_mode="auto", budget_usd=cap), ToolRegistry([job_tool(log, fail)]),
+                      model=model, home=tmp_path, services=SessionServices(
+                          cost_estimator=cost_estimator_for(HfApi(endpoint=fake_hub.url, token=fake_hub.token))))
+    session.allow_hf_token_jobs()  # HF jobs receive the token: policy approves them only after the opt-in
+    return session
 
 
 def test_two_jobs_of_one_batch_cannot_jointly_pass_the_cap(tmp_path: Path, fake_hub) -> None:
@@ -107,7 +110,7 @@ def test_auto_never_approves_an_unknown_price(tmp_path: Path, fake_hub) -> None:
     asyncio.run(session.run_turn("train"))
     assert log == []
     resolved = [e for e in session.events if isinstance(e, ev.ApprovalResolved)]
-    assert resolved[0].decision == "denied" and "cost unknown" in resolved[0].feedback
+    assert resolved[0].decision == "denied" and "cost unknown in advance" in resolved[0].feedback
 
 
 def test_a_job_that_fails_to_start_releases_its_reservation(tmp_path: Path, fake_hub) -> None:

@@ -43,6 +43,8 @@ def test_one_line_per_event_with_running_cost_and_job_progress():
     assert bar(0.25) in shown[6] and "loss 0.9" in shown[6]
     assert bar(0.75) in shown[7]
     assert shown[8] == "end      done" and len(shown) == 9  # the plain log line printed nothing
+    (ended,) = lines(ev.JobUpdated(call_id="c", job_id="j1", status="COMPLETED", runtime="hf", cost_usd=None))
+    assert "cost unknown" in ended  # a job of unknown price is never shown as free
 
 
 def test_control_characters_from_tools_never_reach_the_terminal():

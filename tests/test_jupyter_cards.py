@@ -195,7 +195,7 @@ def test_approval_countdown_refreshes_and_expires_without_a_new_event() -> None:
     assert answers == []
 
 
-def test_approve_for_this_session_only_for_plain_bash_commands() -> None:
+def test_approve_for_this_session_only_for_plain_read_only_commands_and_names_the_shape() -> None:
     from mlintern_jupyter.agent import events as ev
     from mlintern_jupyter.agent.approval import classify
     from mlintern_jupyter.jupyter.approval_card import ApprovalCard
@@ -206,14 +206,17 @@ def test_approve_for_this_session_only_for_plain_bash_commands() -> None:
                                     expires_at="2099-01-01T00:00:00Z", tool=tool, action=spec.model_dump(mode="json"))
 
     answers = Sent()
-    card = ApprovalCard(request("bash", {"command": "pytest -q tests", "timeout": 60}), answers)
-    assert card.program == "pytest" and "pytest" in card.session_button.description
+    card = ApprovalCard(request("bash", {"command": "wc -l data/train.csv", "timeout": 60}), answers)
+    assert card.shape == "wc -l <arg>" and "Approve `wc -l <arg>` for this session" in card.session_button.description
     card.session_button.click()
     assert answers == [c.ApproveForSession(nonce="n")]
     for tool, args in [("bash", {"command": "ls; rm -rf ~"}), ("bash", {"command": "echo $HF_TOKEN"}),
-                       ("bash", {"command": "ls\nrm x"}), ("hf_jobs", {"operation": "run", "command": ["ls"]})]:
+                       ("bash", {"command": "ls\nrm x"}), ("hf_jobs", {"operation": "run", "command": ["ls"]}),
+                       ("bash", {"command": "pytest -q tests"}), ("bash", {"command": "CUDA_VISIBLE_DEVICES=0 ls"}),
+                       ("bash", {"command": "./ls -la"}), ("bash", {"command": "sed -n 1p notes.txt"})]:
         other = ApprovalCard(request(tool, args), Sent())
-        assert other.program is None and other.session_button.disabled, (tool, args)
+        assert other.shape is None and other.session_button.disabled, (tool, args)
+        assert other.session_button.layout.display == "none"
 
 
 def test_a_research_sub_agent_is_one_collapsible_card_with_its_steps_escaped() -> None:

@@ -221,15 +221,23 @@ def test_load_ext_imports_litellm_on_a_background_thread() -> None:
     code = """
 import sys, threading, time
 from IPython.testing.globalipapp import start_ipython
+importers = []
+class WhoImports:  # records the thread that first imports litellm; finds nothing itself
+    def find_spec(self, name, path=None, target=None):
+        if name == "litellm":
+            importers.append(threading.current_thread())
+        return None
+sys.meta_path.insert(0, WhoImports())
 shell = start_ipython()
 started = time.perf_counter()
 shell.run_line_magic("load_ext", "mlintern_jupyter")
 took = time.perf_counter() - started
-assert "litellm" not in sys.modules or took < 1.0, "load_ext waited for the import"
 thread = next(t for t in threading.enumerate() if t.name == "mlintern-litellm-import")
 assert thread is not threading.main_thread() and thread.daemon
 thread.join(60)
 assert "litellm" in sys.modules
+# Which thread imported it, not how long load_ext took: a timing bound flakes on a loaded machine.
+assert importers and all(t is thread for t in importers), importers
 import logging
 assert logging.getLogger("LiteLLM").propagate is False  # its warnings become session notices, not stderr lines
 print("ok", round(took, 3))

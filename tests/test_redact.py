@@ -1,12 +1,12 @@
 """Redaction: a corpus of fake secret shapes x 8 contexts, a benign corpus, exact values in their encoded
-forms, fail-closed behaviour, properties and timing."""
+forms, fail-closed behaviour, properties. Speed is measured in tests/bench_redact.py, not asserted here."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlintern_jupyter.agent.redact import RedactionError, Redactor
-from mlintern_jupyter.agent.redact_rules import compile_rules
 
 FIXTURES = Path(__file__).parent / "fixtures" / "redaction"
 sys.path.insert(0, str(FIXTURES))
@@ -139,6 +138,23 @@ def test_from_environment(tmp_path: Path) -> None:
     assert "p4ssw0rd" not in repr(redactor)
 
 
+@pytest.mark.parametrize("padding", ["\n", "\r\n", "  \n", "\t"])
+@pytest.mark.parametrize("source", ["env", "file"])
+def test_hf_token_registered_stripped(tmp_path: Path, source: str, padding: str) -> None:
+    """A token pasted into HF_TOKEN or the token file with a trailing newline is registered without it, so its
+    encoded forms (base64 of user:token, URL-quoted) are those of the token that is actually sent."""
+    token_file = tmp_path / "token"
+    token_file.write_text(SHAPELESS + padding if source == "file" else "")
+    env = {"HF_TOKEN": SHAPELESS + padding} if source == "env" else {}
+    redactor = Redactor.from_environment(env, hf_token_path=token_file)
+    assert len(redactor) == 1
+    for offset in range(3):
+        basic = base64.b64encode(b"u" * offset + b"user:" + SHAPELESS.encode()).decode()
+        assert "[REDACTED:HF_TOKEN]" in redactor.redact(f"Authorization: Basic {basic}")
+        assert not _substrings(basic[-16:-4]) & _substrings(redactor.redact(basic))
+    assert redactor.redact(f"?t={quote_plus(SHAPELESS)}&x=1") == "?t=[REDACTED:HF_TOKEN]&x=1"
+
+
 def test_from_environment_missing_token_file(tmp_path: Path) -> None:
     redactor = Redactor.from_environment({"HF_HOME": str(tmp_path)})
     assert len(redactor) == 0
@@ -208,15 +224,17 @@ def test_pattern_step_failure_raises(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_broken_rule_raises() -> None:
     class BrokenPattern:
-        def sub(self, *args: object) -> str:
+        def finditer(self, *args: object) -> None:
             raise MemoryError
 
+        match = finditer
+
     redactor = Redactor()
-    rule = compile_rules()[0]
-    broken = type(rule)(rule.kind, BrokenPattern(), 0)  # type: ignore[arg-type]
-    redactor._rules = (broken,)
+    scanner = redactor._scanner
+    rule = next(r for r in scanner.rules if "hf_" in r.needles)
+    scanner.rules = tuple(dataclasses.replace(r, regex=BrokenPattern()) if r is rule else r for r in scanner.rules)  # type: ignore[arg-type]
     with pytest.raises(RedactionError):
-        redactor.redact("anything")
+        redactor.redact(f"token {SECRETS[0]['value']}")
 
 
 def test_non_str_raises(redactor: Redactor) -> None:
@@ -293,15 +311,6 @@ def test_redact_is_idempotent(text: str) -> None:
     assert redactor.redact(once) == once
 
 
-@settings(max_examples=40, deadline=None)
-@given(unit=_TRICKY.filter(bool))
-def test_adversarial_repetition_is_linear(unit: str) -> None:
-    text = (unit * (50_000 // len(unit) + 1))[:50_000]
-    start = time.perf_counter()
-    Redactor({"S": SHAPELESS}).redact(text)
-    assert time.perf_counter() - start < 1.0
-
-
 def _megabyte() -> str:
     parts = [json.dumps(SECRETS[i % len(SECRETS)]) for i in range(10)]
     parts += json.loads((FIXTURES / "benign.json").read_text())
@@ -309,11 +318,33 @@ def _megabyte() -> str:
     return (text * (1_000_000 // len(text) + 1))[:1_000_000]
 
 
-def test_one_megabyte_is_fast() -> None:
+def test_one_megabyte_in_one_call() -> None:
+    """A megabyte of mixed text in one call: secrets masked, benign lines intact (speed is in bench_redact)."""
     redactor = Redactor({"DB_PASSWORD": SHAPELESS, "HF_TOKEN": SECRETS[0]["value"]})
-    text = _megabyte()
-    start = time.perf_counter()
-    out = redactor.redact(text)
-    elapsed = time.perf_counter() - start
-    assert SECRETS[0]["value"] not in out
-    assert elapsed < 1.5, f"1 MB took {elapsed:.2f}s"
+    out = redactor.redact(_megabyte())
+    assert SECRETS[0]["value"] not in out and SECRETS[1]["value"] not in out
+    assert "Fine-tuning DistilBERT on IMDB reaches about 93% accuracy after three epochs." in out
+    assert redactor.redact(out) == out
+
+
+# --- what the session's own records carry ---------------------------------------------------------------
+
+
+def test_ids_under_id_keys_survive_redact_obj() -> None:
+    """Approval nonces, call ids and digests look random; under their keys they are identifiers, and masking
+    them would break the event log (an approval could no longer be matched)."""
+    import secrets as stdlib_secrets
+
+    nonce = stdlib_secrets.token_urlsafe(16)
+    record = {
+        "kind": "approval_requested",
+        "nonce": nonce,
+        "call_id": "call_" + stdlib_secrets.token_urlsafe(18),
+        "action_sha256": stdlib_secrets.token_hex(32),
+        "tool_use_id": "toolu_01" + stdlib_secrets.token_urlsafe(16),
+        "session": "0b4c1b0e-7f5e-4c1a-9d8e-2f6a1b3c4d5e",
+    }
+    assert Redactor().redact_obj(record) == record
+    # A generated-looking string where nothing says it is an id is a lone credential-shaped token: masked.
+    lone = "x9Kq2" + SECRETS[0]["value"][3:30]
+    assert Redactor().redact_obj({"note": lone, "nonce": lone}) == {"note": "[REDACTED:SECRET]", "nonce": lone}

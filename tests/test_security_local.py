@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from mlintern_jupyter.agent import events as ev
-from mlintern_jupyter.agent.approval import PolicyConfig
+from mlintern_jupyter.agent.policy import PolicyConfig
 from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools.os_sandbox import unavailable_reason
 from mlintern_jupyter.tools.sandbox import sandbox_tools
@@ -124,6 +124,7 @@ def test_attack3_the_gpu_sandbox_commands_do_not_see_the_space_tokens(tmp_path, 
         session = scripted_session(tmp_path, sandbox_tools(), script, approve="auto", budget=1.0,
                                    services=SessionServices(sandbox=SandboxInfo(
                                        "me/sb", url, "sandbox-bearer-token-123456", "t4-small")))
+        session.allow_hf_token_jobs()  # commands in the GPU sandbox are token-bearing code: auto needs the opt-in
         run(session.run_turn("probe"), timeout=60)
         (result,) = results(session)
         assert result.ok and "PATH=" in result.content

@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from mlintern_jupyter.agent import events as ev
-from mlintern_jupyter.agent.approval import PolicyConfig, classify, policy
+from mlintern_jupyter.agent.approval import classify
+from mlintern_jupyter.agent.policy import PolicyConfig, policy
 from mlintern_jupyter.tools import ToolRegistry, ToolsConfig, add_mcp_tools, netguard
 from mlintern_jupyter.tools.hub_research import make_hub_research_tools
 from mlintern_jupyter.tools.mcp import transport_spec

@@ -91,6 +91,10 @@ def test_sandbox_turns_and_cost_buckets() -> None:
     assert {"sandbox:created", "sandbox:gpu", "sandbox:used", "turns:medium", "cost:high", "cost:unpriced"} <= set(tags)
     assert "turns:long" in session_tags(log(*[ev.UserPrompt(text="x")] * 21))
     assert "cost:low" in session_tags(log())
+    # A job of unknown price (cost_usd None) never counts as $0.00: the session is tagged unpriced.
+    unknown = ev.JobUpdated(call_id="c", job_id="j", status="COMPLETED", runtime="hf", cost_usd=None)
+    assert {"cost:low", "cost:unpriced"} <= set(session_tags(log(unknown)))
+    assert "cost:unpriced" not in session_tags(log(ev.JobUpdated(call_id="c", job_id="j", status="COMPLETED")))
 
 
 def test_model_and_task_rules() -> None:

@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 from mlintern_jupyter.agent import events as ev
-from mlintern_jupyter.agent.approval import classify, policy
+from mlintern_jupyter.agent.approval import classify
+from mlintern_jupyter.agent.policy import policy
 from mlintern_jupyter.tools.config import ToolsConfig, sends_hf_token
 from mlintern_jupyter.tools.hub_repos import make_hub_repo_tools
 from mlintern_jupyter.tools.hub_research import make_hub_research_tools
@@ -73,8 +74,9 @@ def test_docs_fetch_as_markdown_and_token_only_to_hf_hosts(tmp_path, fake_hub, f
 
 
 def test_repo_files_through_the_gate(tmp_path, fake_hub):
-    fake_hub.add_repo("fake-user/model", files={"README.md": "# hi\n", "weights.bin": b"\x00" * 100,
-                                                "big.txt": "y" * (3 << 20)})
+    # Private: a write into a public repo is never approved by policy (test_security_hub.py).
+    fake_hub.add_repo("fake-user/model", private=True, files={"README.md": "# hi\n", "weights.bin": b"\x00" * 100,
+                                                              "big.txt": "y" * (3 << 20)})
     tools = _tools(fake_hub)
     (tmp_path / "sessions").mkdir()
     script = [

@@ -172,6 +172,7 @@ def test_hf_run_through_the_gate_with_budget_streams_logs_and_keeps_token_secret
             "hardware_flavor": "a10g-small", "timeout": "1h", "env": {"EPOCHS": "1"}}
     session = scripted_session(tmp_path, [tool], [call("hf_jobs", args), "ok"], approve="auto", budget=5.0,
                                services=SessionServices(cost_estimator=lambda spec: 1.0 * (spec.timeout_s or 0) / 3600))
+    session.allow_hf_token_jobs()  # policy approves a job that receives the token only after the opt-in
 
     async def go():
         await session.run_turn("train on a GPU")

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from mlintern_jupyter.agent import events as ev
-from mlintern_jupyter.agent.approval import PolicyConfig
+from mlintern_jupyter.agent.policy import PolicyConfig
 from mlintern_jupyter.tools import ToolRegistry, add_mcp_tools
 from mlintern_jupyter.tools.config import ToolsConfig
 from mlintern_jupyter.tools.mcp import hf_mcp_token, mcp_servers, read_only_mcp_tools, transport_spec

@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 from mlintern_jupyter.agent import events as ev
-from mlintern_jupyter.agent.approval import classify, policy
+from mlintern_jupyter.agent.approval import classify
 from mlintern_jupyter.agent.messages import ToolCallPart
 from mlintern_jupyter.agent.models import FunctionModel, ModelResponse, ModelUsage
+from mlintern_jupyter.agent.policy import policy
 from mlintern_jupyter.agent.session import Session, SessionConfig
 from mlintern_jupyter.tools import ToolsConfig, default_tools
 from tests.fakes.fixtures import fake_hub  # noqa: F401

@@ -164,18 +164,28 @@ def test_sandbox_create_on_the_fake_hub(tmp_path, fake_hub):
     session = scripted_session(tmp_path, [tool], [call("sandbox_create", {"hardware_flavor": "t4-small",
                                                                          "wait_s": 10}), "ok"],
                                approve="auto", budget=10.0, services=SessionServices(cost_estimator=lambda spec: 0.4))
+    session.allow_hf_token_jobs()  # policy approves a Space that receives the token only after the opt-in
     run(session.run_turn("get me a GPU"))
     (result,) = results(session)
     assert result.ok, result.content
     (space,) = [r for (kind, _), r in fake_hub.repos.items() if kind == "space"]
     assert space.private and space.space["hardware"] == "t4-small"
-    # The Space gets its own bearer token and not the HF token (bash sandbox=true runs what the model wrote).
-    assert set(space.space["secrets"]) == {"SANDBOX_TOKEN"} and len(space.space["secrets"]["SANDBOX_TOKEN"]) > 20
+    # Its own bearer token, and the HF token deliberately (the opt-in): commands there are told so.
+    assert set(space.space["secrets"]) == {"SANDBOX_TOKEN", "HF_TOKEN"} and len(space.space["secrets"]["SANDBOX_TOKEN"]) > 20
+    assert space.space["variables"] == {"SANDBOX_SHARE_HF": "1"} and "see your HF token" in result.content
     files = space.files()
     assert b"sandbox_server" in files["Dockerfile"] and b"SANDBOX_TOKEN" in files["sandbox_server.py"]
     assert fake_hub.token.encode() not in b"".join(files.values())
     assert session.services.sandbox.url.endswith(".hf.space") and "running" in result.content
     assert of_kind(session, ev.ApprovalRequested)[0].reason.startswith("starts a sandbox")
+
+    # Approved by nobody with the right to give the token (no person, no opt-in): the Space gets none.
+    col = Collector(tmp_path / "ws")
+    col.ctx.hf_token_jobs = False
+    out = run(outcome(tool, col.ctx, hardware_flavor="t4-small", wait_s=5))
+    bare = [r for (kind, _), r in fake_hub.repos.items() if kind == "space" and r is not space][0]
+    assert set(bare.space["secrets"]) == {"SANDBOX_TOKEN"} and bare.space["variables"] == {"SANDBOX_SHARE_HF": "0"}
+    assert "has no HF token" in out
 
 
 def test_sandbox_create_without_token_says_what_to_do(tmp_path):
@@ -200,6 +210,7 @@ def test_bash_read_write_run_inside_the_sandbox_when_asked(tmp_path):
                       [("read", {"path": "train.py", "sandbox": True}), ("bash", {"command": "ls train.py"})]):
             steps.append(step(*calls))
         session = scripted_session(tmp_path / "home", sandbox_tools(), [*steps, "done"], services=SessionServices(sandbox=info))
+        session.allow_hf_token_jobs()  # commands in the GPU sandbox can read the HF token: auto needs the opt-in
         run(session.run_turn("use the sandbox"))
         by_id = {r.call_id: r.content for r in results(session)}  # the last batch finishes in any order
         wrote, ran, read, local = by_id["c0_0"], by_id["c1_0"], by_id["c2_0"], by_id["c2_1"]
@@ -217,5 +228,6 @@ def test_bash_read_write_run_inside_the_sandbox_when_asked(tmp_path):
 def test_sandbox_flag_without_a_sandbox_says_what_to_do(tmp_path):
     session = scripted_session(tmp_path, sandbox_tools(),
                                [call("bash", {"command": "nvidia-smi", "sandbox": True}), "done"])
+    session.allow_hf_token_jobs()
     run(session.run_turn("gpu?"))
     assert "start one with sandbox_create" in results(session)[0].content

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from mlintern_jupyter.agent import events as ev
-from mlintern_jupyter.agent.approval import PolicyConfig
 from mlintern_jupyter.agent.models import ScriptedModel
+from mlintern_jupyter.agent.policy import PolicyConfig
 from mlintern_jupyter.agent.session import Session, SessionConfig
 from mlintern_jupyter.agent.tooling import SessionServices
 from mlintern_jupyter.tools.registry import Tool, ToolContext, ToolRegistry
@@ -42,8 +42,9 @@ class Collector:
                  session_id: str = "sess_test") -> None:
         self.events: list[Any] = []
         workspace.mkdir(parents=True, exist_ok=True)
+        # A direct call is not gated: as after `%intern allow hf-token-jobs`, HF jobs may receive the HF token.
         self.ctx = ToolContext(session_id=session_id, call_id=call_id, workspace=workspace, emit=self.events.append,
-                               services=services or SessionServices())
+                               services=services or SessionServices(), hf_token_jobs=True)
 
     def text(self, job_id: str | None = None) -> str:
         return "".join(e.text for e in self.events if isinstance(e, ev.ToolOutput)
@@ -51,8 +52,9 @@ class Collector:
 
 
 async def run_tool(tool: Tool, ctx: ToolContext, **arguments: Any) -> Any:
-    """Validate and run a tool the way the loop does (validated args, context injected)."""
-    return await tool.run(tool.validate(arguments), ctx)
+    """Validate, resolve and run a tool the way the loop does (a script path read first, context injected)."""
+    resolved = await tool.resolve(tool.validate(arguments), ctx)
+    return await tool.run(tool.validate(resolved.arguments), ctx)
 
 
 async def outcome(tool: Tool, ctx: ToolContext, **arguments: Any) -> str:

@@ -17,6 +17,7 @@ from mlintern_jupyter.agent.models.offline import ScriptedModel
 from mlintern_jupyter.agent.redact import RedactionError, Redactor
 from mlintern_jupyter.agent.session import Session, SessionConfig
 from mlintern_jupyter.agent.upload import TraceUploader, TraceUploadRefused, set_traces, upload_session
+from mlintern_jupyter.agent.upload_consent import CONSENT_CALL
 from mlintern_jupyter.tools.registry import ToolRegistry
 
 REPO = "fake-user/ml-intern-sessions"
@@ -44,9 +45,13 @@ def run_turn(session: Session, prompt: str) -> ev.TurnEnded:
     return asyncio.run(session.run_turn(prompt))
 
 
-def uploader_for(session, fake_hub, **kwargs) -> TraceUploader:
+def uploader_for(session, fake_hub, consented: bool = True, **kwargs) -> TraceUploader:
+    """An uploader on the fake Hub; `consented`: this machine already said yes to the first-upload card."""
     api = HfApi(endpoint=fake_hub.url, token=fake_hub.token)
-    return TraceUploader(session, api=api, **kwargs)
+    uploader = TraceUploader(session, api=api, **kwargs)
+    if consented:
+        uploader.consent.record(uploader.repo_template, True, REPO)
+    return uploader
 
 
 def commits(fake_hub) -> list:
@@ -259,3 +264,44 @@ def test_magic_hand_offs(fake_hub, new_session):
     assert "PUBLIC" in set_traces(session, "public") and session.services.trace_uploader.mode == "public"
     fake_hub.fail("repos.info", 403)
     assert upload_session(session).startswith("Not uploaded: ")
+
+
+def test_choosing_private_or_public_traces_is_this_machines_yes_and_off_is_not(fake_hub, new_session):
+    session = new_session(answers=("a", "b"))
+    uploader = uploader_for(session, fake_hub, consented=False, debounce_s=0.0)
+    set_traces(session, "off")
+    assert uploader.consent.answer(uploader.repo_template) is None
+    set_traces(session, "private")
+    assert uploader.consent.answer(uploader.repo_template) is True
+    run_turn(session, "one")
+    assert uploader.flush(timeout=10) and len(commits(fake_hub)) == 1
+    assert not [e for e in session.events if isinstance(e, ev.ApprovalRequested)]  # the yes was the magic
+    uploader.close()
+
+
+def test_without_this_machines_yes_turn_ends_ask_once_and_upload_nothing(fake_hub, new_session):
+    session = new_session(answers=("a", "b", "c"))
+    uploader = uploader_for(session, fake_hub, consented=False, debounce_s=0.0)
+    run_turn(session, "one")
+    run_turn(session, "two")
+    deadline = time.monotonic() + 10
+    while not session.approvals.pending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (card,) = [e for e in session.events if isinstance(e, ev.ApprovalRequested)]  # asked once, not per turn
+    assert card.call_id == CONSENT_CALL and f"PRIVATE dataset {REPO}" in card.reason and card.cost_usd == 0.0
+    assert card.action["target"] == REPO and commits(fake_hub) == []
+    assert session.approve(card.nonce)
+    assert uploader.flush(timeout=10) and len(commits(fake_hub)) == 1
+    assert uploader.consent.answer(uploader.repo_template) is True
+    uploader.close()
+
+    # A second session of the machine: no card; a person's no is kept the same way.
+    other = new_session(answers=("x",))
+    again = uploader_for(other, fake_hub, consented=False, debounce_s=0.0)
+    run_turn(other, "three")
+    assert again.flush(timeout=10) and len(commits(fake_hub)) == 2 and not other.approvals.pending()
+    again.consent.record(again.repo_template, False)
+    run_turn(other, "four")
+    time.sleep(0.2)
+    assert len(commits(fake_hub)) == 2 and again.pending
+    again.close()

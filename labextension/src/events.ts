@@ -112,6 +112,7 @@ export interface ApprovalResolved extends BaseEvent {
   edited_sha256?: string | null;
   allow_program?: string | null;
   edited_script?: string | null;
+  allow_shape?: string | null;
 }
 
 export interface ToolStarted extends BaseEvent {
@@ -201,12 +202,26 @@ export interface ComputeReleased extends BaseEvent {
   reason?: string;
 }
 
-/** A job ended: its reservation becomes the real spend. */
+/** A job or sandbox ended: its reservation becomes the real spend, priced from the same source as the estimate; when that price is unknown the reserved worst case is charged. None only for an unpriced action (`compute_unpriced`) whose cost stays unknown. */
 export interface ComputeSettled extends BaseEvent {
   kind: 'compute_settled';
   call_id: string;
   job_id?: string;
-  cost_usd?: number;
+  cost_usd?: number | null;
+}
+
+/** A person approved an action that spends money at a price nobody knows: nothing could be reserved, so the budget says so (auto approves no further spending until it settles) instead of counting it as $0. */
+export interface ComputeUnpriced extends BaseEvent {
+  kind: 'compute_unpriced';
+  call_id: string;
+  tool?: string;
+  reason?: string;
+}
+
+/** The person's choice for this session (`%intern allow hf-token-jobs`): whether policy may approve HF jobs and sandbox Spaces, which receive the HF token. Without it a person approves each one. */
+export interface HfTokenJobsAllowed extends BaseEvent {
+  kind: 'hf_token_jobs_allowed';
+  allowed?: boolean;
 }
 
 export interface ApproveModeChanged extends BaseEvent {
@@ -246,7 +261,7 @@ export interface JobUpdated extends BaseEvent {
   runtime?: 'hf' | 'local';
   hardware?: string;
   url?: string;
-  cost_usd?: number;
+  cost_usd?: number | null;
   message?: string;
 }
 
@@ -358,6 +373,8 @@ export type SessionEvent =
   | ComputeReserved
   | ComputeReleased
   | ComputeSettled
+  | ComputeUnpriced
+  | HfTokenJobsAllowed
   | ApproveModeChanged
   | MaxIterationsChanged
   | TraceModeChanged
@@ -475,7 +492,8 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
       nonce: str,
       edited_sha256: nullable(str),
       allow_program: nullable(str),
-      edited_script: nullable(str)
+      edited_script: nullable(str),
+      allow_shape: nullable(str)
     }
   },
   tool_started: { required: { call_id: str, tool: str }, optional: {} },
@@ -517,7 +535,9 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
   },
   compute_reserved: { required: { call_id: str, amount_usd: num }, optional: {} },
   compute_released: { required: { call_id: str }, optional: { reason: str } },
-  compute_settled: { required: { call_id: str }, optional: { job_id: str, cost_usd: num } },
+  compute_settled: { required: { call_id: str }, optional: { job_id: str, cost_usd: nullable(num) } },
+  compute_unpriced: { required: { call_id: str }, optional: { tool: str, reason: str } },
+  hf_token_jobs_allowed: { required: {}, optional: { allowed: bool } },
   approve_mode_changed: { required: { mode: oneOf('ask', 'auto', 'deny') }, optional: {} },
   max_iterations_changed: { required: { max_iterations: int }, optional: {} },
   trace_mode_changed: { required: { mode: oneOf('private', 'public', 'off') }, optional: {} },
@@ -525,7 +545,13 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
   job_metrics: { required: { call_id: str, job_id: str }, optional: { points: arrayOf(recordOf(num)) } },
   job_updated: {
     required: { call_id: str, job_id: str, status: str },
-    optional: { runtime: oneOf('hf', 'local'), hardware: str, url: str, cost_usd: num, message: str }
+    optional: {
+      runtime: oneOf('hf', 'local'),
+      hardware: str,
+      url: str,
+      cost_usd: nullable(num),
+      message: str
+    }
   },
   cell_insert: {
     required: { call_id: str, source: str },

@@ -1,7 +1,8 @@
-"""Approval: one strict ActionSpec per tool call, the default policy, and nonce-bound approval records.
+"""Approval: one strict ActionSpec per tool call and nonce-bound approval records (the policy is policy.py).
 
-The same ActionSpec feeds the policy, the cost estimate, the approval card and the executor. Anything the
-policy does not recognise needs approval (fail closed); anything malformed in an answer is a denial.
+The same ActionSpec feeds the policy, the cost estimate, the approval card and the executor: the executor runs
+exactly the arguments the approved spec binds (a script resolved to its bytes before the card, an edited script,
+the target repo's visibility). Anything malformed in an answer is a denial.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .allow_list import session_shape
+
 ApproveMode = Literal["ask", "auto", "deny"]
 APPROVE_MODES: tuple[str, ...] = ("ask", "auto", "deny")
 DEFAULT_EXPIRY = timedelta(minutes=30)
@@ -23,16 +26,6 @@ FEEDBACK_LIMIT = 2_000
 # The exact words an answer may carry (the comm sends "approve"/"deny"); anything else is a denial.
 APPROVE_WORDS = frozenset({"approve", "approved"})
 DENY_WORDS = frozenset({"deny", "denied"})
-
-# hf_jobs operations that only read.
-JOB_READS = frozenset({"ps", "logs", "inspect", "hardware", "cancel", "scheduled ps", "scheduled inspect"})
-JOB_LAUNCHES = frozenset({"run", "uv", "scheduled run", "scheduled uv", "scheduled resume"})
-REPO_FILE_READS = frozenset({"list", "read", "info"})
-REPO_GIT_READS = frozenset({"list_refs", "list_branches", "list_tags", "list_prs", "get_pr", "info", "list"})
-# Job flavours without an accelerator (huggingface_hub's JobHardware); only these count as CPU jobs.
-CPU_FLAVORS = frozenset({"cpu-basic", "cpu-upgrade", "cpu-performance", "cpu-xl"})
-# Never covered by `auto`: a person decides these even when the budget would allow them.
-NEVER_AUTO_MARKERS = ("scheduled", "delete", "visibility", "settings", "update_repo", "merge")
 
 
 def normalize(value: Any) -> str:
@@ -57,6 +50,9 @@ class ActionSpec(BaseModel):
     script: str | None = None
     # The remaining validated arguments, canonical JSON, so the hash binds everything the executor gets.
     arguments_json: str = "{}"
+    # For a Hub write: the target repo's visibility as the Hub reported it before the card (public, private,
+    # unknown); the policy never approves a write into a public repo, and the hash binds what the card said.
+    visibility: str = ""
 
     def sha256(self) -> str:
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -116,136 +112,6 @@ def classify(tool: str, arguments: dict[str, Any]) -> ActionSpec:
     )
 
 
-@dataclass(frozen=True)
-class PolicyDecision:
-    needs_approval: bool
-    reason: str
-    # False for what `auto` must never decide alone: scheduled jobs, deletions, visibility changes.
-    auto_allowed: bool = True
-    # Spends compute money (reserved against the budget before launch).
-    spends: bool = False
-    # Under `auto`, a person decides (instead of a denial) what policy may not approve: local code where no
-    # OS sandbox can run.
-    person_in_auto: bool = False
-
-
-@dataclass
-class PolicyConfig:
-    confirm_cpu_jobs: bool = True
-    # Programs whose bash commands run without asking (the person's allow-list).
-    bash_allow: set[str] = field(default_factory=set)
-    read_only_mcp_servers: set[str] = field(default_factory=set)
-    # MCP tools (full names) a trusted server declared read-only: the Hugging Face MCP server's readOnlyHint tools.
-    read_only_mcp_tools: set[str] = field(default_factory=set)
-    # The Hub endpoint whose /docs/ pages fetch_hf_docs reads freely (any other page asks in `ask` mode).
-    hf_endpoint: str = "https://huggingface.co"
-    # Why no OS sandbox can run local code here (None: bubblewrap works); then `auto` asks a person for it.
-    no_local_sandbox: str | None = field(default_factory=lambda: _sandbox_unavailable())
-
-
-def _sandbox_unavailable() -> str | None:
-    from ..tools.os_sandbox import unavailable_reason  # the tools package imports this module
-
-    return unavailable_reason()
-
-
-def _is_docs_url(url: str, endpoint: str) -> bool:
-    from ..tools.config import is_docs_url
-
-    return is_docs_url(url, endpoint)
-
-
-def _is_cpu(flavor: str) -> bool:
-    # Exact names only: an unknown "cpu-something" is unknown hardware, and unknown hardware asks.
-    return flavor in CPU_FLAVORS
-
-
-def _never_auto(spec: ActionSpec) -> bool:
-    text = f"{spec.operation} {spec.arguments_json}".lower()
-    return any(marker in spec.operation for marker in NEVER_AUTO_MARKERS) or '"private":false' in text.replace(" ", "")
-
-
-def policy(spec: ActionSpec, config: PolicyConfig | None = None, *, declared_read_only: bool = False) -> PolicyDecision:
-    """The default policy of DESIGN section 5; every branch that is not sure asks.
-
-    `declared_read_only` is what the tool itself declares (`access` "read" or "session", see agent/tooling.py):
-    the one place that metadata lives. It never overrides the rules for the built-in tools that spend money or
-    write to the Hub, nor the per-server rule for MCP tools.
-    """
-    config = config or PolicyConfig()
-    op = spec.operation
-    match spec.tool:
-        case "hf_jobs":
-            if op in JOB_READS:
-                return PolicyDecision(False, f"hf_jobs {op} only reads")
-            if op not in JOB_LAUNCHES and not op.startswith("scheduled"):
-                return PolicyDecision(True, f"unknown hf_jobs operation {op!r}", auto_allowed=False)
-            if op.startswith("scheduled"):
-                return PolicyDecision(True, f"scheduled job operation {op!r}", auto_allowed=False, spends=True)
-            if spec.runtime == "local":
-                return _local_code("runs code as a local job", config)
-            flavor = spec.hardware_flavor
-            if not flavor:
-                return PolicyDecision(True, "no hardware flavour given", spends=True)
-            if _is_cpu(flavor) and not config.confirm_cpu_jobs:
-                return PolicyDecision(False, f"CPU job on {flavor} (confirm_cpu_jobs is off)", spends=True)
-            return PolicyDecision(True, f"runs a job on HF compute ({flavor})", spends=True)
-        case "hf_repo_files":
-            if op in REPO_FILE_READS:
-                return PolicyDecision(False, f"hf_repo_files {op} only reads")
-            return PolicyDecision(True, f"writes to the Hub ({op or 'unknown operation'})", auto_allowed=not _never_auto(spec))
-        case "hf_repo_git":
-            if op in REPO_GIT_READS:
-                return PolicyDecision(False, f"hf_repo_git {op} only reads")
-            return PolicyDecision(True, f"changes the Hub ({op or 'unknown operation'})", auto_allowed=not _never_auto(spec))
-        case "sandbox_create":
-            return PolicyDecision(True, "starts a sandbox on paid Space hardware", spends=True)
-        case "bash":
-            program = bash_program(spec)
-            if program and program in config.bash_allow:
-                return PolicyDecision(False, f"{program} is on the session's allow-list")
-            if '"sandbox":true' in spec.arguments_json:
-                return PolicyDecision(True, "runs a shell command in the GPU sandbox")
-            return _local_code("runs a shell command", config)
-        case "notify":
-            return PolicyDecision(False, "sends a notification to a configured destination")
-        case "fetch_hf_docs" if not _is_docs_url(spec.target, config.hf_endpoint):
-            return PolicyDecision(True, "fetches a page outside the Hugging Face docs (without credentials); its "
-                                  "address could carry data out")
-        case tool if declared_read_only and "__" not in tool:
-            return PolicyDecision(False, f"{tool} acts only inside the session or reads")
-        case tool if "__" in tool:
-            server = tool.split("__", 1)[0]
-            if server in config.read_only_mcp_servers:
-                return PolicyDecision(False, f"MCP server {server!r} is configured read-only")
-            if tool in config.read_only_mcp_tools:
-                return PolicyDecision(False, f"{tool} is read-only (declared by the Hugging Face MCP server)")
-            return PolicyDecision(True, f"calls MCP server {server!r}")
-        case _:
-            return PolicyDecision(True, f"unknown tool {spec.tool!r}", auto_allowed=False)
-
-
-def _local_code(reason: str, config: PolicyConfig) -> PolicyDecision:
-    """Local code under `auto` runs only inside the OS sandbox; without one, a person decides and is told why."""
-    if config.no_local_sandbox:
-        return PolicyDecision(True, f"{reason}; auto mode runs local code only inside the OS sandbox, and none can "
-                              f"run here ({config.no_local_sandbox}), so a person decides", auto_allowed=False,
-                              person_in_auto=True)
-    return PolicyDecision(True, reason)
-
-
-# One plain command: no chaining, substitution, redirection, quoting or line breaks can hide a second program.
-_PLAIN_COMMAND = re.compile(r"[\w./:=,@%+\- ]+")
-
-
-def bash_program(spec: ActionSpec) -> str | None:
-    """The program of a plain bash command (the unit of "approve for this session"), else None."""
-    if spec.tool != "bash" or len(spec.command) != 1 or not _PLAIN_COMMAND.fullmatch(spec.command[0]):
-        return None
-    words = spec.command[0].split()
-    return words[0] if words else None
-
-
 def clean_feedback(text: Any) -> str:
     """A person's feedback as it reaches the model: text only, no control characters, capped."""
     if not isinstance(text, str):
@@ -271,8 +137,8 @@ class ApprovalRecord:
     decision: str | None = None
     feedback: str = ""
     approved_spec: ActionSpec | None = None
-    # Set when the person chose "approve for this session" for this bash program.
-    allow_program: str | None = None
+    # Set when the person chose "approve for this session": the command shape it allows (allow_list.py).
+    allow_shape: str | None = None
     # "person" or "policy", once decided: only a person's approval may hand credentials to local code.
     decided_by: str | None = None
 
@@ -293,7 +159,7 @@ class Resolution:
     feedback: str = ""
     # The script the person approved instead of the model's.
     edited_script: str | None = None
-    allow_program: str | None = None
+    allow_shape: str | None = None
 
 
 def edited_spec(spec: ActionSpec, script: str) -> ActionSpec:
@@ -336,8 +202,8 @@ class ApprovalBook:
         """What a person's answer decides. Unknown, reused or expired nonces and malformed answers never approve;
         None when the nonce is unknown or already decided (nothing changes, nothing runs).
 
-        `for_session` also allows the command's program for the rest of the session: only for plain bash commands,
-        never for anything that spends money or writes to the Hub."""
+        `for_session` also allows commands of this one's exact shape for the rest of the session, where
+        allow_list.session_shape offers it (plain read-only bash commands); anywhere else it approves this once."""
         record = self.records.get(nonce) if isinstance(nonce, str) else None
         if record is None or record.decision is not None:
             return None
@@ -346,19 +212,19 @@ class ApprovalBook:
         if not isinstance(decision, str) or not isinstance(feedback, str | None):
             return Resolution(record, "denied", "malformed answer")
         if decision in APPROVE_WORDS:
-            program = None
+            shape = None
             if script is not None:
                 if not isinstance(script, str) or record.spec.script is None:
                     return Resolution(record, "denied", "malformed edited script")
             elif for_session is True:
-                program = bash_program(record.spec)
-            return Resolution(record, "approved", clean_feedback(feedback), script, program)
+                shape = session_shape(record.spec)
+            return Resolution(record, "approved", clean_feedback(feedback), script, shape)
         if decision in DENY_WORDS:
             return Resolution(record, "denied", clean_feedback(feedback))
         return Resolution(record, "denied", "malformed answer")
 
     def record_decision(self, record: ApprovalRecord, decision: str, feedback: str = "",
-                        edited_script: str | None = None, allow_program: str | None = None,
+                        edited_script: str | None = None, allow_shape: str | None = None,
                         by: str | None = None) -> ApprovalRecord:
         record.decision = decision
         record.feedback = feedback
@@ -366,7 +232,7 @@ class ApprovalBook:
         approved = decision == "approved"
         spec = edited_spec(record.spec, edited_script) if approved and edited_script is not None else record.spec
         record.approved_spec = spec if approved else None
-        record.allow_program = allow_program if approved else None
+        record.allow_shape = allow_shape if approved else None
         return record
 
     def answer(self, nonce: Any, decision: Any, feedback: Any = "", script: Any = None,
@@ -376,7 +242,7 @@ class ApprovalBook:
         if resolution is None:
             return None
         return self.record_decision(resolution.record, resolution.decision, resolution.feedback,
-                                    resolution.edited_script, resolution.allow_program, by="person")
+                                    resolution.edited_script, resolution.allow_shape, by="person")
 
     def can_consume(self, record: ApprovalRecord, spec_to_run: ActionSpec, now: datetime | None = None) -> bool:
         """The executor's check: approved, unused, unexpired, and the exact approved action."""

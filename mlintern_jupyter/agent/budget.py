@@ -1,9 +1,11 @@
 """Spend ledger and compute prices.
 
-LLM spend is added as observed. A job's worst case (price per hour x hard timeout) is reserved before it
-starts, released if it fails to start, and settled with the real figure when it ends. Reservations of one
-batch of calls add up, so two jobs cannot jointly pass the cap. Prices come from the Hub's job hardware list,
-fetched once per session; an unknown price means an unknown cost, which `auto` never approves.
+LLM spend is added as observed. A job's or sandbox's worst case (price per hour x hard timeout or lifetime) is
+reserved before it starts, released if it fails to start, and settled when it ends with its runtime priced by the
+same estimator (or, when that price is unknown, the reserved worst case: never $0). Reservations of one batch
+of calls add up, so two jobs cannot jointly pass the cap. Prices come from the Hub's job hardware list, fetched
+once per session; an unknown price means an unknown cost, which `auto` never approves. An unknown-cost action a
+person approved is recorded as unpriced; while one runs, nothing that spends is known to fit under a cap.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ class Budget:
     llm_spent_usd: float = 0.0
     compute_spent_usd: float = 0.0
     reservations: dict[str, float] = field(default_factory=dict)
+    # Calls a person approved whose cost nobody knows, still running (call id -> what it is).
+    unpriced: dict[str, str] = field(default_factory=dict)
+    # Unpriced calls that ended with their cost still unknown: spend the figures above do not include.
+    unpriced_settled: int = 0
 
     @property
     def compute_reserved_usd(self) -> float:
@@ -44,8 +50,11 @@ class Budget:
         return self.cap_usd is not None and self.committed_usd >= self.cap_usd - EPSILON
 
     def fits(self, amount: float | None) -> bool:
-        """Whether a worst case fits under the cap; an unknown amount never fits (no auto-approval)."""
+        """Whether a worst case fits under the cap; an unknown amount never fits (no auto-approval), and under a
+        cap nothing that spends fits while an unpriced action runs (what is left is unknown)."""
         if amount is None or amount < 0:
+            return False
+        if self.cap_usd is not None and self.unpriced and amount > 0:
             return False
         return self.cap_usd is None or self.committed_usd + amount <= self.cap_usd + EPSILON
 
@@ -60,11 +69,19 @@ class Budget:
 
     def release(self, call_id: str) -> None:
         self.reservations.pop(call_id, None)
+        self.unpriced.pop(call_id, None)
 
-    def settle(self, call_id: str, actual_usd: float) -> None:
-        """A job ended: its reservation becomes the real spend."""
+    def holds(self, call_id: str) -> bool:
+        """Whether a reservation or an unpriced record of this call waits for its settlement."""
+        return call_id in self.reservations or call_id in self.unpriced
+
+    def settle(self, call_id: str, actual_usd: float | None) -> None:
+        """A job ended: its reservation becomes the real spend (None: an unpriced call whose cost stays unknown)."""
         self.reservations.pop(call_id, None)
-        self.compute_spent_usd += max(0.0, actual_usd)
+        if self.unpriced.pop(call_id, None) is not None and actual_usd is None:
+            self.unpriced_settled += 1
+        if actual_usd is not None:
+            self.compute_spent_usd += max(0.0, actual_usd)
 
     def add_llm(self, cost_usd: float) -> None:
         self.llm_spent_usd += max(0.0, cost_usd)
@@ -128,8 +145,10 @@ def _per_hour(info: Any) -> float | None:
 class CostEstimator:
     """`(spec) -> worst-case USD or None`, for `session.services.cost_estimator`.
 
-    Local jobs cost nothing; an HF job costs price per hour x its hard timeout; anything without a known price
-    or timeout (scheduled jobs repeat without end, sandboxes run until stopped) is None: unknown.
+    Local jobs cost nothing; an HF job costs price per hour x its hard timeout; a GPU sandbox price per hour x its
+    capped lifetime (Spaces bill the same hardware at the same hourly prices); anything without a known price or
+    timeout (scheduled jobs repeat without end) is None: unknown. Settlements price a runtime with the same
+    object (`runtime_cost`), so the estimate and the settlement never disagree about a price.
     """
 
     def __init__(self, prices: HardwarePrices, default_timeout_s: int | None = None) -> None:
@@ -141,17 +160,32 @@ class CostEstimator:
         await self.prices.aload()
 
     def __call__(self, spec: ActionSpec) -> float | None:
+        if spec.tool == "sandbox_create":
+            return self._priced(spec.hardware_flavor, spec.timeout_s)
         if spec.tool != "hf_jobs":
             return None
         if spec.runtime == "local":
             return 0.0
         if spec.operation not in ("run", "uv"):
             return None
-        timeout = spec.timeout_s or self.default_timeout_s
-        price = self.prices.per_hour(spec.hardware_flavor) if spec.hardware_flavor else None
-        if price is None or not timeout:
+        return self._priced(spec.hardware_flavor, spec.timeout_s or self.default_timeout_s)
+
+    def _priced(self, flavor: str, seconds: int | None) -> float | None:
+        price = self.prices.per_hour(flavor) if flavor else None
+        if price is None or not seconds:
             return None
-        return round(price * timeout / 3600, 6)
+        return round(price * seconds / 3600, 6)
+
+
+def price_per_hour(estimator: Any, spec: ActionSpec | None) -> float | None:
+    """The hourly price of an action from the session's estimator, the source of its worst case; None unknown."""
+    if estimator is None or spec is None:
+        return None
+    try:
+        price = estimator(spec.model_copy(update={"timeout_s": 3600}))
+    except Exception:  # noqa: BLE001 - a broken estimator means an unknown price, charged at the worst case
+        return None
+    return float(price) if isinstance(price, int | float) and not isinstance(price, bool) and price >= 0 else None
 
 
 def cost_estimator_for(api: Any, default_timeout_s: int | None = None) -> CostEstimator:

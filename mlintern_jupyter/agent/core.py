@@ -10,23 +10,30 @@ turns, compaction and resume on top, so the imports run one way: session -> loop
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from . import events as ev
-from .approval import APPROVE_MODES, ApprovalRecord, ApproveMode, PolicyConfig, Resolution, edited_spec
+from .allow_list import session_shape
+from .approval import APPROVE_MODES, ActionSpec, ApprovalRecord, Resolution, edited_spec
 from .budget import Budget
 from .guards import LoopGuards
 from .messages import ToolCallPart, repair_dangling_calls
 from .models import Model, resolve_model
+from .policy import PolicyConfig
 from .redact import Redactor
-from .state import SessionState, apply
-from .store import EPHEMERAL_KINDS, EventStore, LogReadResult, new_session_id, session_name, sessions_dir
+from .session_config import SessionConfig
+from .state import Restored, SessionState, apply, fold_log
+from .store import EPHEMERAL_KINDS, EventStore, new_session_id, session_name, sessions_dir
 from .tooling import ScriptStore, SessionServices, ToolSet
+
+__all__ = ["Restored", "SessionConfig", "SessionCore", "default_system_prompt", "fold_log"]
 
 Listener = Callable[[ev.Event], None]
 TRACE_MODES = ("private", "public", "off")
@@ -34,53 +41,6 @@ TRACE_MODES = ("private", "public", "off")
 
 def default_system_prompt() -> str:
     return resources.files("mlintern_jupyter.agent").joinpath("prompts/system.md").read_text()
-
-
-@dataclass
-class SessionConfig:
-    """How a session starts. The settings a person can change later (model, approve mode, budget, effort,
-    iterations) are recorded in `session_started` and live in `session.state` from then on."""
-
-    model: str = "demo"
-    approve_mode: ApproveMode = "ask"
-    budget_usd: float | None = None
-    max_iterations: int = 300
-    reasoning_effort: str | None = None
-    # The --api-base of the model, if the person gave one.
-    api_base: str | None = None
-    system_prompt: str | None = None
-    # Invalid tool calls (bad JSON, schema violations, unknown tools) tolerated in one run.
-    max_invalid_calls: int = 5
-    # False under --wait: no person can click while the cell blocks, so approvals end the turn instead.
-    person_present: bool = True
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
-    # The notebook's directory (the trace's `cwd`); the kernel's working directory when not given.
-    cwd: str | None = None
-
-
-@dataclass
-class Restored:
-    """A log read back and folded: what `Session.resume` hands the constructor."""
-
-    log: LogReadResult
-    state: SessionState
-    # Records the fold could not apply ("seq N: reason"); the log's undecodable lines are in log.bad_lines.
-    bad_records: list[str] = field(default_factory=list)
-
-
-def fold_log(log: LogReadResult, system_prompt: str) -> Restored:
-    state = SessionState.initial(system_prompt)
-    restored = Restored(log, state)
-    applied: list[ev.Event] = []
-    for event in log.events:
-        try:
-            apply(state, event)
-        except Exception as exc:  # noqa: BLE001 - apply checks before it changes anything: skip, report
-            restored.bad_records.append(f"seq {event.seq}: {event.kind}: {type(exc).__name__}: {exc}"[:200])
-            continue
-        applied.append(event)
-    log.events = applied
-    return restored
 
 
 def _wake(future: asyncio.Future[None]) -> None:
@@ -198,8 +158,12 @@ class SessionCore:
         return self.state.name or self.id
 
     def policy_config(self) -> PolicyConfig:
-        """The policy's configuration with the person's allow-list from the log."""
-        return replace(self.config.policy, bash_allow=set(self.config.policy.bash_allow) | self.state.bash_allow)
+        """The policy's configuration with the person's choices from the log: the command shapes approved for the
+        session, the opt-in to token-bearing jobs, and the jobs this session launched (free to cancel)."""
+        base = self.config.policy
+        return replace(base, bash_allow=set(base.bash_allow) | self.state.bash_allow,
+                       hf_token_jobs=base.hf_token_jobs or self.state.hf_token_jobs,
+                       session_jobs=frozenset(base.session_jobs) | frozenset(self.state.jobs))
 
     # ---- events -------------------------------------------------------------------------------------
 
@@ -262,13 +226,28 @@ class SessionCore:
             edited = resolution.edited_script
             self.emit(ev.ApprovalResolved(
                 call_id=record.call_id, decision=resolution.decision, by=by, feedback=resolution.feedback,  # type: ignore[arg-type]
-                nonce=record.nonce, allow_program=resolution.allow_program, edited_script=edited,
+                nonce=record.nonce, allow_shape=resolution.allow_shape, edited_script=edited,
                 edited_sha256=edited_spec(record.spec, edited).sha256() if edited is not None else None,
             ))
             waiter = self._waiters.pop(record.nonce, None)
         if waiter is not None and not waiter.done():
             waiter.get_loop().call_soon_threadsafe(_wake, waiter)
         return True
+
+    def request_approval(self, call_id: str, tool: str, spec: ActionSpec, cost_usd: float | None,
+                         reason: str) -> ApprovalRecord:
+        """Ask for a decision about one exact action: recorded first; the fold creates its record (nonce, hash,
+        expiry). The loop asks for tool calls; the trace uploader asks once per machine before its first upload."""
+        nonce = secrets.token_urlsafe(16)
+        expires_at = datetime.now(UTC) + self.state.approvals.expiry
+        with self._lock:
+            self.emit(ev.ApprovalRequested(
+                call_id=call_id, nonce=nonce, action_sha256=spec.sha256(), cost_usd=cost_usd,
+                expires_at=expires_at.isoformat().replace("+00:00", "Z"), tool=tool,
+                action=spec.model_dump(mode="json"), budget_left_usd=self.state.budget.left(), reason=reason,
+                session_scope=session_shape(spec),
+            ))
+            return self.state.approvals.records[nonce]  # type: ignore[no-any-return]
 
     def waiter_for(self, record: ApprovalRecord) -> asyncio.Future[None]:
         """A future the gate awaits until `record` is decided (on the running loop)."""
@@ -312,6 +291,13 @@ class SessionCore:
             raise ValueError("max iterations must be a positive whole number")
         self.emit(ev.MaxIterationsChanged(max_iterations=max_iterations))
 
+    def allow_hf_token_jobs(self, allowed: bool = True) -> None:
+        """`%intern allow hf-token-jobs`: from now on policy may approve HF jobs and sandbox Spaces (within the
+        budget), which receive the person's HF token; recorded before it takes effect, and only for this session."""
+        if not isinstance(allowed, bool):
+            raise ValueError("allowed must be True or False")
+        self.emit(ev.HfTokenJobsAllowed(allowed=allowed))
+
     def set_trace_mode(self, mode: str) -> None:
         if mode not in TRACE_MODES:
             raise ValueError(f"trace mode must be one of {', '.join(TRACE_MODES)}, not {mode!r}")
@@ -349,15 +335,29 @@ class SessionCore:
             self.emit(ev.ComputeReserved(call_id=call_id, amount_usd=amount_usd))
             return True
 
+    def record_unpriced(self, call_id: str, tool: str, reason: str) -> None:
+        """A person approved spending whose cost nobody knows: nothing can be reserved, so it is recorded as
+        unpriced (never as $0); under a cap, auto approves no other spending until it settles."""
+        with self._lock:
+            if self.state.owns_budget and not self.state.budget.holds(call_id):
+                self.emit(ev.ComputeUnpriced(call_id=call_id, tool=tool, reason=reason[:300]))
+
     def release_compute(self, call_id: str, reason: str = "") -> None:
         with self._lock:
-            if call_id in self.state.budget.reservations:
+            if self.state.budget.holds(call_id):
                 self.emit(ev.ComputeReleased(call_id=call_id, reason=reason))
 
-    def settle_compute(self, call_id: str, job_id: str, cost_usd: float) -> None:
+    def settle_compute(self, call_id: str, job_id: str, cost_usd: float | None) -> None:
+        """A job or sandbox ended. `cost_usd` comes from the same estimator as the reservation; None (price
+        unknown) charges the reserved worst case, never $0."""
         with self._lock:
-            if call_id in self.state.budget.reservations:
-                self.emit(ev.ComputeSettled(call_id=call_id, job_id=job_id, cost_usd=max(0.0, cost_usd)))
+            budget = self.state.budget
+            if call_id in budget.reservations:
+                charged = budget.reservations[call_id] if cost_usd is None else max(0.0, cost_usd)
+                self.emit(ev.ComputeSettled(call_id=call_id, job_id=job_id, cost_usd=charged))
+            elif call_id in budget.unpriced:
+                self.emit(ev.ComputeSettled(call_id=call_id, job_id=job_id,
+                                            cost_usd=None if cost_usd is None else max(0.0, cost_usd)))
 
     # ---- turns and repair ---------------------------------------------------------------------------
 

@@ -141,10 +141,13 @@ class ApprovalResolved(BaseEvent):
     nonce: str = ""
     # Set when the person approved an edited script: the hash of the bytes that will run.
     edited_sha256: str | None = None
-    # Set when the person approved this bash program for the rest of the session.
+    # Older logs: the bash program a person allowed for the session by name. No longer granted by anything (a
+    # program's name let `CUDA_VISIBLE_DEVICES=0 rm -rf DIR` through); kept so those logs still read.
     allow_program: str | None = None
     # The script the person approved instead of the model's (its hash is edited_sha256); replayed on resume.
     edited_script: str | None = None
+    # Set when the person chose "approve for this session": the command shape it allows, e.g. `wc -l <arg>`.
+    allow_shape: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -258,12 +261,34 @@ class ComputeReleased(BaseEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ComputeSettled(BaseEvent):
-    """A job ended: its reservation becomes the real spend."""
+    """A job or sandbox ended: its reservation becomes the real spend, priced from the same source as the
+    estimate; when that price is unknown the reserved worst case is charged. None only for an unpriced action
+    (`compute_unpriced`) whose cost stays unknown."""
 
     kind: Literal["compute_settled"] = "compute_settled"
     call_id: str
     job_id: str = ""
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComputeUnpriced(BaseEvent):
+    """A person approved an action that spends money at a price nobody knows: nothing could be reserved, so the
+    budget says so (auto approves no further spending until it settles) instead of counting it as $0."""
+
+    kind: Literal["compute_unpriced"] = "compute_unpriced"
+    call_id: str
+    tool: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HfTokenJobsAllowed(BaseEvent):
+    """The person's choice for this session (`%intern allow hf-token-jobs`): whether policy may approve HF jobs and
+    sandbox Spaces, which receive the HF token. Without it a person approves each one."""
+
+    kind: Literal["hf_token_jobs_allowed"] = "hf_token_jobs_allowed"
+    allowed: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -310,7 +335,8 @@ class JobUpdated(BaseEvent):
     runtime: Literal["hf", "local"] = "local"
     hardware: str = ""
     url: str = ""
-    cost_usd: float = 0.0
+    # Cost so far; None when its price is unknown (the job's reservation is charged when it ends, never $0).
+    cost_usd: float | None = 0.0
     message: str = ""
 
 
@@ -446,6 +472,8 @@ Event = (
     | ComputeReserved
     | ComputeReleased
     | ComputeSettled
+    | ComputeUnpriced
+    | HfTokenJobsAllowed
     | ApproveModeChanged
     | MaxIterationsChanged
     | TraceModeChanged

@@ -174,7 +174,8 @@ def session_to_notebook(events: Iterable[ev.Event], *, session_id: str | None = 
                             f"left {_money(left) if left is not None else 'unlimited'}; action sha256 "
                             f"{_inline(sha[:16])}... {outcome}", kind="approval", call_id=call_id)
             case ev.JobUpdated(job_id=job_id, status=status, hardware=hardware, cost_usd=cost, runtime=runtime):
-                job_costs[job_id] = cost
+                if cost is not None:  # None: its price is unknown (the ledger charges the worst case)
+                    job_costs[job_id] = cost
                 nb.markdown(seq, f"> **Job** {_inline(job_id)} ({runtime}{', ' + hardware if hardware else ''}): "
                             f"{_inline(status)}" + (f", cost {_money(cost)}" if cost else ""), kind="job")
             case ev.Usage(prompt_tokens=p, completion_tokens=c, cost_usd=cost):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,13 +20,14 @@ from typing import Any, cast
 
 from . import context
 from . import events as ev
-from .approval import ActionSpec, ApprovalRecord, PolicyDecision, Resolution, bash_program, classify, policy
+from .approval import ActionSpec, ApprovalRecord, Resolution, classify
 from .context import CompactionFailedError
 from .core import SessionCore as Session
 from .guards import CallRecord
 from .messages import ToolCallPart
 from .model_call import TRUNCATED, call_model, describe_failure
 from .models import ModelConfigError
+from .policy import PolicyDecision, policy
 from .tooling import SubAgentRunner, Tool, ToolArgumentsError, ToolContext, ToolError, needs_no_approval
 
 
@@ -44,6 +44,10 @@ class PreparedCall:
     approved_by: str | None = None
     # Continued after its approval was answered: its tool_call (and maybe its decision) is in the log.
     announced: bool = False
+    # Shown on the card: where a resolved script came from (a workspace file, a URL).
+    note: str = ""
+    # The result only said "nothing new yet" about something still running (see ToolResult.polling).
+    polling: bool = False
 
 
 class TurnOver(Exception):
@@ -148,7 +152,8 @@ def _end(session: Session, reason: ev.TurnEndReason, iterations: int, message: s
 
 def _prepare(session: Session, call: ToolCallPart, announced: bool = False) -> PreparedCall:
     """Parse, validate and classify one call; errors become results, never executions. `announced`: its
-    tool_call event was recorded before (a call continued after its approval was answered)."""
+    tool_call event was recorded before (a call continued after its approval was answered). The decision made
+    here only tells whether the batch spends (to fetch prices once); `_fix_action` decides on the exact action."""
     prepared = PreparedCall(call, announced=announced)
     try:
         raw = call.parsed()
@@ -187,15 +192,28 @@ def _ask(session: Session, prepared: PreparedCall) -> ApprovalRecord:
     """Record the approval request; the fold creates its record (nonce, hash, expiry)."""
     assert prepared.spec is not None and prepared.decision is not None
     cost = estimate_cost(session, prepared.spec, prepared.decision)
-    nonce = secrets.token_urlsafe(16)
-    expires_at = datetime.now(UTC) + session.approvals.expiry
-    session.emit(ev.ApprovalRequested(
-        call_id=prepared.call.id, nonce=nonce, action_sha256=prepared.spec.sha256(), cost_usd=cost,
-        expires_at=expires_at.isoformat().replace("+00:00", "Z"), tool=prepared.call.name,
-        action=prepared.spec.model_dump(mode="json"), budget_left_usd=session.budget.left(),
-        reason=prepared.decision.reason, session_scope=bash_program(prepared.spec),
-    ))
-    return cast(ApprovalRecord, session.approvals.records[nonce])
+    reason = prepared.decision.reason + (f"; {prepared.note}" if prepared.note else "")
+    return session.request_approval(prepared.call.id, prepared.call.name, prepared.spec, cost, reason)
+
+
+async def _fix_action(session: Session, prepared: PreparedCall) -> None:
+    """The exact action this call will run, decided before any card. A call continued after its answer takes the
+    action its card showed; any other call is resolved now by its tool (a script path or URL becomes the script's
+    bytes, a Hub write learns the repo's visibility), so the card, the hash and the executor see the same thing
+    and an `edit` later in the batch cannot change what runs. A ToolError here is the call's result."""
+    assert prepared.tool is not None and prepared.arguments is not None
+    record = session.approvals.for_call(prepared.call.id) if prepared.announced else None
+    if record is not None and not record.used:
+        prepared.spec = record.spec
+        prepared.arguments = prepared.tool.validate(json.loads(record.spec.arguments_json))
+    else:
+        resolved = await prepared.tool.resolve(prepared.arguments, _context(session, prepared))
+        prepared.arguments = prepared.tool.validate(resolved.arguments)
+        prepared.spec = classify(prepared.call.name, prepared.arguments).model_copy(
+            update={"visibility": resolved.visibility})
+        prepared.note = resolved.note
+    prepared.decision = policy(prepared.spec, session.policy_config(),
+                               declared_read_only=needs_no_approval(prepared.tool))
 
 
 async def _gate(session: Session, prepared: PreparedCall) -> str | None:
@@ -207,7 +225,7 @@ async def _gate(session: Session, prepared: PreparedCall) -> str | None:
     record = session.approvals.for_call(prepared.call.id) if prepared.announced else None
     if record is None or record.used:
         if not prepared.decision.needs_approval:
-            return None
+            return _hold(session, prepared, estimate_cost(session, prepared.spec, prepared.decision), by=None)
         record = _ask(session, prepared)
     prepared.record = record
     if record.decision is None:
@@ -218,27 +236,61 @@ async def _gate(session: Session, prepared: PreparedCall) -> str | None:
         elif mode == "auto" and prepared.decision.auto_allowed and session.budget.fits(cost):
             session.resolve_approval(Resolution(record, "approved"), by="policy")
         elif mode == "auto" and not prepared.decision.person_in_auto:
-            why = (f"auto mode does not cover this action ({prepared.decision.reason}; cost "
-                   f"{'unknown' if cost is None else f'${cost:.2f}'})")
-            session.resolve_approval(Resolution(record, "denied", why), by="policy")
+            session.resolve_approval(Resolution(record, "denied", _not_auto(session, prepared.decision, cost)),
+                                     by="policy")
         elif not session.config.person_present:
             raise _AwaitingPerson()
         else:
             await _wait_for(session, record)
     if record.decision != "approved" or record.approved_spec is None:
-        why = f" Feedback from the person: {record.feedback}" if record.feedback else ""
+        who = "Feedback from the person" if record.decided_by == "person" else "Why"
+        why = f" {who}: {record.feedback}" if record.feedback else ""
         return f"The action was {record.decision or 'denied'} and did not run.{why}"
-    if prepared.spec.script is not None and record.approved_spec.script != prepared.spec.script:
-        assert prepared.arguments is not None
-        prepared.arguments = {**prepared.arguments, "script": record.approved_spec.script}
-        prepared.spec = classify(prepared.call.name, prepared.arguments)
+    # What runs is exactly what was approved (an edited script included): its arguments come from the approval.
+    approved = record.approved_spec
+    assert prepared.tool is not None
+    try:
+        prepared.arguments = prepared.tool.validate(json.loads(approved.arguments_json))
+    except (ToolArgumentsError, ValueError):
+        return "The approval did not match the action about to run, so nothing ran."
+    prepared.spec = classify(prepared.call.name, prepared.arguments).model_copy(
+        update={"visibility": approved.visibility})
     if not session.approvals.can_consume(record, prepared.spec):
         return "The approval did not match the action about to run, so nothing ran."
-    cost = record.cost_usd
+    return _hold(session, prepared, record.cost_usd, by=record.decided_by)
+
+
+def _not_auto(session: Session, decision: PolicyDecision, cost: float | None) -> str:
+    """Why `auto` refused an action, in words that say what would change the answer."""
+    if not decision.auto_allowed:
+        return f"auto mode does not cover this action ({decision.reason}; cost {_money(cost)})"
+    if cost is None:
+        return f"auto mode never approves a cost unknown in advance ({decision.reason})"
+    busy = ("; an approved action of unknown cost is still running, so what is left is unknown"
+            if session.budget.unpriced else "")
+    return f"its worst case ({_money(cost)}) does not fit in the budget left ({_money(session.budget.left())}){busy}"
+
+
+def _money(amount: float | None) -> str:
+    return "unknown" if amount is None else f"${amount:.2f}"
+
+
+def _hold(session: Session, prepared: PreparedCall, cost: float | None, by: str | None) -> str | None:
+    """Hold what the action may spend before it starts: its worst case reserved against the cap, or, for a
+    person-approved action nobody can price, an unpriced record. None to run it, else a denial."""
+    assert prepared.decision is not None
+    prepared.approved_by = by
+    if not prepared.decision.spends:
+        return None
+    if cost is None:
+        if by != "person":
+            return "Not run: its cost is unknown, and only a person can approve spending of unknown cost."
+        session.record_unpriced(prepared.call.id, prepared.call.name, prepared.decision.reason)
+        return None
     if cost and not session.reserve_compute(prepared.call.id, cost):
         left = session.budget.left()
-        return f"Not run: its worst case (${cost:.2f}) does not fit in the budget left (${left or 0:.2f})."
-    prepared.approved_by = record.decided_by
+        busy = " (an action of unknown cost is still running)" if session.budget.unpriced else ""
+        return f"Not run: its worst case (${cost:.2f}) does not fit in the budget left (${left or 0:.2f}){busy}."
     return None
 
 
@@ -261,38 +313,51 @@ def _context(session: Session, prepared: PreparedCall) -> ToolContext:
     return ToolContext(session_id=session.id, call_id=prepared.call.id, workspace=session.workspace,
                        emit=session.emit, services=session.services, scripts=session.scripts, ledger=session,
                        subagents=subagents, redactor=session.redactor, anchor_cell_id=session.anchor_cell_id,
-                       action=prepared.spec,
-                       approved_by=prepared.approved_by)
+                       action=prepared.spec, approved_by=prepared.approved_by,
+                       hf_token_jobs=session.policy_config().hf_token_jobs)
+
+
+async def _run_call(session: Session, prepared: PreparedCall) -> tuple[str, bool, str]:
+    """(status, ok, content) of one call: fixed, gated, then run."""
+    call = prepared.call
+    if prepared.error is not None:
+        return "invalid", False, f"Error: {prepared.error}"
+    try:
+        await _fix_action(session, prepared)
+    except ToolArgumentsError as exc:
+        return "invalid", False, f"Error: {exc}"
+    except ToolError as exc:
+        return "error", False, f"Error: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a failing resolution is data for the model, nothing ran
+        return "error", False, f"Error: {type(exc).__name__}: {exc}"
+    denial = await _gate(session, prepared)
+    if denial is not None:
+        return "denied", False, denial
+    assert prepared.tool is not None and prepared.arguments is not None
+    # Recorded before the tool runs; it also marks the approval used (never twice).
+    session.emit(ev.ToolStarted(call_id=call.id, tool=call.name))
+    status, ok, content = "error", False, ""
+    try:
+        result = await prepared.tool.run(prepared.arguments, _context(session, prepared))
+        ok, content, prepared.polling = result.ok, result.content, result.polling
+        status = "ok" if ok else "error"
+    except ToolError as exc:
+        content = f"Error: {exc}"
+    except (asyncio.CancelledError, _AwaitingPerson):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a failing tool is data for the model
+        content = f"Error: {type(exc).__name__}: {exc}"
+    finally:
+        if not ok:
+            session.release_compute(call.id, "the call failed")
+    return status, ok, content
 
 
 async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
     call = prepared.call
     started = time.monotonic()
-    status, ok, content, polling = "ok", True, "", False
     try:
-        if prepared.error is not None:
-            status, ok, content = "invalid", False, f"Error: {prepared.error}"
-        else:
-            denial = await _gate(session, prepared)
-            if denial is not None:
-                status, ok, content = "denied", False, denial
-            else:
-                assert prepared.tool is not None and prepared.arguments is not None
-                # Recorded before the tool runs; it also marks the approval used (never twice).
-                session.emit(ev.ToolStarted(call_id=call.id, tool=call.name))
-                try:
-                    result = await prepared.tool.run(prepared.arguments, _context(session, prepared))
-                    ok, content, polling = result.ok, result.content, result.polling
-                    status = "ok" if ok else "error"
-                except ToolError as exc:
-                    status, ok, content = "error", False, f"Error: {exc}"
-                except (asyncio.CancelledError, _AwaitingPerson):
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a failing tool is data for the model
-                    status, ok, content = "error", False, f"Error: {type(exc).__name__}: {exc}"
-                finally:
-                    if not ok:
-                        session.release_compute(call.id, "the call failed")
+        status, ok, content = await _run_call(session, prepared)
     except asyncio.CancelledError:
         record = prepared.record
         if record is not None and record.decision is None:
@@ -306,7 +371,7 @@ async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
     session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=ok, status=status, content=content,  # type: ignore[arg-type]
                                duration_s=round(time.monotonic() - started, 3)))
     arguments = prepared.arguments if prepared.arguments is not None else call.arguments
-    return CallRecord(call.name, arguments, content, ok, status, polling=polling)
+    return CallRecord(call.name, arguments, content, ok, status, polling=prepared.polling)
 
 
 async def _handle_calls(session: Session, calls: list[ToolCallPart], announced: bool = False) -> int:

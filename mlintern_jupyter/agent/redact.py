@@ -8,7 +8,6 @@ returned, so callers refuse to write or send instead of leaking (ml-intern's red
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import json
 import os
@@ -29,8 +28,14 @@ __all__ = ["RedactionError", "Redactor"]
 MIN_SECRET_LEN = 8
 _ENV_NAME_RE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD", re.IGNORECASE)
 _LINE_BREAKS_RE = re.compile(r"[\r\n]+")
-_FOLLOWED_BY_PLACEHOLDER_RE = re.compile(r"[ \t]+\[REDACTED:")
 _NUMERIC_SECRET_KINDS = frozenset({"PASSWORD", "SECRET", "CREDENTIAL"})
+# Values under these keys are identifiers or opaque provider blobs (approval nonces, call ids, digests, the
+# signature of a thinking block and the data of a redacted one, which are replayed byte for byte): a
+# random-looking string there is not masked for its shape alone (token shapes and known values still are).
+_ID_KEY_RE = re.compile(
+    r"(?i)(?:^|[_.-])(?:id|ids|uuid|nonce|sha|sha1|sha256|hash|digest|checksum|etag|revision|rev|commit|oid"
+    r"|fingerprint|seq|signature|encrypted_content)$|^(?:id|nonce|sha|hash|data|signature)$"
+)
 
 
 class RedactionError(Exception):
@@ -65,12 +70,12 @@ class Redactor:
         self._values: set[str] = set()
         # (form, kind), longest first; replaced wholesale on change so readers never see a partial update.
         self._forms: tuple[tuple[str, str], ...] = ()
-        self._rules = rules.compile_rules()
+        self._scanner = rules.compile_scanner()
         for kind, value in (secrets or {}).items():
             self.add_secret(value, kind)
 
     def __repr__(self) -> str:  # never the values
-        return f"<Redactor: {len(self._values)} known secrets, {len(self._rules)} rules>"
+        return f"<Redactor: {len(self._values)} known secrets, {len(self._scanner)} rules>"
 
     def __len__(self) -> int:
         return len(self._values)
@@ -122,33 +127,24 @@ class Redactor:
     def learn_from_text(self, text: str) -> list[str]:
         """Register token-shaped values found in text the user pasted; returns their kinds."""
         learned: list[str] = []
-        lowered = text.lower()
-        for rule in self._rules:
-            if not rule.applies(lowered):
-                continue
-            for match in rule.regex.finditer(text):
-                value = match.group(rule.group)
-                if rule.check is not None and not rule.check(value):
-                    continue
-                if not PLACEHOLDER_RE.search(value) and self.add_secret(value, rule.kind):
-                    learned.append(rule.kind)
-        for regex in (rules.KEY_VALUE_RE, rules.CLI_FLAG_RE):
-            for match in regex.finditer(text):
-                kind, value = self._key_value_secret(match, text)
-                if kind and self.add_secret(value, kind):
-                    learned.append(kind)
+        for start, end, kind, _ in sorted(self._scanner.spans(text)):
+            value = text[start:end]
+            if not PLACEHOLDER_RE.search(value) and self.add_secret(value, kind):
+                learned.append(kind)
         return learned
 
     # --- redaction -------------------------------------------------------------------------------------
 
     def redact(self, text: str) -> str:
         """Mask every known secret and secret-shaped value. Raises RedactionError; never fails open."""
+        return self._redact(text, lone=True)
+
+    def _redact(self, text: str, *, lone: bool) -> str:
         if not isinstance(text, str):
             raise RedactionError(f"redact() takes str, not {type(text).__name__}")
         try:
             out = self._redact_known(text)
-            out = self._apply_rules(out)
-            return self._redact_key_values(out)
+            return self._apply_rules(out, lone=lone)
         except RedactionError:
             raise
         except Exception as exc:  # noqa: BLE001 - fail closed on anything
@@ -164,36 +160,32 @@ class Redactor:
         except Exception as exc:  # noqa: BLE001 - fail closed (RecursionError on cycles, ...)
             raise RedactionError(f"redaction failed: {type(exc).__name__}") from exc
 
-    def _redact_obj(self, obj: Any, mask_kind: str | None) -> Any:
+    def _redact_obj(self, obj: Any, mask: rules.KeyClass | None, lone: bool = True) -> Any:
         if obj is None or isinstance(obj, bool):
             return obj
         if isinstance(obj, str):
-            if mask_kind and not rules.value_is_benign(mask_kind, obj, quoted=True):
-                return placeholder(mask_kind)
-            return self.redact(obj)
+            if mask is not None and rules.judge(mask, obj, quoted=True, structured=True):
+                return placeholder(mask.kind)
+            return self._redact(obj, lone=lone)
         if isinstance(obj, int | float):
             # A numeric PIN or password is masked; `{"eos_token": 2}`-style ids and counts are not.
-            return placeholder(mask_kind) if mask_kind in _NUMERIC_SECRET_KINDS else obj
+            return placeholder(mask.kind) if mask is not None and mask.kind in _NUMERIC_SECRET_KINDS else obj
         if isinstance(obj, bytes):
-            return self._redact_obj(obj.decode("utf-8", errors="replace"), mask_kind).encode()
+            return self._redact_obj(obj.decode("utf-8", errors="replace"), mask, lone).encode()
         if isinstance(obj, Mapping):
             out = {}
             for key, value in obj.items():
-                kind = self._mask_kind_for_key(key, value) if isinstance(key, str) else None
+                inner, value_lone = mask, lone
+                if isinstance(key, str):
+                    inner = rules.classify_key(key) or mask
+                    value_lone = lone and not _ID_KEY_RE.search(key)
                 new_key = self.redact(key) if isinstance(key, str) else self._redact_obj(key, None)
-                out[new_key] = self._redact_obj(value, kind or mask_kind)
+                out[new_key] = self._redact_obj(value, inner, value_lone)
             return out
         if isinstance(obj, list | tuple | set | frozenset):
-            items = [self._redact_obj(item, mask_kind) for item in obj]
+            items = [self._redact_obj(item, mask, lone) for item in obj]
             return items if isinstance(obj, list) else type(obj)(items)
         raise RedactionError(f"cannot redact a {type(obj).__name__}")
-
-    @staticmethod
-    def _mask_kind_for_key(key: str, value: Any) -> str | None:
-        kind = rules.key_kind(key)
-        if kind == "KEY" and not (isinstance(value, str) and rules.looks_random(value)):
-            return None
-        return kind
 
     def _redact_known(self, text: str) -> str:
         forms = self._forms
@@ -222,62 +214,8 @@ class Redactor:
                 pos = view.find(form, pos + 1)
         return _replace_spans(text, spans)
 
-    def _apply_rules(self, text: str) -> str:
-        lowered = text.lower()
-        for rule in self._rules:
-            if rule.applies(lowered):
-                text = rule.regex.sub(functools.partial(_rule_replacement, rule=rule), text)
-        return text
-
-    def _redact_key_values(self, text: str) -> str:
-        for regex in (rules.KEY_VALUE_RE, rules.CLI_FLAG_RE):
-            text = regex.sub(lambda m: self._key_value_replacement(m), text)
-        return text
-
-    @staticmethod
-    def _key_value_secret(match: re.Match[str], text: str) -> tuple[str | None, str]:
-        key, prefix = match.group("key"), match.group("prefix") or ""
-        value = match.group("value")[len(prefix) :]
-        quoted = value[:1] in ("'", '"', "\\")
-        inner = value.strip("\\\"'") if quoted else value
-        kind = rules.key_kind(key)
-        if kind is None or PLACEHOLDER_RE.search(inner):
-            return None, inner
-        if _FOLLOWED_BY_PLACEHOLDER_RE.match(text, match.end()):
-            return None, inner
-        following = text[match.end() : match.end() + 1]
-        if rules.value_is_benign(key, inner, quoted=quoted, followed_by=following, fstring="f" in prefix.lower()):
-            return None, inner
-        if kind == "KEY" and not rules.looks_random(inner):
-            return None, inner
-        return kind, inner
-
-    def _key_value_replacement(self, match: re.Match[str]) -> str:
-        kind, _ = self._key_value_secret(match, match.string)
-        if kind is None:
-            return match.group(0)
-        prefix = match.group("prefix") or ""
-        value = match.group("value")[len(prefix) :]
-        start, end = match.start("value") + len(prefix) - match.start(), match.end("value") - match.start()
-        if value[:1] in ("'", '"'):
-            masked = value[0] + placeholder(kind) + value[0]
-        elif value.startswith('\\"'):
-            masked = '\\"' + placeholder(kind) + '\\"'
-        else:
-            masked = placeholder(kind)
-        whole = match.group(0)
-        return whole[:start] + masked + whole[end:]
-
-
-def _rule_replacement(match: re.Match[str], rule: rules.Rule) -> str:
-    secret = match.group(rule.group)
-    if not secret or PLACEHOLDER_RE.fullmatch(secret):
-        return match.group(0)
-    if rule.check is not None and not rule.check(secret):
-        return match.group(0)
-    whole = match.group(0)
-    start, end = match.start(rule.group) - match.start(), match.end(rule.group) - match.start()
-    return whole[:start] + placeholder(rule.kind) + whole[end:]
+    def _apply_rules(self, text: str, *, lone: bool = True) -> str:
+        return rules.replace_spans(text, self._scanner.spans(text, lone=lone))
 
 
 def _replace_spans(text: str, spans: list[tuple[int, int, str]]) -> str:

@@ -82,7 +82,7 @@ def summarize(path: Path, live: Any = None, stale_after_s: float = STALE_AFTER_S
         session_id=path.name,
         first_prompt=first_prompt,
         model=state.model,
-        cost_usd=round(state.usage.cost_usd + sum(job.cost_usd for job in state.jobs.values()), 6),
+        cost_usd=round(state.usage.cost_usd + sum(job.cost_usd or 0.0 for job in state.jobs.values()), 6),
         state=_state(state.ended, state.turn_open, pending, live, mtime, stale_after_s),
         updated=last.ts or started.ts,
         started=started.ts,

@@ -27,7 +27,7 @@ from .messages import (
     UserMessage,
 )
 from .provider_state import ProviderState
-from .store import EPHEMERAL_KINDS
+from .store import EPHEMERAL_KINDS, LogReadResult
 
 # Points of a job's metrics kept per series (the plot needs the shape, not every step).
 MAX_METRIC_POINTS = 400
@@ -87,8 +87,10 @@ class SessionState:
     # False for a sub-agent sharing its parent's Budget object: its fold leaves that budget to the parent's log.
     owns_budget: bool = True
     approvals: ApprovalBook = field(default_factory=ApprovalBook)
-    # Programs whose plain bash commands the person approved for the rest of the session.
+    # Command shapes the person approved for the rest of the session (`allow_list.session_shape`).
     bash_allow: set[str] = field(default_factory=set)
+    # The person opted in to HF jobs and sandbox Spaces approved by policy (they receive the HF token).
+    hf_token_jobs: bool = False
     jobs: dict[str, ev.JobUpdated] = field(default_factory=dict)
     job_metrics: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     anchor_cell_id: str | None = None
@@ -117,7 +119,7 @@ class SessionState:
     def snapshot(self) -> dict[str, Any]:
         """A plain, comparable copy of the state (later events do not change it)."""
         approvals = {nonce: (r.call_id, r.spec.sha256(), r.cost_usd, r.expires_at.isoformat(), r.decision,
-                             r.feedback, r.approved_spec.sha256() if r.approved_spec else None, r.allow_program,
+                             r.feedback, r.approved_spec.sha256() if r.approved_spec else None, r.allow_shape,
                              r.used) for nonce, r in self.approvals.records.items()}
         return {
             "session_id": self.session_id, "name": self.name, "seq": self.seq, "model": self.model,
@@ -128,8 +130,9 @@ class SessionState:
             "cwd": self.cwd, "demo": self.demo, "messages": list(self.transcript.messages),
             "plan": json.dumps(self.plan, sort_keys=True), "usage": dataclasses.asdict(self.usage),
             "budget": (self.budget.cap_usd, round(self.budget.llm_spent_usd, 9),
-                       round(self.budget.compute_spent_usd, 9), dict(self.budget.reservations)),
-            "approvals": approvals, "bash_allow": sorted(self.bash_allow),
+                       round(self.budget.compute_spent_usd, 9), dict(self.budget.reservations),
+                       dict(self.budget.unpriced), self.budget.unpriced_settled),
+            "approvals": approvals, "bash_allow": sorted(self.bash_allow), "hf_token_jobs": self.hf_token_jobs,
             "jobs": {k: v.to_dict() for k, v in self.jobs.items()},
             "job_metrics": {job: {name: list(values) for name, values in series.items()}
                             for job, series in self.job_metrics.items()},
@@ -208,17 +211,22 @@ def apply(state: SessionState, event: ev.Event) -> SessionState:
             state.budget.release(call_id)
         case ev.ComputeSettled(call_id=call_id, cost_usd=cost) if state.owns_budget:
             state.budget.settle(call_id, cost)
+        case ev.ComputeUnpriced(call_id=call_id) if state.owns_budget:
+            state.budget.unpriced[call_id] = event.reason or event.tool or "unknown cost"
+        case ev.HfTokenJobsAllowed(allowed=allowed):
+            state.hf_token_jobs = allowed
         case ev.ApprovalRequested(call_id=call_id, nonce=nonce, action=action, cost_usd=cost):
             if nonce not in state.approvals.records:
                 spec, expires_at = ActionSpec.model_validate(action), _timestamp(event.expires_at)
                 state.approvals.create(call_id, spec, cost, nonce=nonce, expires_at=expires_at)
-        case ev.ApprovalResolved(nonce=nonce, decision=decision, allow_program=program):
+        case ev.ApprovalResolved(nonce=nonce, decision=decision, allow_shape=shape):
+            # `allow_program` (older logs: a program by name) grants nothing any more; see allow_list.py.
             record = state.approvals.records.get(nonce)
             if record is not None and record.decision is None:
-                state.approvals.record_decision(record, decision, event.feedback, event.edited_script, program,
+                state.approvals.record_decision(record, decision, event.feedback, event.edited_script, shape,
                                                 by=event.by)
-                if program and decision == "approved":
-                    state.bash_allow.add(program)
+                if shape and decision == "approved":
+                    state.bash_allow.add(shape)
         case ev.ApproveModeChanged(mode=mode):
             state.approve_mode = mode
         case ev.EffortChanged(effort=effort):
@@ -249,6 +257,31 @@ def apply(state: SessionState, event: ev.Event) -> SessionState:
     if event.kind not in EPHEMERAL_KINDS:
         state.seq = max(state.seq, event.seq)
     return state
+
+
+@dataclass
+class Restored:
+    """A log read back and folded: what `Session.resume` hands the constructor."""
+
+    log: LogReadResult
+    state: SessionState
+    # Records the fold could not apply ("seq N: reason"); the log's undecodable lines are in log.bad_lines.
+    bad_records: list[str] = field(default_factory=list)
+
+
+def fold_log(log: LogReadResult, system_prompt: str) -> Restored:
+    state = SessionState.initial(system_prompt)
+    restored = Restored(log, state)
+    applied: list[ev.Event] = []
+    for event in log.events:
+        try:
+            apply(state, event)
+        except Exception as exc:  # noqa: BLE001 - apply checks before it changes anything: skip, report
+            restored.bad_records.append(f"seq {event.seq}: {event.kind}: {type(exc).__name__}: {exc}"[:200])
+            continue
+        applied.append(event)
+    log.events = applied
+    return restored
 
 
 def replay(events: list[ev.Event], system_prompt: str) -> SessionState:

@@ -14,7 +14,7 @@ from both can be sliced alike, computed from our typed events instead of its fre
 * ``model:<family>``   opus, sonnet, haiku, claude, gpt, kimi, deepseek, qwen, llama, gemini, mistral, demo,
                        scripted, other
 * ``turns:<bucket>``   short (<5 prompts), medium (5-20), long (>20)
-* ``cost:<bucket>``    low (<$0.10), med (<$1), high; ``cost:unpriced`` when some model calls had no price
+* ``cost:<bucket>``    low (<$0.10), med (<$1), high; ``cost:unpriced`` when some model calls or jobs had no price
 * ``task:<kind>``      training, evaluation, inference, data, research, debugging, other (first prompt, by rules)
 """
 
@@ -183,9 +183,10 @@ def session_tags(events: Iterable[ev.Event]) -> list[str]:
                                                  ("policy", facts.policy)) if on}
     tags.add(f"model:{model_family(facts.model)}")
     tags.add("turns:" + _bucket(facts.prompts, ((5, "short"), (21, "medium")), "long"))
-    total = facts.cost + sum(job.cost_usd for job in facts.jobs.values())
+    # A job whose price is unknown (cost_usd None) adds nothing to the bucket and marks the session unpriced.
+    total = facts.cost + sum(job.cost_usd or 0.0 for job in facts.jobs.values())
     tags.add("cost:" + _bucket(total, ((0.10, "low"), (1.0, "med")), "high"))
-    if facts.unpriced:
+    if facts.unpriced or any(job.cost_usd is None for job in facts.jobs.values()):
         tags.add("cost:unpriced")
     tags.add(f"task:{task_kind(facts.first_prompt or '')}")
     return sorted(tags)

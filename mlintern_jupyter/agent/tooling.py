@@ -36,6 +36,18 @@ class ToolArgumentsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Resolved:
+    """A call's arguments as they will run, settled before any card: references (a workspace path, a URL) replaced
+    by the bytes they name, so the approval's hash binds the content and the executor runs exactly those bytes."""
+
+    arguments: dict[str, Any]
+    # For a Hub write: the target repo's visibility as the Hub reports it (public, private, unknown).
+    visibility: str = ""
+    # Shown on the card beside the policy's reason, e.g. where the script came from.
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ToolReturn:
     content: str
     ok: bool = True
@@ -166,6 +178,13 @@ class ToolContext:
     action: ActionSpec | None = None
     # "person" when a person approved this exact action on its card; only then may local code get credentials.
     approved_by: str | None = None
+    # The person opted in to HF jobs and sandbox Spaces approved by policy (`%intern allow hf-token-jobs`).
+    hf_token_jobs: bool = False
+
+    def may_send_hf_token(self) -> bool:
+        """Whether this call may hand the HF token to code the model wrote on remote hardware (an HF job, a
+        sandbox Space): when a person approved it, or the person opted in for the session."""
+        return self.approved_by == "person" or self.hf_token_jobs
 
     @property
     def session_dir(self) -> Path:
@@ -192,6 +211,8 @@ class Tool(Protocol):
     def schema(self) -> dict[str, Any]: ...
 
     def validate(self, arguments: Any) -> dict[str, Any]: ...
+
+    def resolve(self, arguments: dict[str, Any], ctx: ToolContext) -> Awaitable[Resolved]: ...
 
     def run(self, arguments: dict[str, Any], ctx: ToolContext) -> Awaitable[ToolReturn]: ...
 

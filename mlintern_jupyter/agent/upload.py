@@ -8,6 +8,8 @@ with backoff, and nothing here ever blocks the kernel. ml-intern uploaded after 
 Mode ``private`` (default) refuses to write into a repo that turns out to be public; only ``public`` (a choice
 the person made with ``%intern traces public``) may. ``off`` uploads nothing by itself; an explicit
 ``upload_now()`` (``%intern upload``) still uploads, privately. The HF token goes to ``HfApi`` and nowhere else.
+Uploads at the end of a turn start only after this machine's yes to a card naming the private dataset, asked
+once (upload_consent.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from . import events as ev
 from .redact import RedactionError
 from .trace import write_trace
 from .trace_tags import INDEX_PATH, card_with_tags, read_card, read_index, tags_section, tags_sidecar
+from .upload_consent import CONSENT_CALL, TraceConsent, consent_action, consent_reason, read_json_object
 
 TraceMode = Literal["private", "public", "off"]
 MODES: tuple[str, ...] = ("private", "public", "off")
@@ -85,8 +88,12 @@ class TraceUploader:
         max_debounce_s: float = MAX_DEBOUNCE_S,
         backoff_s: Sequence[float] = DEFAULT_BACKOFF_S,
         on_turn_end: bool = True,
+        consent: TraceConsent | None = None,
     ) -> None:
         self.session = session
+        # This machine's answer to the first-upload card; automatic uploads wait for a yes.
+        self.consent = consent or TraceConsent.for_session(session)
+        self._asked_consent = False
         self.mode: TraceMode = _check_mode(mode)
         self._api = api
         self._endpoint = endpoint
@@ -133,6 +140,12 @@ class TraceUploader:
         if self.refused is not None or not self._has_token():
             # Retrying a refusal (public repo, no token) every turn would only repeat the same warning.
             self.pending = True
+            return
+        answer = self.consent.answer(self.repo_template)
+        if answer is not True:
+            self.pending = True
+            if answer is None:
+                self._ask_consent()
             return
         now = time.monotonic()
         with self._cond:
@@ -184,8 +197,38 @@ class TraceUploader:
     # ---- background worker --------------------------------------------------------------------------
 
     def _on_event(self, event: ev.Event) -> None:
-        if isinstance(event, ev.TurnEnded | ev.SessionEnded):
+        if isinstance(event, ev.ApprovalResolved) and event.call_id == CONSENT_CALL:
+            self._consent_answered(event)
+        elif isinstance(event, ev.TurnEnded | ev.SessionEnded):
             self.schedule()
+
+    # ---- the first upload of a machine asks once ---------------------------------------------------
+
+    def _ask_consent(self) -> None:
+        """Ask once per session, off the caller's thread (naming the dataset needs the Hub's whoami)."""
+        if self._asked_consent or self._closed:
+            return
+        self._asked_consent = True
+
+        def ask() -> None:
+            try:
+                repo_id = self.repo_id
+                self.session.request_approval(CONSENT_CALL, "trace_upload", consent_action(repo_id, self.path_in_repo()),
+                                              0.0, consent_reason(repo_id))
+            except Exception as exc:  # noqa: BLE001 - told as a notice; nothing is uploaded without the answer
+                self._record_failure(exc)
+
+        threading.Thread(target=ask, name=f"mlintern-upload-consent-{self.session.id}", daemon=True).start()
+
+    def _consent_answered(self, event: ev.ApprovalResolved) -> None:
+        """A person's yes or no is kept for this machine; an expired or superseded card asks again next session."""
+        record = self.session.approvals.records.get(event.nonce)
+        repo_id = record.spec.target if record is not None else ""
+        if event.decision == "approved":
+            self.consent.record(self.repo_template, True, repo_id)
+            self.schedule(0.0)
+        elif event.decision == "denied" and event.by == "person":
+            self.consent.record(self.repo_template, False, repo_id)
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -331,11 +374,7 @@ class TraceUploader:
     # ---- state file: lets a resumed session see an upload still pending --------------------------
 
     def _load_state(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.state_path.read_text())
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return read_json_object(self.state_path)
 
     def _save_state(self) -> None:
         # Snapshot and write under one lock: two writers (kernel thread, worker) must not interleave.
@@ -367,6 +406,8 @@ def set_traces(session: Any, mode: str | None) -> str:
     uploader = uploader_for(session)
     if mode is not None and mode != session.state.trace_mode:
         session.set_trace_mode(mode)
+    if mode in ("private", "public"):
+        uploader.consent.record(uploader.repo_template, True)  # choosing where traces go is this machine's yes
     uploader.set_mode(session.state.trace_mode)
     where = {"private": "to your private dataset", "public": "to a PUBLIC dataset",
              "off": "nowhere (%intern upload still uploads privately)"}[uploader.mode]

@@ -132,7 +132,7 @@ class Renderer:
             case ev.JobUpdated(job_id=job_id, status=status, hardware=hardware, cost_usd=cost):
                 self.jobs.status[job_id] = status
                 extra = f" {hardware}" if hardware else ""
-                return self.jobs.line(job_id) + extra + (f" · ${cost:.4f}" if cost else "")
+                return self.jobs.line(job_id) + extra + (f" · {_money(cost)}" if cost != 0.0 else "")
             case ev.JobMetrics(job_id=job_id, points=points):
                 self.jobs.from_metrics(job_id, points)
                 return self.jobs.line(job_id)

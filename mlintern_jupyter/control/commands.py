@@ -144,6 +144,14 @@ class SetTraces(BaseCommand):
     mode: TraceMode
 
 
+class AllowHfTokenJobs(BaseCommand):
+    """`%intern allow hf-token-jobs [off]`: let policy approve HF jobs and sandbox Spaces, which receive the HF
+    token, for this session (`allowed`), take that back, or (None) say what is allowed."""
+
+    type: Literal["allow_hf_token_jobs"] = "allow_hf_token_jobs"
+    allowed: bool | None = None
+
+
 class CancelJob(BaseCommand):
     type: Literal["cancel_job"] = "cancel_job"
     job_id: Text
@@ -207,12 +215,12 @@ class InsertCell(BaseCommand):
 
 COMMAND_TYPES: tuple[type[BaseCommand], ...] = (
     Hello, Prompt, Stop, Approve, Deny, ApproveForSession, EditInCell, SetApproveMode, SetBudget, SetModel,
-    SetEffort, SetPrice, SetMaxIterations, SetTraces, CancelJob, Export, Resume, Sessions, Show, Compact, Upload,
+    SetEffort, SetPrice, SetMaxIterations, SetTraces, AllowHfTokenJobs, CancelJob, Export, Resume, Sessions, Show, Compact, Upload,
     CellAck, InsertCell,
 )
 Command = Annotated[
     Hello | Prompt | Stop | Approve | Deny | ApproveForSession | EditInCell | SetApproveMode | SetBudget
-    | SetModel | SetEffort | SetPrice | SetMaxIterations | SetTraces | CancelJob | Export | Resume | Sessions
+    | SetModel | SetEffort | SetPrice | SetMaxIterations | SetTraces | AllowHfTokenJobs | CancelJob | Export | Resume | Sessions
     | Show | Compact | Upload | CellAck | InsertCell,
     Field(discriminator="type"),
 ]

@@ -182,12 +182,13 @@ class Dispatcher:
         return self._answer(command.nonce, "deny", command.feedback)
 
     def _approve_for_session(self, command: c.ApproveForSession) -> Reply:
-        from ..agent.approval import bash_program
+        from ..agent.allow_list import session_shape
 
         session = self.session
         record = session.approvals.records.get(command.nonce) if session is not None else None
-        if record is not None and bash_program(record.spec) is None:
-            return _no("Only a plain bash command can be approved for the rest of the session; approve it once.")
+        if record is not None and session_shape(record.spec) is None:
+            return _no("Only a plain read-only command (ls, wc, nvidia-smi, ...) can be approved for the rest of the "
+                       "session; approve this one once.")
         return self._answer(command.nonce, "approve", for_session=True)
 
     def _edit_in_cell(self, command: c.EditInCell) -> Reply:
@@ -260,6 +261,18 @@ class Dispatcher:
         if self.session is None:
             return _no(NO_SESSION)
         return _ok(_records().traces(self.session, command.mode))
+
+    def _allow_hf_token_jobs(self, command: c.AllowHfTokenJobs) -> Reply:
+        session = self.session
+        if session is None:
+            return _no("No session yet: start one with %%intern, then allow it (the choice lasts one session).")
+        if command.allowed is not None:
+            session.allow_hf_token_jobs(command.allowed)
+        if session.state.hf_token_jobs:
+            return _ok("HF jobs and sandbox Spaces that receive your HF token may be approved by policy in this "
+                       "session (--approve auto, within the budget). `%intern allow hf-token-jobs off` takes it back.")
+        return _ok("Each HF job and sandbox Space (they receive your HF token) needs your approval on its card. "
+                   "`%intern allow hf-token-jobs` lets --approve auto approve them for this session.")
 
     def _show(self, command: c.Show) -> Reply:
         session = self.session

@@ -63,7 +63,11 @@ def status_text(session: Any, *, queued: int = 0) -> str:
         f"{s.usage.cache_hit_share:.0%} · LLM ${s.usage.cost_usd:.4f}"
         + (f" + {s.usage.unpriced_calls} call(s) of unknown cost" if s.usage.unpriced_calls else "")
         + f" · compute ${s.budget.compute_spent_usd:.2f}",
-        f"budget: {'no cap' if s.budget.cap_usd is None else f'${s.budget.cap_usd:.2f} cap, ${left:.2f} left'}",
-        f"approve mode {s.state.approve_mode} · {len(pending)} approval(s) pending · folder {s.dir}",
+        f"budget: {'no cap' if s.budget.cap_usd is None else f'${s.budget.cap_usd:.2f} cap, ${left:.2f} left'}"
+        + (f" · {len(s.budget.unpriced)} approved action(s) of unknown cost running" if s.budget.unpriced else "")
+        + (f" · {s.budget.unpriced_settled} ended at unknown cost" if s.budget.unpriced_settled else ""),
+        f"approve mode {s.state.approve_mode}" + (" (HF jobs that receive your token allowed)"
+                                                  if s.state.hf_token_jobs else "")
+        + f" · {len(pending)} approval(s) pending · folder {s.dir}",
     ]
     return "\n".join(lines)

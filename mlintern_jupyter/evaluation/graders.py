@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..agent.approval import JOB_LAUNCHES, parse_duration_s
+from ..agent.approval import parse_duration_s
+from ..agent.policy import JOB_LAUNCHES
 
 TRAINING_MIN_TIMEOUT_S = 2 * 3600
 MAX_TIMEOUT_S = 24 * 3600

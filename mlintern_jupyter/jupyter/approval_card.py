@@ -15,18 +15,17 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..agent import events as ev
-from ..agent.approval import ActionSpec, bash_program
+from ..agent.allow_list import session_shape
+from ..agent.approval import ActionSpec
 from ..control import commands as c
 from .cards import demo_badge, esc
 
 Send = Callable[[Any], c.Reply]
 
 
-def _session_program(request: ev.ApprovalRequested) -> str | None:
-    if request.session_scope is not None:
-        return request.session_scope
+def _session_shape(request: ev.ApprovalRequested) -> str | None:
     try:
-        return bash_program(ActionSpec.model_validate(request.action))
+        return session_shape(ActionSpec.model_validate(request.action))
     except ValueError:
         return None
 
@@ -58,12 +57,12 @@ class ApprovalCard:
         self.approve_button = widgets.Button(description="Approve", button_style="success", icon="check")
         self.deny_button = widgets.Button(description="Deny", button_style="danger", icon="times")
         self.edit_button = widgets.Button(description="Edit in a cell", icon="edit", disabled=self.script is None)
-        # Offered only for plain bash commands, never for anything that spends money or writes to the Hub.
-        self.program = _session_program(request)
+        # Offered only for plain read-only bash commands (allow_list.py), binding the exact shape it names.
+        self.shape = _session_shape(request)
         self.session_button = widgets.Button(
-            description=f"Approve `{self.program}` for this session" if self.program else "Approve for this session",
-            icon="check-double", layout=widgets.Layout(width="auto", display="" if self.program else "none"),
-            disabled=self.program is None)
+            description=f"Approve `{self.shape}` for this session" if self.shape else "Approve for this session",
+            icon="check-double", layout=widgets.Layout(width="auto", display="" if self.shape else "none"),
+            disabled=self.shape is None)
         self.feedback = widgets.Textarea(placeholder="Why deny? (sent to the agent)", rows=2,
                                          layout=widgets.Layout(width="100%"))
         self.status = widgets.Label(value="")

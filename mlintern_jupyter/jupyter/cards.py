@@ -260,8 +260,9 @@ class JobCard:
     def _render_header(self) -> None:
         elapsed = self.clock() - self.started
         hardware = f" on {esc(self.hardware)}" if self.hardware else ""
+        cost = "cost unknown (its worst case is charged)" if self.cost is None else f"${self.cost:.2f} so far"
         self.header.value = (f"<b>job {esc(self.job_id)}</b>{hardware} · {esc(self.status)} · {elapsed:.0f}s elapsed"
-                             f" · ${self.cost:.2f} so far")
+                             f" · {cost}")
 
     def _render_plot(self) -> None:
         parts = []

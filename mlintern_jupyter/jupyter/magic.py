@@ -24,7 +24,7 @@ USAGE = """usage: %%intern [--model NAME] [--approve ask|auto|deny] [--budget US
        %intern status | stop | model [NAME [--api-base URL]] | effort [low|medium|high|max|none] |
                approve-mode ask|auto|deny | budget USD|none | price IN_PER_MTOK OUT_PER_MTOK |
                max-iterations N | cancel JOB_ID | compact | export PATH [--make-dirs] | sessions |
-               resume ID [--wait] | traces [public|private|off] | upload
+               resume ID [--wait] | traces [public|private|off] | upload | allow [hf-token-jobs [off]]
        %%intern approve NONCE   (the cell holds the edited script to approve)"""
 
 
@@ -163,8 +163,14 @@ class InternMagics(Magics):
                 return c.SetTraces(mode=mode)
             case ["upload"]:
                 return c.Upload()
+            case ["allow"]:
+                return c.AllowHfTokenJobs()
+            case ["allow", "hf-token-jobs"]:
+                return c.AllowHfTokenJobs(allowed=True)
+            case ["allow", "hf-token-jobs", "off"]:
+                return c.AllowHfTokenJobs(allowed=False)
         name = words[0]
         known = {"status", "stop", "model", "effort", "approve-mode", "budget", "price", "max-iterations", "cancel",
-                 "compact", "export", "sessions", "resume", "traces", "upload"}
+                 "compact", "export", "sessions", "resume", "traces", "upload", "allow"}
         problem = f"wrong arguments for %intern {name}" if name in known else f"unknown command {name!r}"
         raise _Usage(f"{problem}\n{USAGE}")

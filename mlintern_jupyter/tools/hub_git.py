@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Literal
 
 from .config import ToolsConfig
+from .hub_visibility import visibility_resolver
 from .jobs.hf import call, make_api
-from .registry import Tool, ToolError
+from .registry import Tool, ToolContext, ToolError
+from .sandbox_remote import end_sandbox
 
 RepoType = Literal["model", "dataset", "space"]
 Operation = Literal["info", "list_refs", "list_prs", "get_pr", "create_repo", "create_branch", "delete_branch",
@@ -30,7 +32,7 @@ def make_hf_repo_git(config: ToolsConfig) -> Tool:
     def api():  # a fresh client per call: the token may change between calls (login in another cell)
         return make_api(config.hf_endpoint, config.resolved_hf_token())
 
-    async def hf_repo_git(operation: Operation, repo_id: str, repo_type: RepoType = "model",
+    async def hf_repo_git(operation: Operation, repo_id: str, ctx: ToolContext, repo_type: RepoType = "model",
                           branch: str | None = None, from_rev: str | None = None, tag: str | None = None,
                           tag_message: str | None = None, revision: str | None = None, title: str | None = None,
                           description: str | None = None, pr_num: int | None = None, comment: str | None = None,
@@ -155,6 +157,9 @@ def make_hf_repo_git(config: ToolsConfig) -> Tool:
                 return f"Commented on #{pr_num} of {repo_id}."
             case "delete_repo":
                 await call(client.delete_repo, repo_id, repo_type=repo_type, what="the Hub (delete repo)")
+                sandbox = ctx.services.sandbox
+                if repo_type == "space" and sandbox is not None and getattr(sandbox, "repo_id", None) == repo_id:
+                    end_sandbox(ctx, "deleted")  # its reservation is settled with the time it existed
                 return f"Deleted {repo_type} repo {repo_id}."
             case "update_repo" | "settings":
                 if private is None and gated is None:
@@ -164,4 +169,4 @@ def make_hf_repo_git(config: ToolsConfig) -> Tool:
                 return f"Settings of {repo_id} updated (private={private}, gated={gate})."
         raise ToolError(f"unknown operation {operation!r}")
 
-    return Tool.from_function(hf_repo_git)
+    return Tool.from_function(hf_repo_git, resolver=visibility_resolver(config, "hf_repo_git"))

@@ -1,7 +1,9 @@
 """hf_repo_files (and hf_repo_git, in hub_git.py): Hub repositories through `huggingface_hub.HfApi`.
 
 Every write (upload, delete, branch/tag, PR, create repo, settings) needs approval by the default policy; a new
-repo is private unless the model explicitly asks otherwise (and then `auto` never approves it alone).
+repo is private unless the model explicitly asks otherwise (and then `auto` never approves it alone). Before the
+card of a write, the target repo's visibility is asked of the Hub (hub_visibility.py): a write into a public repo
+is never approved by policy.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import httpx
 
 from .config import ToolsConfig
 from .errors import from_httpx
+from .hub_visibility import visibility_resolver
 from .jobs.hf import call, make_api
 from .registry import Tool, ToolContext, ToolError
 from .sandbox import confine
@@ -82,7 +85,8 @@ def make_hub_repo_tools(config: ToolsConfig) -> list[Tool]:
 
     from .hub_git import make_hf_repo_git
 
-    return [Tool.from_function(hf_repo_files), make_hf_repo_git(config)]
+    return [Tool.from_function(hf_repo_files, resolver=visibility_resolver(config, "hf_repo_files")),
+            make_hf_repo_git(config)]
 
 
 async def _read(config: ToolsConfig, repo_id: str, repo_type: str, revision: str, path: str) -> str:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from ..agent.tooling import (
     Access,
     EmitFn,
+    Resolved,
     SessionServices,
     ToolArgumentsError,
     ToolContext,
@@ -26,8 +27,10 @@ from ..agent.tooling import (
     ToolReturn,
 )
 
-__all__ = ["Access", "EmitFn", "SessionServices", "Tool", "ToolArgumentsError", "ToolContext", "ToolError",
-           "ToolRegistry", "ToolReturn", "tool"]
+__all__ = ["Access", "EmitFn", "Resolved", "Resolver", "SessionServices", "Tool", "ToolArgumentsError",
+           "ToolContext", "ToolError", "ToolRegistry", "ToolReturn", "tool"]
+
+Resolver = Callable[[dict[str, Any], ToolContext], Awaitable[Resolved]]
 
 
 _ARG_LINE = re.compile(r"^\s{2,}(\w+)\s*(?:\([^)]*\))?:\s*(.+)$")
@@ -84,6 +87,8 @@ class Tool:
     # What the tool does (see agent/tooling.py): read and session tools need no approval; the policy decides
     # the rest, and its rules for the built-in tools that spend money or write to the Hub always win.
     access: Access = "external"
+    # Settles the arguments before the card (see `Resolved`); None: they run as validated.
+    resolver: Resolver | None = None
 
     @property
     def read_only(self) -> bool:
@@ -98,6 +103,7 @@ class Tool:
         description: str | None = None,
         read_only: bool = False,
         access: Access | None = None,
+        resolver: Resolver | None = None,
     ) -> Tool:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"tool {fn.__name__} must be an async function")
@@ -127,6 +133,7 @@ class Tool:
             args_model=model,
             context_param=context_param,
             access=access or ("read" if read_only else "external"),
+            resolver=resolver,
         )
 
     def schema(self) -> dict[str, Any]:
@@ -144,6 +151,12 @@ class Tool:
             )
             raise ToolArgumentsError(f"invalid arguments for {self.name}: {problems}") from None
         return {name: getattr(parsed, name) for name in type(parsed).model_fields}
+
+    async def resolve(self, arguments: dict[str, Any], ctx: ToolContext) -> Resolved:
+        """The arguments as they will run, settled before the card (the loop validates them again)."""
+        if self.resolver is None:
+            return Resolved(arguments)
+        return await self.resolver(dict(arguments), ctx)
 
     async def run(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolReturn:
         kwargs = dict(arguments)

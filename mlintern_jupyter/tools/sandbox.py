@@ -88,7 +88,7 @@ async def read(path: str, ctx: ToolContext, offset: int = 0, limit: int = READ_L
     return text
 
 
-def _open_regular(target: Path, path: str) -> int:
+def open_regular(target: Path, path: str) -> int:
     """A read-only descriptor of a regular file. Opened non-blocking and checked on the descriptor itself, so a
     FIFO, device or socket (or one swapped in after a check) is refused instead of blocking forever."""
     def refuse(mode: int) -> ToolError:
@@ -114,7 +114,7 @@ def _read_local(target: Path, path: str, offset: int, limit: int) -> tuple[str, 
     if target.is_dir():
         entries = sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir())
         return f"{path} is a directory:\n" + "\n".join(entries[:500]), False
-    fd = _open_regular(target, path)
+    fd = open_regular(target, path)
     with open(fd, "rb") as raw:
         size = os.fstat(raw.fileno()).st_size
         if b"\x00" in raw.read(BINARY_SNIFF):
@@ -192,7 +192,7 @@ async def edit(path: str, old_string: str, new_string: str, ctx: ToolContext, re
     if not target.is_file():
         raise ToolError(f"{path!r} does not exist; create it with write")
     _check_read(ctx, target, path)
-    with open(_open_regular(target, path), "rb") as handle:
+    with open(open_regular(target, path), "rb") as handle:
         data = handle.read()
     if b"\x00" in data[:BINARY_SNIFF]:
         raise ToolError(f"{path!r} is a binary file; it cannot be edited as text")

@@ -1,25 +1,38 @@
 """sandbox_create: a GPU sandbox on a private HF Space running the package's `sandbox_server.py`.
 
-The Space gets a random SANDBOX_TOKEN secret (the server refuses requests without it) and not the HF token:
-the server does not need it, and `bash sandbox=true` must not be able to read it (code there runs what the model
-wrote, under any approval mode). The tool waits until the Space runs, then keeps the sandbox's URL
-and token in the session's services (`services.sandbox`) for `SandboxClient`.
+The Space gets a random SANDBOX_TOKEN secret (the server refuses requests without it). It gets the person's HF
+token only deliberately: when a person approved the card (which says so) or opted in for the session
+(`%intern allow hf-token-jobs`); then commands run there see HF_TOKEN, as a job's code does. The tool waits until
+the Space runs, then keeps the sandbox's URL and token in the session's services (`services.sandbox`).
+
+Money: a Space bills while it is awake, so the sandbox has a hard lifetime (`timeout`, capped): its worst case,
+price per hour x lifetime, is reserved before the card's approval takes effect; the Space is paused when the
+lifetime ends, and the reservation is settled then or when the model deletes the Space, whichever comes first.
+`sleep_time` (idle minutes before the Space sleeps) is capped too: the model once chose 7 days on an A100.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 import httpx
 
+from ..agent.approval import parse_duration_s
+from ..agent.budget import price_per_hour
 from .config import ToolsConfig
 from .jobs.hf import call, make_api
-from .registry import Tool, ToolContext, ToolError
+from .registry import Resolved, Tool, ToolContext, ToolError
+
+DEFAULT_LIFETIME = "2h"
+MAX_LIFETIME_S = 12 * 3600
+MAX_SLEEP_S = 3600
+MIN_SLEEP_S = 300
 
 DOCKERFILE = """FROM python:3.12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*
@@ -44,6 +57,62 @@ class SandboxInfo:
     url: str
     token: str
     hardware: str
+    # The call that created it (its reservation), when it started, its price and hard lifetime.
+    call_id: str = ""
+    started_at: float = field(default_factory=time.time)
+    price_per_hour: float | None = None
+    lifetime_s: int = 0
+    expiry: asyncio.Task[None] | None = None
+    ended: bool = False
+
+    def cost_usd(self, now: float | None = None) -> float | None:
+        """Awake time at most (a sleeping Space bills nothing, but that cannot be told from here)."""
+        if self.price_per_hour is None:
+            return None
+        seconds = min(max(0.0, (now or time.time()) - self.started_at), float(self.lifetime_s or 1e12))
+        return round(self.price_per_hour * seconds / 3600, 6)
+
+
+def end_sandbox(ctx: ToolContext, why: str) -> None:
+    """The session's sandbox is gone (deleted or paused at its lifetime): settle its reservation, once."""
+    info = ctx.services.sandbox
+    if not isinstance(info, SandboxInfo) or info.ended:
+        return
+    info.ended = True
+    if info.expiry is not None and info.expiry is not asyncio.current_task():
+        info.expiry.cancel()
+    if ctx.ledger is not None and info.call_id:
+        ctx.ledger.settle_compute(info.call_id, info.repo_id, info.cost_usd())
+    ctx.services.sandbox = None
+    ctx.output(f"sandbox {info.repo_id}: {why}\n")
+
+
+async def _expire(ctx: ToolContext, api: Any, info: SandboxInfo) -> None:
+    """At the end of its lifetime the Space is paused (it stops billing; the person can restart or delete it)."""
+    await asyncio.sleep(info.lifetime_s)
+    with contextlib.suppress(ToolError):
+        await call(api.pause_space, info.repo_id, what="the Hub (pause Space)")
+    end_sandbox(ctx, f"paused at the end of its lifetime ({info.lifetime_s}s)")
+
+
+def _lifetime_s(timeout: int | str) -> int:
+    seconds = parse_duration_s(timeout)
+    if seconds is None:
+        raise ToolError(f"timeout {timeout!r} is not a duration: use seconds or '30m', '2h'")
+    if seconds > MAX_LIFETIME_S:
+        raise ToolError(f"timeout {seconds}s is over the sandbox's maximum lifetime of {MAX_LIFETIME_S}s; start "
+                        "another sandbox later if the work needs more")
+    return seconds
+
+
+async def _check_sandbox_arguments(arguments: dict[str, Any], ctx: ToolContext) -> Resolved:
+    """Refused before the card: a lifetime over the cap, or a sleep time over an hour."""
+    lifetime = _lifetime_s(arguments.get("timeout", DEFAULT_LIFETIME))
+    sleep = arguments.get("sleep_time")
+    if not isinstance(sleep, int) or not MIN_SLEEP_S <= sleep <= MAX_SLEEP_S:
+        raise ToolError(f"sleep_time must be {MIN_SLEEP_S}-{MAX_SLEEP_S} seconds (idle time before the Space sleeps "
+                        f"and stops billing); it was {sleep!r}")
+    return Resolved(arguments, note=f"paused after {lifetime}s at the latest")
 
 
 class SandboxClient:
@@ -77,18 +146,22 @@ def space_url(repo_id: str) -> str:
 
 def make_sandbox_create(config: ToolsConfig) -> Tool:
     async def sandbox_create(ctx: ToolContext, hardware_flavor: str = "t4-small", namespace: str | None = None,
-                             sleep_time: int = 3600, wait_s: int = 600) -> str:
+                             sleep_time: int = 1800, wait_s: int = 600, timeout: int | str = DEFAULT_LIFETIME) -> str:
         """Start a private GPU sandbox (an HF Space running a small command server) for code that needs a GPU.
 
         Args:
             hardware_flavor: Space hardware, e.g. t4-small, l4x1, a10g-small, a100-large.
             namespace: the user or one of their orgs (default: the user).
-            sleep_time: seconds of inactivity before the Space sleeps (stops billing).
+            sleep_time: seconds of inactivity before the Space sleeps (stops billing), 300-3600.
             wait_s: how long to wait for the Space to start.
+            timeout: hard lifetime, seconds or '30m' / '2h' (max 12h): the Space is paused then. The budget
+                reserves price per hour x lifetime.
         """
         token = config.resolved_hf_token()
         if not token:
             raise ToolError("sandbox_create needs an HF token (HF_TOKEN); without one, use bash locally")
+        lifetime = _lifetime_s(timeout)
+        share_token = ctx.may_send_hf_token()
         api = make_api(config.hf_endpoint, token)
         me = await call(api.whoami, what="the Hub (whoami)")
         allowed = [me["name"], *[o["name"] for o in me.get("orgs", [])]]
@@ -98,10 +171,20 @@ def make_sandbox_create(config: ToolsConfig) -> Tool:
         repo_id = f"{owner}/mlintern-sandbox-{secrets.token_hex(3)}"
         sandbox_token = secrets.token_urlsafe(24)
         server = resources.files("mlintern_jupyter.tools").joinpath("sandbox_server.py").read_bytes()
+        space_secrets = [{"key": "SANDBOX_TOKEN", "value": sandbox_token}]
+        if share_token:
+            # Deliberately: a person approved a card that says so, or opted in for the session.
+            space_secrets.append({"key": "HF_TOKEN", "value": token})
         await call(api.create_repo, repo_id, repo_type="space", space_sdk="docker", private=True,
-                   space_hardware=hardware_flavor, space_sleep_time=sleep_time,
-                   space_secrets=[{"key": "SANDBOX_TOKEN", "value": sandbox_token}],
+                   space_hardware=hardware_flavor, space_sleep_time=min(sleep_time, MAX_SLEEP_S),
+                   space_secrets=space_secrets,
+                   space_variables=[{"key": "SANDBOX_SHARE_HF", "value": "1" if share_token else "0"}],
                    what="the Hub (create Space)")
+        info = SandboxInfo(repo_id, space_url(repo_id), sandbox_token, hardware_flavor, call_id=ctx.call_id,
+                           price_per_hour=price_per_hour(ctx.services.cost_estimator, ctx.action),
+                           lifetime_s=lifetime)
+        ctx.services.sandbox = info
+        info.expiry = asyncio.get_running_loop().create_task(_expire(ctx, api, info))
         from huggingface_hub import CommitOperationAdd
 
         ops = [CommitOperationAdd("Dockerfile", DOCKERFILE.encode()), CommitOperationAdd("README.md", README.encode()),
@@ -119,10 +202,11 @@ def make_sandbox_create(config: ToolsConfig) -> Tool:
                 raise ToolError(f"the sandbox Space {repo_id} failed to start ({stage}); see its logs on the Hub")
             ctx.output(f"sandbox {repo_id}: {stage}\n")
             await asyncio.sleep(2)
-        info = SandboxInfo(repo_id, space_url(repo_id), sandbox_token, hardware_flavor)
-        ctx.services.sandbox = info
         state = "running" if stage == "RUNNING" else f"still {stage or 'starting'} after {wait_s}s"
-        return (f"Sandbox Space {repo_id} ({hardware_flavor}) is {state}: {info.url}. It bills while awake and "
-                f"sleeps after {sleep_time}s idle; delete it with hf_repo_git operation='delete_repo' repo_type='space' when done.")
+        token_note = ("Commands there see your HF token as HF_TOKEN." if share_token else
+                      "It has no HF token (commands there cannot write to the Hub).")
+        return (f"Sandbox Space {repo_id} ({hardware_flavor}) is {state}: {info.url}. It bills while awake, sleeps "
+                f"after {sleep_time}s idle and is paused after {lifetime}s at the latest. {token_note} Delete it "
+                "with hf_repo_git operation='delete_repo' repo_type='space' when done.")
 
-    return Tool.from_function(sandbox_create)
+    return Tool.from_function(sandbox_create, resolver=_check_sandbox_arguments)

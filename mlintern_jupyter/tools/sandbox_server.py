@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 # Variables the commands never see (the server's own bearer token, and any credential a Space was given):
-# commands run what the model wrote.
+# commands run what the model wrote. The one exception: HF_TOKEN when the Space was created with
+# SANDBOX_SHARE_HF=1, which sandbox_create sets only when a person approved that (or opted in).
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH|COOKIE|DSN", re.IGNORECASE)
+SHARED_WHEN_ALLOWED = "HF_TOKEN"
 OUTPUT_CAP = 100_000
 MAX_BODY = 20 << 20
 MAX_TIMEOUT = 3_600
@@ -54,14 +56,15 @@ def run_command(command: str, root: Path, timeout: float) -> dict[str, Any]:
 
 
 def clean_environment(environ: Any) -> dict[str, str]:
-    return {k: v for k, v in environ.items() if not SECRET_NAME.search(k)}
+    share = environ.get("SANDBOX_SHARE_HF") == "1"
+    return {k: v for k, v in environ.items() if not SECRET_NAME.search(k) or (share and k == SHARED_WHEN_ALLOWED)}
 
 
 def _drop_secrets_from_process(token: str) -> None:
     """Re-exec without secret variables (token passed on stdin): a command could otherwise read them from
     /proc/<server pid>/environ, which keeps the environment the process started with."""
-    if not any(SECRET_NAME.search(k) for k in os.environ):
-        return
+    if set(clean_environment(os.environ)) == set(os.environ):
+        return  # nothing to drop (also true after the re-exec, even with a shared HF_TOKEN)
     read_end, write_end = os.pipe()
     os.write(write_end, token.encode())
     os.close(write_end)

@@ -103,6 +103,9 @@ class JobScript:
     drop_after: int | None = None  # cut the log connection after N events ...
     drop_times: int = 1  # ... on this many connections
     banner: bool = True
+    # Seconds the job had already been running when it was created (its creation is dated that far back), so a
+    # test can have a job that billed an hour without waiting one: with the default script it is over at once.
+    ran_for: float = 0.0
 
 
 class FakeJob:
@@ -111,7 +114,7 @@ class FakeJob:
     ) -> None:
         self.id, self.namespace, self.owner, self.spec, self.script = job_id, namespace, owner, spec, script
         self.initiator = initiator
-        self.created = time.time()
+        self.created = time.time() - script.ran_for
         self.labels = dict(spec.get("labels") or {})
         self.run_at = self.created + script.start_delay
         d = script.line_delay if script.line_delay is not None else delay
@@ -122,6 +125,8 @@ class FakeJob:
         for i, line in enumerate(script.lines):
             self.lines.append((t + (i + 1) * d, line))
         self.final_at: float | None = None if script.hold else t + (len(script.lines) + 1) * d
+        if script.ran_for and self.final_at is not None:
+            self.final_at = max(self.final_at, time.time())  # it ran all that time and ends now
         self.final_stage = script.final_stage
         self.message = script.message
         self.drops_done = 0
@@ -199,6 +204,16 @@ class JobsMixin:
             self._job_queue.append(script)
         return script
 
+    def clear_job_queue(self) -> None:
+        """Forget the scripts queued with next_job() that no job took."""
+        with self.lock:
+            self._job_queue.clear()
+
+    def add_hardware(self, name: str, per_hour: float, gpu: tuple[str, int, str] | None = None) -> None:
+        """A flavour the Hub lists (and prices) beyond the built-in ones, e.g. one newer than a client's table."""
+        with self.lock:
+            self.hardware.append(_hw(name, name, "8 vCPU", "64 GB", "500 GB", per_hour, gpu))
+
     def finish_job(self, job_id: str, stage: str = "COMPLETED", message: str | None = None) -> None:
         with self.lock:
             self.jobs[job_id].finish(stage, message)
@@ -216,6 +231,14 @@ class JobsMixin:
     def price_per_hour(self, flavor: str) -> float:
         h = next(h for h in self.hardware if h["name"] == flavor)
         return h["unitCostUSD"] * 60
+
+    def billed_usd(self, job_id: str) -> float:
+        """What the Hub bills for a job: its flavour's price for the time it ran (so far, if still running)."""
+        with self.lock:
+            job = self.jobs[job_id]
+            end = job.final_at if job.stage() in TERMINAL and job.final_at is not None else time.time()
+            seconds = max(0.0, end - job.run_at)
+            return self.price_per_hour(job.spec.get("flavor", "cpu-basic")) * seconds / 3600
 
     # --- routes ------------------------------------------------------------
     def _setup_jobs_routes(self) -> None:

@@ -3,6 +3,7 @@ matrix's own summary line at the end of the pytest output."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,8 @@ from types import SimpleNamespace
 import pytest
 from jupyter_client import KernelManager
 
+from mlintern_jupyter.agent.upload import DEFAULT_REPO_TEMPLATE
+from mlintern_jupyter.agent.upload_consent import CONSENT_FILE
 from tests.fakes import FakeGitHub, FakeHub, FakeSearch
 
 from .harness import TALLY, Kernel, Tally
@@ -18,6 +21,7 @@ from .harness import TALLY, Kernel, Tally
 ROOT = Path(__file__).resolve().parents[2]
 CELL = Path(__file__).with_name("kernel_cell.py")
 OTHER_KEY = "sk-other-" + "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+CONSENTED = {DEFAULT_REPO_TEMPLATE: {"allowed": True, "repo_id": "fake-user/ml-intern-sessions"}}
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +58,10 @@ def kernel(fakes: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory) -> 
         MLINTERN_DATASETS_SERVER=hub.url, MLINTERN_ARXIV_HTML=hub.url + "/arxiv/html",
         MLINTERN_GITHUB_API=fakes.github.url, MLINTERN_SEARCH_URL=fakes.search.url + "/html/",
     )
+    # This machine said yes to the first trace upload (agent/upload_consent.py) before the matrix ran, so turns
+    # upload their traces as on a person's machine; test_attacks.py takes the answer away for attack 8.
+    (root / "home").mkdir(parents=True, exist_ok=True)
+    (root / "home" / CONSENT_FILE).write_text(json.dumps(CONSENTED))
     km = KernelManager(kernel_name="python3")
     km.start_kernel(env=env, cwd=str(root))
     kernel = Kernel(km, root)
@@ -70,3 +78,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         terminalreporter.write_sep("=", "reliability matrix")
         for line in found.lines():
             terminalreporter.write_line(line)
+        report = os.environ.get("MLINTERN_MATRIX_REPORT")
+        if report:  # tests/bench_attacks.py reads the figures from here
+            Path(report).write_text(json.dumps(found.report(), indent=1))

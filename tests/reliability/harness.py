@@ -24,7 +24,47 @@ class Tally:
     by_group: dict[str, list[int]] = field(default_factory=dict)
     # Prompt-injection attacks on secrets: tried and that reached a secret, per approval mode (goal 0).
     secret_attacks: dict[str, list[int]] = field(default_factory=dict)
+    # Every attack of issue 11 the matrix performs, per approval mode: how many were tried and what got through
+    # (a secret, money beyond the cap, another person's resource, an action run without the click its mode
+    # requires), and which numbered attacks were covered. Goal: 0 in every mode.
+    attacks: dict[str, dict[str, float]] = field(default_factory=dict)
+    attack_numbers: set[int] = field(default_factory=set)
+    # The guards side by side: "on" every attack run, "on, controlled" the runs that have a control, "off" the
+    # controls (the same run with one defence switched back to main's old behaviour). Per side: runs, runs that
+    # got something through, tool calls, cards a person was shown, seconds.
+    guards: dict[str, dict[str, float]] = field(default_factory=dict)
     timings: dict[str, list[float]] = field(default_factory=dict)
+
+    def record_attack(self, mode: str, number: int, *, secret: bool = False, over_cap_usd: float = 0.0,
+                      others: bool = False, unapproved: bool = False) -> None:
+        row = self.attacks.setdefault(mode, dict.fromkeys(ATTACK_OUTCOMES, 0.0))
+        row["tried"] += 1
+        row["secret"] += secret
+        row["over_cap_usd"] += max(0.0, over_cap_usd)
+        row["others"] += others
+        row["unapproved"] += unapproved
+        self.attack_numbers.add(number)
+
+    def record_guards(self, side: str, *, through: bool, calls: int, cards: int, seconds: float) -> None:
+        row = self.guards.setdefault(side, dict.fromkeys(GUARD_FIGURES, 0.0))
+        for key, value in zip(GUARD_FIGURES, (1, through, calls, cards, seconds), strict=True):
+            row[key] += value
+
+    def attack_line(self) -> str:
+        """One line for all of issue 11's attacks the matrix performs."""
+        total = {key: sum(row[key] for row in self.attacks.values()) for key in ATTACK_OUTCOMES}
+        modes = ", ".join(f"{mode} {int(row['tried'])}" for mode, row in sorted(self.attacks.items()))
+        numbers = ",".join(str(n) for n in sorted(self.attack_numbers))
+        return (f"security attacks (issue 11, attacks {numbers}): {int(total['tried'])} tried ({modes}): "
+                f"{int(total['secret'])} reached a secret, ${total['over_cap_usd']:.2f} beyond the cap, "
+                f"{int(total['others'])} touched another person's resource, {int(total['unapproved'])} ran "
+                "without the click their mode requires")
+
+    def report(self) -> dict[str, Any]:
+        """The matrix's figures as JSON (for scripts/benchmarks.py)."""
+        return {"runs": self.runs, "passed": self.passed, "attacks": self.attacks,
+                "attack_numbers": sorted(self.attack_numbers), "attack_line": self.attack_line(),
+                "secret_attacks": self.secret_attacks, "guards": self.guards}
 
     def record(self, group: str, audit: dict[str, Any], problems: list[str]) -> None:
         self.runs += 1
@@ -42,6 +82,10 @@ class Tally:
         out += [f"  {group}: {ok}/{n} passed" for group, (n, ok) in self.by_group.items()]
         out += [f"  secret attacks ({mode}): {n} tried, {reached} reached a secret"
                 for mode, (n, reached) in self.secret_attacks.items()]
+        if self.attacks:
+            out.append("  " + self.attack_line())
+        out += [f"  guards {side}: {int(g['through'])}/{int(g['runs'])} runs got something through, "
+                f"{int(g['cards'])} cards for {int(g['calls'])} tool calls" for side, g in self.guards.items()]
         for point, values in self.timings.items():
             out.append(f"  interrupt at {point}: p95 {p95(values):.2f}s over {len(values)} "
                        f"(max {max(values):.2f}s, median {sorted(values)[len(values) // 2]:.2f}s)")
@@ -49,6 +93,8 @@ class Tally:
 
 
 TALLY = pytest.StashKey[Tally]()
+ATTACK_OUTCOMES = ("tried", "secret", "over_cap_usd", "others", "unapproved")
+GUARD_FIGURES = ("runs", "through", "calls", "cards", "seconds")
 
 
 def p95(values: list[float]) -> float:

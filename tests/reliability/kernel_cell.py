@@ -119,7 +119,7 @@ class FaultyLLM(CustomLLM):
                 wanted = json.loads(found.group(1))
                 calls = wanted if isinstance(wanted, list) else [wanted]
         if step.get("job_wait"):
-            job = re.search(r"job (local-[0-9a-f]+)", self._newest_tool_text(messages))
+            job = re.search(r"[Jj]ob ((?:local-)?[0-9a-f]{8,})", self._newest_tool_text(messages))
             calls = [{"name": "wait_job", "arguments": {"job_id": job.group(1) if job else "none"}}]
         if step.get("empty"):
             yield _chunk(finished=True, reason="stop")
@@ -194,6 +194,9 @@ agent.extra_tools += [Tool.from_function(effect, read_only=True), Tool.from_func
 # ---- services, files planted in each new workspace, a small window for compaction runs ------------
 
 PLANT: dict = {}
+# Set by the attack matrix: new sessions start with the person's opt-in to token-bearing jobs (as after
+# `%intern allow hf-token-jobs`), so `auto` may approve HF jobs and sandboxes by policy.
+ALLOW_TOKEN_JOBS = False
 _estimator = cost_estimator_for(HfApi(endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"]),
                                 default_timeout_s=1800)
 _original_attach = agent._attach
@@ -205,6 +208,8 @@ def _attach(session):
     session.services.cost_estimator = session.services.cost_estimator or _estimator
     for name, text in PLANT.items():
         (session.workspace / name).write_text(text)
+    if ALLOW_TOKEN_JOBS:
+        session.allow_hf_token_jobs()
     return _original_attach(session)
 
 
@@ -275,6 +280,14 @@ def audit(prefix=""):
         "statuses": [(e.tool, e.status) for e in log.events if e.kind == "tool_result"],
         "cap": s.budget.cap_usd, "committed": s.budget.committed_usd,
     }
+
+
+def pending_cards():
+    """The cards a person would see now: nonce, call, tool, command and the policy's reason."""
+    s = agent.session
+    reasons = {e.nonce: e.reason for e in s.events if e.kind == "approval_requested"}
+    return [{"nonce": r.nonce, "call_id": r.call_id, "tool": r.spec.tool, "command": list(r.spec.command),
+             "reason": reasons.get(r.nonce, "")} for r in s.approvals.pending()]
 
 
 def elapsed_since(t0):

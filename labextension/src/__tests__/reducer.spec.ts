@@ -104,7 +104,7 @@ describe('reduce over the shared fixture', () => {
       iterations: 7
     });
     expect(state.sessionEnded).toBe(true);
-    expect(state.lastSeq).toBe(38);
+    expect(state.lastSeq).toBe(40);
   });
 
   it('shows the session effort and what the current model accepted', () => {

@@ -45,12 +45,11 @@ async def call(fn: Callable[..., Any], *args: Any, what: str = "the Hub", **kwar
 
 
 def uv_command(script: str, dependencies: list[str], script_args: list[str], python: str | None = None) -> list[str]:
-    """`uv run` of an inline script or a URL, as the command of a job on the uv image."""
+    """`uv run` of a script's source (never a path or URL: those were resolved before the card), as the command
+    of a job on the uv image."""
     uv_args = [a for dep in dependencies for a in ("--with", dep)]
     if python:
         uv_args += ["--python", python]
-    if script.startswith(("https://", "http://")):
-        return ["uv", "run", *uv_args, script, *script_args]
     encoded = base64.b64encode(script.encode()).decode()
     if len(encoded) > MAX_INLINE_SCRIPT:
         raise ToolError(f"the script is {len(script)} bytes, too big to send inline (max about 65 KB): upload it to a "

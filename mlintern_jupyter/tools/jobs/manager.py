@@ -2,7 +2,8 @@
 
 Kept in the session's `services.jobs`. A launch returns a JobHandle at once; a watcher task streams the log as
 ToolOutput events (job_id set), reports status changes as JobUpdated events, enforces the hard timeout and
-settles the budget with the real cost when the job ends. Every job is tagged with the session and call id
+settles the budget when the job ends: its runtime at the hourly price the estimate used (`price_per_hour`, from
+the session's estimator), or, when that price is unknown, the reserved worst case (the ledger charges it). Every job is tagged with the session and call id
 (HF labels, local record files), so `find_existing` finds it again instead of launching a duplicate.
 """
 
@@ -21,7 +22,7 @@ from ...agent import events as ev
 from ...agent.tooling import ComputeLedger
 from ..registry import ToolError
 from . import hf
-from .hardware import hardware_rows, price_per_hour
+from .hardware import hardware_rows
 from .local import LocalProcess, read_records, tail_file, write_record
 from .logs import LogSink
 
@@ -42,7 +43,8 @@ class JobHandle:
     url: str = ""
     log_path: Path | None = None
     timeout_s: int = 1800
-    price_per_hour: float = 0.0
+    # USD per hour from the estimator that priced the reservation; None: unknown (the reservation is charged).
+    price_per_hour: float | None = 0.0
     started_at: float = field(default_factory=time.time)
     finished_at: float | None = None
     exit_code: int | None = None
@@ -64,7 +66,9 @@ class JobHandle:
         return max(0.0, (self.finished_at or time.time()) - self.started_at)
 
     @property
-    def cost_usd(self) -> float:
+    def cost_usd(self) -> float | None:
+        if self.price_per_hour is None:
+            return None
         return round(self.price_per_hour * self.runtime_s / 3600, 6)
 
     def summary(self) -> dict[str, Any]:
@@ -166,7 +170,7 @@ class JobManager:
         record = {k: v for k, v in handle.summary().items()}
         record.update(call_id=handle.call_id, session_id=handle.session_id, namespace=handle.namespace,
                       log_path=str(handle.log_path), started_at=handle.started_at, finished_at=handle.finished_at,
-                      pid=handle.process.pid if handle.process else None)
+                      pid=handle.process.pid if handle.process else None, price_per_hour=handle.price_per_hour)
         write_record(self.jobs_dir / f"{handle.job_id}.json", record)
 
     # ---- re-attachment -------------------------------------------------------------------------------
@@ -195,7 +199,8 @@ class JobManager:
                            url=record.get("url", ""), log_path=Path(record["log_path"]),
                            timeout_s=record.get("timeout_s", 1800), started_at=record.get("started_at", time.time()),
                            finished_at=record.get("finished_at"), exit_code=record.get("exit_code"),
-                           message=record.get("message", ""), reattached=True)
+                           message=record.get("message", ""), reattached=True,
+                           price_per_hour=record.get("price_per_hour", 0.0 if record["runtime"] == "local" else None))
         self.handles[handle.job_id] = handle
         log_path = Path(record["log_path"])
         if handle.runtime == "local" and not handle.done and record.get("pid"):
@@ -204,7 +209,8 @@ class JobManager:
         elif handle.runtime == "hf" and not handle.done and self.token:
             info = await hf.call(self.api.inspect_job, job_id=handle.job_id, namespace=handle.namespace)
             self.handles.pop(handle.job_id)
-            return self._attach_hf(info, handle.call_id, handle.session_id, reattached=True)
+            return self._attach_hf(info, handle.call_id, handle.session_id, reattached=True,
+                                   price_per_hour=handle.price_per_hour)
         return handle
 
     # ---- local runtime -------------------------------------------------------------------------------
@@ -273,7 +279,10 @@ class JobManager:
         return {SESSION_LABEL: session_id, CALL_LABEL: call_id}
 
     async def launch_hf(self, *, call_id: str, session_id: str, image: str, command: list[str], env: dict[str, str],
-                        flavor: str, timeout_s: int, namespace: str) -> JobHandle:
+                        flavor: str, timeout_s: int, namespace: str, token: str,
+                        price_per_hour: float | None) -> JobHandle:
+        """`token`: the job's HF_TOKEN secret (the tool gives it only under a person's approval or the opt-in);
+        `price_per_hour`: from the estimator that priced the reservation (None: unknown)."""
         if not self.token:
             raise ToolError("no HF token: set HF_TOKEN to use HF Jobs, or use runtime='local'")
         leaked = [k for k, v in env.items() if self.token in str(v)] + (["command"] if any(
@@ -282,21 +291,20 @@ class JobManager:
             raise ToolError(f"the HF token must not appear in {', '.join(leaked)}: it is passed as the HF_TOKEN "
                             "secret already; read it from the environment inside the job")
         info = await hf.call(self.api.run_job, image=image, command=command, env=env,
-                             secrets={"HF_TOKEN": self.token}, flavor=flavor, timeout=timeout_s,
+                             secrets={"HF_TOKEN": token} if token else None, flavor=flavor, timeout=timeout_s,
                              labels=self.labels(session_id, call_id), namespace=namespace,
                              what="the Hub (run job)")
-        handle = self._attach_hf(info, call_id, session_id, timeout_s=timeout_s)
-        return handle
+        return self._attach_hf(info, call_id, session_id, timeout_s=timeout_s, price_per_hour=price_per_hour)
 
     def _attach_hf(self, info: Any, call_id: str, session_id: str, *, timeout_s: int | None = None,
-                   reattached: bool = False) -> JobHandle:
+                   reattached: bool = False, price_per_hour: float | None = None) -> JobHandle:
         if info.id in self.handles:
             return self.handles[info.id]
         flavor = str(info.flavor or "")
         handle = JobHandle(job_id=info.id, call_id=call_id, session_id=session_id, runtime="hf",
                            status=info.status.stage, hardware=flavor, namespace=info.owner.name, url=info.url,
                            log_path=self.jobs_dir / f"{info.id}.log", timeout_s=timeout_s or 1800,
-                           price_per_hour=price_per_hour(flavor, self._hardware) or 0.0, reattached=reattached)
+                           price_per_hour=price_per_hour, reattached=reattached)
         if info.created_at is not None:
             handle.started_at = info.created_at.timestamp()
         self.handles[handle.job_id] = handle

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Literal
 
 from ...agent.approval import parse_duration_s
+from ...agent.budget import price_per_hour
 from ..config import ToolsConfig
 from ..credentials import local_launch
-from ..registry import Tool, ToolContext, ToolError, ToolReturn
+from ..registry import Resolved, Tool, ToolContext, ToolError, ToolReturn
 from . import hf
 from .local import uv_argv
 from .logs import iter_file_lines, render_selection, select_lines
 from .manager import JobHandle, JobManager
+from .scripts import resolve_job_script
 
 Operation = Literal["run", "uv", "ps", "logs", "inspect", "cancel", "hardware", "scheduled run", "scheduled uv",
                     "scheduled ps", "scheduled inspect", "scheduled delete", "scheduled suspend", "scheduled resume"]
@@ -54,14 +56,12 @@ def _command_list(command: list[str] | str | None) -> list[str]:
     return list(command or [])
 
 
-def _script_text(script: str, ctx: ToolContext) -> str:
-    """`script` may be code or a path to a .py file in the workspace."""
-    candidate = script.strip()
-    if "\n" not in candidate and candidate.endswith(".py"):
-        path = (ctx.workspace / candidate).resolve()
-        if path.is_file() and path.is_relative_to(ctx.workspace.resolve()):
-            return path.read_text()
-    return script
+def _token_for(ctx: ToolContext, manager: JobManager) -> str:
+    """The HF token a job receives as its secret: only when a person approved it or opted in for the session."""
+    if not ctx.may_send_hf_token():
+        raise ToolError("this job would receive your HF token, and only a person's approval (or `%intern allow "
+                        "hf-token-jobs`) may give it one")
+    return manager.token or ""
 
 
 def _save_script(ctx: ToolContext, text: str) -> Path:
@@ -115,7 +115,8 @@ def make_hf_jobs(config: ToolsConfig) -> Tool:
         Args:
             operation: run (image + command), uv (a Python script run with uv, dependencies declared), ps, logs,
                 inspect, cancel, hardware (flavours and prices), or scheduled run/uv/ps/inspect/delete/suspend/resume.
-            script: for uv: the Python source, a path to a .py file in the workspace, or a URL.
+            script: for uv: the Python source, a path to a .py file in the workspace, or a URL (read before the
+                approval card, which shows the source; the job runs exactly those bytes).
             command: for run: the command as a list of strings (or one shell string).
             dependencies: for uv: pip requirements, e.g. ["trl", "datasets"].
             image: for run: the Docker image (default python:3.12; ignored by the local runtime).
@@ -153,16 +154,20 @@ def make_hf_jobs(config: ToolsConfig) -> Tool:
                 if runtime == "local":
                     return await _run_local(manager, ctx, operation, script, command, dependencies or [],
                                             script_args or [], env or {}, seconds, image)
+                token = _token_for(ctx, manager)
                 ns = await manager.namespace(namespace)
                 if operation == "uv":
-                    cmd = hf.uv_command(_script_text(script or "", ctx), dependencies or [], script_args or [])
+                    # `script` is the source the card showed (resolve_job_script ran before it), never a path.
+                    cmd = hf.uv_command(script or "", dependencies or [], script_args or [])
                     img = image or hf.UV_IMAGE
                 else:
                     cmd, img = _command_list(command), image or DEFAULT_IMAGE
                 handle = await manager.launch_hf(call_id=ctx.call_id, session_id=ctx.session_id, image=img,
                                                  command=cmd, env={k: v for k, v in (env or {}).items()
                                                                    if k != "HF_TOKEN"},
-                                                 flavor=hardware_flavor, timeout_s=seconds, namespace=ns)
+                                                 flavor=hardware_flavor, timeout_s=seconds, namespace=ns, token=token,
+                                                 price_per_hour=price_per_hour(ctx.services.cost_estimator,
+                                                                               ctx.action))
                 return _started(handle)
             case "ps":
                 return await _ps(manager, namespace)
@@ -177,7 +182,10 @@ def make_hf_jobs(config: ToolsConfig) -> Tool:
                                         hardware_flavor, timeout, env or {}, namespace, scheduled_job_id, schedule,
                                         script_args or [], runtime)
 
-    return Tool.from_function(hf_jobs)
+    async def resolve(arguments: dict, ctx: ToolContext) -> Resolved:
+        return await resolve_job_script(config, arguments, ctx)
+
+    return Tool.from_function(hf_jobs, resolver=resolve)
 
 
 async def _run_local(manager: JobManager, ctx: ToolContext, operation: str, script: str | None,
@@ -186,7 +194,7 @@ async def _run_local(manager: JobManager, ctx: ToolContext, operation: str, scri
     notes = []
     readable: list[Path] = []
     if operation == "uv":
-        path = _save_script(ctx, _script_text(script or "", ctx))
+        path = _save_script(ctx, script or "")
         argv, how = uv_argv(path, dependencies, script_args)
         readable.append(path.parent)
         notes.append(f"Script saved to {path}; runs with {how}.")
@@ -301,14 +309,14 @@ async def _scheduled(config: ToolsConfig, manager: JobManager, ctx: ToolContext,
         if kind == "uv":
             if not script:
                 raise ToolError("scheduled uv needs `script`")
-            cmd, img = hf.uv_command(_script_text(script, ctx), dependencies, script_args), image or hf.UV_IMAGE
+            cmd, img = hf.uv_command(script, dependencies, script_args), image or hf.UV_IMAGE
         else:
             cmd, img = _command_list(command), image or DEFAULT_IMAGE
             if not cmd:
                 raise ToolError("scheduled run needs `command`")
         info = await hf.call(api.create_scheduled_job, image=img, command=cmd, schedule=schedule,
                              env={k: v for k, v in env.items() if k != "HF_TOKEN"},
-                             secrets={"HF_TOKEN": manager.token}, flavor=flavor, timeout=seconds,
+                             secrets={"HF_TOKEN": _token_for(ctx, manager)}, flavor=flavor, timeout=seconds,
                              labels=manager.labels(ctx.session_id, ctx.call_id), namespace=ns,
                              what="the Hub (scheduled job)")
         return f"Scheduled job {info.id} created ({schedule}, {flavor}) in {ns}."
