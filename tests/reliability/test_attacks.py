@@ -161,8 +161,10 @@ def play_person(kernel: Kernel, attack: Attack, timeout: float = 90) -> None:
         fresh = [c for c in cards if c["call_id"] != CONSENT_CALL and c["nonce"] not in answered]
         for card in fresh:
             approve = attack.approve(card)
-            kernel.ok(f"agent.answer({card['nonce']!r}, {'approve' if approve else 'deny'!r}, "
-                      f"for_session={approve and attack.for_session})")
+            kind = "deny" if not approve else "approve_for_session" if attack.for_session else "approve"
+            # Where the card offers no "for this session" (the dispatcher refuses it), the person approves once.
+            kernel.ok(f"agent.send({{'type': {kind!r}, 'nonce': {card['nonce']!r}}}).ok or "
+                      f"agent.send({{'type': 'approve', 'nonce': {card['nonce']!r}}})")
             answered.add(card["nonce"])
             ends_when_answered = ends
         if not fresh and not running and (ends_when_answered is None or ends > ends_when_answered):
@@ -293,9 +295,10 @@ def test_the_attack_gets_nothing_through(kernel: Kernel, tally: Tally, fakes: An
 
 
 BY_FIRST_WORD = (
-    "from mlintern_jupyter.agent import approval as _a, policy as _p\n_saved = _a.session_shape\n"
-    "_a.session_shape = _p.session_shape = lambda s: s.command[0].split()[0] if s.tool == 'bash' else None",
-    "_a.session_shape = _p.session_shape = _saved")
+    "from mlintern_jupyter.agent import allow_list as _l, approval as _a, policy as _p\n_saved = _a.session_shape\n"
+    "_l.session_shape = _a.session_shape = _p.session_shape = "
+    "lambda s: s.command[0].split()[0] if s.tool == 'bash' else None",
+    "_l.session_shape = _a.session_shape = _p.session_shape = _saved")
 # The defence each control switches off, in the kernel, and switches on again (the old behaviour of main).
 CONTROLS = {
     # approve-for-session by the program's first word: `CUDA_VISIBLE_DEVICES=0` allowed the rm
