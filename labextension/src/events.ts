@@ -99,6 +99,7 @@ export interface ApprovalRequested extends BaseEvent {
   action?: Record<string, unknown>;
   budget_left_usd?: number | null;
   reason?: string;
+  checks?: Array<string>;
 }
 
 export interface ApprovalResolved extends BaseEvent {
@@ -250,6 +251,7 @@ export interface JobMetrics extends BaseEvent {
   call_id: string;
   job_id: string;
   points?: Array<Record<string, number>>;
+  source?: 'log' | 'trackio';
 }
 
 export interface JobUpdated extends BaseEvent {
@@ -261,6 +263,8 @@ export interface JobUpdated extends BaseEvent {
   hardware?: string;
   url?: string;
   cost_usd?: number | null;
+  trackio_project?: string;
+  dashboard_url?: string;
   message?: string;
 }
 
@@ -463,7 +467,7 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
   tool_call: { required: { call_id: str, tool: str }, optional: { arguments: anyOf(obj, str) } },
   approval_requested: {
     required: { call_id: str, nonce: str, action_sha256: str, cost_usd: nullable(num), expires_at: str },
-    optional: { tool: str, action: obj, budget_left_usd: nullable(num), reason: str }
+    optional: { tool: str, action: obj, budget_left_usd: nullable(num), reason: str, checks: arrayOf(str) }
   },
   approval_resolved: {
     required: {
@@ -526,7 +530,10 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
   max_iterations_changed: { required: { max_iterations: int }, optional: {} },
   trace_mode_changed: { required: { mode: oneOf('private', 'public', 'off') }, optional: {} },
   job_cancel_requested: { required: { job_id: str }, optional: { by: oneOf('person', 'policy') } },
-  job_metrics: { required: { call_id: str, job_id: str }, optional: { points: arrayOf(recordOf(num)) } },
+  job_metrics: {
+    required: { call_id: str, job_id: str },
+    optional: { points: arrayOf(recordOf(num)), source: oneOf('log', 'trackio') }
+  },
   job_updated: {
     required: { call_id: str, job_id: str, status: str },
     optional: {
@@ -534,6 +541,8 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
       hardware: str,
       url: str,
       cost_usd: nullable(num),
+      trackio_project: str,
+      dashboard_url: str,
       message: str
     }
   },

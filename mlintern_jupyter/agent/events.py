@@ -126,6 +126,8 @@ class ApprovalRequested(BaseEvent):
     action: dict[str, Any] = field(default_factory=dict)
     budget_left_usd: float | None = None
     reason: str = ""
+    # Pre-launch checks (warnings about the action, e.g. a training script that never pushes): facts, not blocks.
+    checks: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -321,6 +323,8 @@ class JobMetrics(BaseEvent):
     call_id: str
     job_id: str
     points: list[dict[str, float]] = field(default_factory=list)
+    # "trackio": what trackio recorded in its local store, which replaces the numbers parsed from the log.
+    source: Literal["log", "trackio"] = "log"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -334,6 +338,9 @@ class JobUpdated(BaseEvent):
     url: str = ""
     # Cost so far; None when its price is unknown (the job's reservation is charged when it ends, never $0).
     cost_usd: float | None = 0.0
+    # trackio: the project the job logs to (TRACKIO_PROJECT) and, on HF Jobs, its dashboard Space's URL.
+    trackio_project: str = ""
+    dashboard_url: str = ""
     message: str = ""
 
 
