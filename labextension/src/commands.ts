@@ -9,6 +9,12 @@
 
 export const PROTOCOL_VERSION = 3;
 
+/** `%intern allow hf-token-jobs [off]`: let policy approve HF jobs and sandbox Spaces, which receive the HF token, for this session (`allowed`), take that back, or (None) say what is allowed. */
+export interface AllowHfTokenJobsCommand {
+  type: 'allow_hf_token_jobs';
+  allowed?: boolean | null;
+}
+
 /** Approve as shown, or (`script`) the edited script a person put in a `%%intern approve NONCE` cell. */
 export interface ApproveCommand {
   type: 'approve';
@@ -156,6 +162,7 @@ export interface UploadCommand {
 }
 
 export type Command =
+  | AllowHfTokenJobsCommand
   | ApproveCommand
   | ApproveForSessionCommand
   | CancelJobCommand
@@ -199,6 +206,7 @@ interface FieldRule {
 
 /** Per command: its fields' rules and which are required (the kernel's validation, mirrored). */
 export const COMMAND_RULES: Record<CommandType, { required: string[]; fields: Record<string, FieldRule> }> = {
+  allow_hf_token_jobs: { required: [], fields: { allowed: { types: ['boolean', 'null'] } } },
   approve: {
     required: ['nonce'],
     fields: {

@@ -100,6 +100,7 @@ export interface ApprovalRequested extends BaseEvent {
   budget_left_usd?: number | null;
   reason?: string;
   session_scope?: string | null;
+  checks?: Array<string>;
 }
 
 export interface ApprovalResolved extends BaseEvent {
@@ -251,6 +252,7 @@ export interface JobMetrics extends BaseEvent {
   call_id: string;
   job_id: string;
   points?: Array<Record<string, number>>;
+  source?: 'log' | 'trackio';
 }
 
 export interface JobUpdated extends BaseEvent {
@@ -262,6 +264,8 @@ export interface JobUpdated extends BaseEvent {
   hardware?: string;
   url?: string;
   cost_usd?: number | null;
+  trackio_project?: string;
+  dashboard_url?: string;
   message?: string;
 }
 
@@ -478,7 +482,8 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
       action: obj,
       budget_left_usd: nullable(num),
       reason: str,
-      session_scope: nullable(str)
+      session_scope: nullable(str),
+      checks: arrayOf(str)
     }
   },
   approval_resolved: {
@@ -542,7 +547,10 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
   max_iterations_changed: { required: { max_iterations: int }, optional: {} },
   trace_mode_changed: { required: { mode: oneOf('private', 'public', 'off') }, optional: {} },
   job_cancel_requested: { required: { job_id: str }, optional: { by: oneOf('person', 'policy') } },
-  job_metrics: { required: { call_id: str, job_id: str }, optional: { points: arrayOf(recordOf(num)) } },
+  job_metrics: {
+    required: { call_id: str, job_id: str },
+    optional: { points: arrayOf(recordOf(num)), source: oneOf('log', 'trackio') }
+  },
   job_updated: {
     required: { call_id: str, job_id: str, status: str },
     optional: {
@@ -550,6 +558,8 @@ export const EVENT_SPECS: Record<EventKind, FieldSpec> = {
       hardware: str,
       url: str,
       cost_usd: nullable(num),
+      trackio_project: str,
+      dashboard_url: str,
       message: str
     }
   },

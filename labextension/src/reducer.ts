@@ -164,10 +164,18 @@ function reduceEvent(state: PanelState, e: SessionEvent, seq: number): PanelStat
         message: e.message ?? item.message
       }));
     case 'job_metrics':
-      return withJob(state, e.job_id, e.call_id, item => ({
-        ...item,
-        metrics: addMetrics(item.metrics, e.points ?? [])
-      }));
+      // trackio's own record replaces the numbers parsed from the log; after it, log numbers are ignored.
+      return withJob(state, e.job_id, e.call_id, item => {
+        if (item.fromTrackio && e.source !== 'trackio') {
+          return item;
+        }
+        const base = e.source === 'trackio' && !item.fromTrackio ? {} : item.metrics;
+        return {
+          ...item,
+          fromTrackio: item.fromTrackio || e.source === 'trackio',
+          metrics: addMetrics(base, e.points ?? [])
+        };
+      });
     case 'approve_mode_changed':
       return { ...state, header: { ...state.header, approveMode: e.mode } };
     case 'compacted':

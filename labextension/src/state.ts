@@ -106,6 +106,8 @@ export interface JobItem {
   log: string;
   /** Numbers parsed from the job's log by the kernel (job_metrics events), per name, oldest first. */
   metrics: Record<string, number[]>;
+  /** The metrics came from trackio's store (job_metrics source "trackio"), not from the log. */
+  fromTrackio?: boolean;
 }
 
 export interface NoticeItem {

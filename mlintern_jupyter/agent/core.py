@@ -235,7 +235,7 @@ class SessionCore:
         return True
 
     def request_approval(self, call_id: str, tool: str, spec: ActionSpec, cost_usd: float | None,
-                         reason: str) -> ApprovalRecord:
+                         reason: str, checks: list[str] | None = None) -> ApprovalRecord:
         """Ask for a decision about one exact action: recorded first; the fold creates its record (nonce, hash,
         expiry). The loop asks for tool calls; the trace uploader asks once per machine before its first upload."""
         nonce = secrets.token_urlsafe(16)
@@ -246,6 +246,7 @@ class SessionCore:
                 expires_at=expires_at.isoformat().replace("+00:00", "Z"), tool=tool,
                 action=spec.model_dump(mode="json"), budget_left_usd=self.state.budget.left(), reason=reason,
                 session_scope=session_shape(spec),
+                checks=list(checks or []),
             ))
             return self.state.approvals.records[nonce]  # type: ignore[no-any-return]
 

@@ -129,6 +129,8 @@ class ApprovalRequested(BaseEvent):
     # What "approve for this session" would allow from then on (a plain bash program), shown on the cards;
     # None when it is not offered for this action.
     session_scope: str | None = None
+    # Pre-launch checks (warnings about the action, e.g. a training script that never pushes): facts, not blocks.
+    checks: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -324,6 +326,8 @@ class JobMetrics(BaseEvent):
     call_id: str
     job_id: str
     points: list[dict[str, float]] = field(default_factory=list)
+    # "trackio": what trackio recorded in its local store, which replaces the numbers parsed from the log.
+    source: Literal["log", "trackio"] = "log"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -337,6 +341,9 @@ class JobUpdated(BaseEvent):
     url: str = ""
     # Cost so far; None when its price is unknown (the job's reservation is charged when it ends, never $0).
     cost_usd: float | None = 0.0
+    # trackio: the project the job logs to (TRACKIO_PROJECT) and, on HF Jobs, its dashboard Space's URL.
+    trackio_project: str = ""
+    dashboard_url: str = ""
     message: str = ""
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -48,6 +48,8 @@ class PreparedCall:
     note: str = ""
     # The result only said "nothing new yet" about something still running (see ToolResult.polling).
     polling: bool = False
+    # The tool's pre-launch checks: facts on the approval card and after the result, never a block.
+    checks: list[str] = field(default_factory=list)
 
 
 class TurnOver(Exception):
@@ -193,7 +195,8 @@ def _ask(session: Session, prepared: PreparedCall) -> ApprovalRecord:
     assert prepared.spec is not None and prepared.decision is not None
     cost = estimate_cost(session, prepared.spec, prepared.decision)
     reason = prepared.decision.reason + (f"; {prepared.note}" if prepared.note else "")
-    return session.request_approval(prepared.call.id, prepared.call.name, prepared.spec, cost, reason)
+    return session.request_approval(prepared.call.id, prepared.call.name, prepared.spec, cost, reason,
+                                    checks=prepared.checks)
 
 
 async def _fix_action(session: Session, prepared: PreparedCall) -> None:
@@ -307,6 +310,29 @@ async def _wait_for(session: Session, record: ApprovalRecord) -> None:
         session.resolve_approval(Resolution(record, "expired"), by="policy")
 
 
+PREFLIGHT_TIMEOUT_S = 30.0
+
+
+async def _preflight(session: Session, prepared: PreparedCall) -> list[str]:
+    """The tool's pre-launch checks; a check that cannot run says so (it never blocks the call)."""
+    check = getattr(prepared.tool, "preflight", None)
+    if check is None or prepared.arguments is None:
+        return []
+    try:
+        return list(await asyncio.wait_for(check(prepared.arguments, _context(session, prepared)),
+                                           PREFLIGHT_TIMEOUT_S))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a failing check is a fact for the card, not a failed call
+        return [f"the pre-launch checks could not run ({type(exc).__name__}: {exc})"]
+
+
+def with_checks(content: str, checks: list[str]) -> str:
+    if not checks:
+        return content
+    return content + "\n\nPre-launch checks (warnings; they did not block):\n" + "\n".join(f"- {c}" for c in checks)
+
+
 def _context(session: Session, prepared: PreparedCall) -> ToolContext:
     """The typed dependencies a tool gets: never the session itself."""
     subagents = cast(SubAgentRunner, session) if hasattr(session, "open_subagent") else None
@@ -330,6 +356,7 @@ async def _run_call(session: Session, prepared: PreparedCall) -> tuple[str, bool
         return "error", False, f"Error: {exc}"
     except Exception as exc:  # noqa: BLE001 - a failing resolution is data for the model, nothing ran
         return "error", False, f"Error: {type(exc).__name__}: {exc}"
+    prepared.checks = await _preflight(session, prepared)
     denial = await _gate(session, prepared)
     if denial is not None:
         return "denied", False, denial
@@ -367,7 +394,7 @@ async def _execute(session: Session, prepared: PreparedCall) -> CallRecord:
                                    content="Tool call aborted: the run was cancelled.",
                                    duration_s=round(time.monotonic() - started, 3)))
         raise
-    content = context.cap_tool_output(session, call.id, content)
+    content = context.cap_tool_output(session, call.id, with_checks(content, prepared.checks))
     session.emit(ev.ToolResult(call_id=call.id, tool=call.name, ok=ok, status=status, content=content,  # type: ignore[arg-type]
                                duration_s=round(time.monotonic() - started, 3)))
     arguments = prepared.arguments if prepared.arguments is not None else call.arguments

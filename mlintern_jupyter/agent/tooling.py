@@ -94,10 +94,16 @@ class SessionServices:
     sandbox: SandboxHandle | None = None
     # Workspace paths this session has read or written: `write`/`edit` refuse files it has not seen.
     files_seen: set[str] = field(default_factory=set)
+    # Facts tools found, kept for the pre-launch checks: dataset columns (hf_inspect_dataset) and model parameter
+    # counts (or the error the Hub gave). A cache: rebuilt by the calls after a resume, never state.
+    dataset_columns: dict[str, list[str]] = field(default_factory=dict)
+    model_parameters: dict[str, Any] = field(default_factory=dict)
 
     def for_subagent(self) -> SessionServices:
-        """What a sub-agent shares: prices and retries; not the parent's jobs, sandbox, uploads or files."""
-        return SessionServices(cost_estimator=self.cost_estimator, retry_policy=self.retry_policy)
+        """What a sub-agent shares: prices, retries and the datasets it inspects; not the parent's jobs, sandbox,
+        uploads or files."""
+        return SessionServices(cost_estimator=self.cost_estimator, retry_policy=self.retry_policy,
+                               dataset_columns=self.dataset_columns)
 
 
 class ScriptStore:

@@ -16,19 +16,14 @@ from typing import Any
 
 from ..agent.approval import parse_duration_s
 from ..agent.policy import JOB_LAUNCHES
+from ..tools.jobs.prelaunch import LOAD_DATASET as _LOAD_DATASET
+from ..tools.jobs.prelaunch import MAX_STEPS as _MAX_STEPS
+from ..tools.jobs.prelaunch import MODEL_ID as _MODEL_ID
+from ..tools.jobs.prelaunch import PUSHES as _PUSHES
+from ..tools.jobs.prelaunch import SMOKE_MAX_STEPS, TRAINING_MIN_TIMEOUT_S
+from ..tools.jobs.prelaunch import TRAINS as _TRAINS
 
-TRAINING_MIN_TIMEOUT_S = 2 * 3600
 MAX_TIMEOUT_S = 24 * 3600
-# A run this short (max_steps) is a smoke test: a short timeout is right for it.
-SMOKE_MAX_STEPS = 100
-
-_TRAINS = re.compile(r"\b(\w*Trainer)\s*\(|\.train\s*\(|\bmodel\.fit\s*\(")
-_PUSHES = re.compile(r"push_to_hub\s*=\s*True|\.push_to_hub\s*\(|\bupload_(folder|file|large_folder)\s*\(|"
-                     r"\bcreate_commit\s*\(|--push_to_hub\b")
-_LOAD_DATASET = re.compile(r"load_dataset\(\s*[\"']([\w.-]+/[\w.-]+|[\w.-]+)[\"']")
-_MODEL_ID = re.compile(r"from_pretrained\(\s*[\"']([\w.-]+/[\w.-]+)[\"']|\bmodel(?:_name_or_path|_id)?\s*=\s*"
-                       r"[\"']([\w.-]+/[\w.-]+)[\"']")
-_MAX_STEPS = re.compile(r"max_steps\W{1,4}(\d+)")
 _DECIMAL = re.compile(r"(?<![\w.])(\d+\.\d+)(%?)")
 _METRIC_WORD = re.compile(r"(?i)\b(loss|acc\w*|f1|precision|recall|eval\w*|score|perplexity|ppl|bleu|rouge\w*|"
                           r"exact.match|em|reward\w*|win.rate|mmlu|gsm8k|hellaswag|arc)\b")

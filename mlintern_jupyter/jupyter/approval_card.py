@@ -116,7 +116,9 @@ class ApprovalCard:
         rows = "".join(f"<tr><td>{esc(k)}</td><td><code>{esc(v)}</code></td></tr>" for k, v in shown.items())
         script = (f"<details open><summary>script</summary><pre style='max-height:24em;overflow:auto'>"
                   f"{esc(self.script)}</pre></details>") if self.script is not None else ""
-        self.action.value = f"<table>{rows}</table>{script}"
+        checks = "".join(f"<li>{esc(c)}</li>" for c in r.checks)
+        warnings = f"<div><b>Pre-launch checks</b> (warnings, not blocks):<ul>{checks}</ul></div>" if checks else ""
+        self.action.value = f"{warnings}<table>{rows}</table>{script}"
 
     def _disable(self) -> None:
         for button in self.buttons:

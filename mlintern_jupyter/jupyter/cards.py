@@ -232,10 +232,13 @@ class JobCard:
         self.cost = job.cost_usd
         self.hardware = job.hardware
         self.url = job.url
+        self.trackio_project, self.dashboard_url = job.trackio_project, job.dashboard_url
         self.lines: list[str] = []
         self.metrics: dict[str, list[float]] = {}
         # Cancel sends CancelJob to the notebook's dispatcher, as the panel does (the session cancels the job).
         self.send = send
+        # Once trackio's own record arrives it replaces the numbers parsed from the log (the fallback).
+        self.from_trackio = False
         self.header = widgets.HTML()
         self.log = widgets.Textarea(value="", disabled=True, layout=widgets.Layout(width="100%", height="10em"))
         self.plot = widgets.HTML()
@@ -261,8 +264,13 @@ class JobCard:
         elapsed = self.clock() - self.started
         hardware = f" on {esc(self.hardware)}" if self.hardware else ""
         cost = "cost unknown (its worst case is charged)" if self.cost is None else f"${self.cost:.2f} so far"
+        tracking = ""
+        if self.dashboard_url.startswith("https://"):
+            tracking = f' · <a href="{esc(self.dashboard_url)}" target="_blank" rel="noopener">trackio dashboard</a>'
+        elif self.trackio_project:
+            tracking = f" · trackio project <code>{esc(self.trackio_project)}</code>"
         self.header.value = (f"<b>job {esc(self.job_id)}</b>{hardware} · {esc(self.status)} · {elapsed:.0f}s elapsed"
-                             f" · {cost}")
+                             f" · {cost}{tracking}")
 
     def _render_plot(self) -> None:
         parts = []
@@ -276,13 +284,19 @@ class JobCard:
         match event:
             case ev.JobUpdated(status=status, cost_usd=cost):
                 self.status, self.cost = status, cost
+                self.trackio_project = event.trackio_project or self.trackio_project
+                self.dashboard_url = event.dashboard_url or self.dashboard_url
                 if ev.job_is_terminal(status):
                     self.cancel_button.disabled = True
                     self.cancel_button.description = f"Job {status.lower()}"
             case ev.ToolOutput(text=text):
                 self.lines = (self.lines + text.splitlines())[-LOG_TAIL_LINES:]
                 self.log.value = "\n".join(self.lines)
-            case ev.JobMetrics(points=points):
+            case ev.JobMetrics(points=points, source=source):
+                if source == "trackio" and not self.from_trackio:
+                    self.metrics, self.from_trackio = {}, True
+                elif source == "log" and self.from_trackio:
+                    return
                 for point in points:
                     for key, value in point.items():
                         self.metrics.setdefault(key, []).append(value)

@@ -26,11 +26,13 @@ def _script_name(scripts: ScriptStore, call_id: str, cell_type: str) -> str:
 
 
 async def notebook_insert_cell(source: str, ctx: ToolContext, cell_type: Literal["code", "markdown"] = "code") -> str:
-    """Add a new code or markdown cell below the user's %%intern cell. The cell is not run: the user decides.
+    """Add a new code or markdown cell below the user's %%intern cell, never run by itself: the person reads,
+    edits and runs it. Every script you write goes into a cell (a training script too, before you launch it with
+    hf_jobs); a markdown cell suits a plan or a results table.
 
     Args:
-        source: the full text of the cell
-        cell_type: "code" or "markdown"
+        source: the full text of the cell, e.g. a complete training script
+        cell_type: "code" (default) or "markdown"
     """
     if len(source) > MAX_CELL_CHARS:
         raise ToolError(f"the cell is {len(source)} characters; keep it under {MAX_CELL_CHARS}")

@@ -133,7 +133,8 @@ class KernelContext:
         context = self
 
         async def kernel_history(last: int = 10) -> str:
-            """The user's recently executed notebook cells: source, execution count, result and error traceback.
+            """The user's recently executed cells with their results and error tracebacks: read them before asking the
+            person anything, and to see why their last cell failed.
 
             Args:
                 last: how many of the most recent cells to return (1-100)

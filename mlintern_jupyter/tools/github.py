@@ -64,17 +64,29 @@ class _GitHub:
 def make_github_tools(config: ToolsConfig) -> list[Tool]:
     gh = _GitHub(config)
 
-    async def github_find_examples(query: str, repo: str | None = None, org: str | None = None,
-                                   language: str | None = "python", max_results: int = 10) -> str:
-        """Find example code on GitHub (code search; falls back to repository search without a token).
+    async def github_find_examples(query: str | None = None, repo: str | None = None, org: str | None = None,
+                                   language: str | None = "python", max_results: int = 10,
+                                   min_score: int | None = None) -> str:
+        """Find current example code on GitHub before you write ML code: what you remember of library APIs is
+        outdated knowledge, a maintained example is not. Start from the library's own examples, e.g. query "sft" in repo
+        "huggingface/trl" (examples/scripts/sft.py, dpo.py, grpo.py), "run_glue" in "huggingface/transformers";
+        then read the file with github_read_file and base your script on it. Code search needs GITHUB_TOKEN;
+        without one it lists matching repositories.
 
         Args:
-            query: keywords, e.g. "SFTTrainer peft".
-            repo: limit to one repository, e.g. "huggingface/trl".
-            org: limit to one organisation or user, e.g. "huggingface".
+            query: keywords, e.g. "SFTTrainer peft" or "grpo" (ml-intern's `keyword`).
+            repo: one repository, "owner/name" (e.g. "huggingface/trl"), or a name in `org` (e.g. "trl").
+            org: an organisation or user, e.g. "huggingface" (the owner of a bare `repo` name; default huggingface).
             language: programming language filter (default python; null for any).
             max_results: at most this many results (max 30).
+            min_score: accepted for ml-intern's calls and not used: GitHub ranks the matches.
         """
+        if repo and "/" not in repo:
+            repo = f"{org or 'huggingface'}/{repo}"
+            org = None
+        if not (query and query.strip()) and not repo:
+            raise ToolError("give `query` (keywords, e.g. \"SFTTrainer\") and/or `repo` (e.g. \"huggingface/trl\")")
+        query = query.strip() if query and query.strip() else "example"
         q = " ".join([query, *([f"repo:{repo}"] if repo else []), *([f"org:{org}"] if org else []),
                       *([f"language:{language}"] if language else [])])
         limit = max(1, min(max_results, 30))
@@ -96,21 +108,28 @@ def make_github_tools(config: ToolsConfig) -> list[Tool]:
                          f"{(item.get('description') or '')[:150]}")
         return "\n".join(lines)
 
-    async def github_list_repos(owner: str, sort: Literal["stars", "updated", "pushed", "full_name"] = "updated",
-                                limit: int = 30) -> str:
-        """List the public repositories of a GitHub user or organisation.
+    async def github_list_repos(owner: str, sort: Literal["stars", "forks", "updated", "created", "pushed",
+                                                          "full_name"] = "updated",
+                                order: Literal["asc", "desc"] = "desc", limit: int = 30,
+                                owner_type: Literal["user", "org"] | None = None) -> str:
+        """List the public repositories of a GitHub user or organisation, e.g. to find where a paper's code or a
+        library's examples live.
 
         Args:
             owner: user or organisation, e.g. "huggingface".
-            sort: stars, updated, pushed or full_name.
+            sort: stars, forks, updated (default), created, pushed or full_name.
+            order: desc (default) or asc.
             limit: at most this many (max 100).
+            owner_type: "user" or "org"; either works, the same listing serves both.
         """
         limit = max(1, min(limit, 100))
-        api_sort = "updated" if sort == "stars" else sort
-        repos = await gh.get_json(f"/users/{owner}/repos", {"per_page": 100 if sort == "stars" else limit,
-                                                            "sort": api_sort})
-        if sort == "stars":
-            repos.sort(key=lambda r: -r.get("stargazers_count", 0))
+        local_sort = sort in ("stars", "forks")
+        repos = await gh.get_json(f"/users/{owner}/repos", {"per_page": 100 if local_sort else limit,
+                                                            "sort": "updated" if local_sort else sort,
+                                                            "direction": order})
+        if local_sort:
+            key = "stargazers_count" if sort == "stars" else "forks_count"
+            repos.sort(key=lambda r: r.get(key, 0), reverse=order == "desc")
         return "\n".join([f"{len(repos[:limit])} repositories of {owner}:"] + [
             f"- {r['full_name']} ({r.get('stargazers_count', 0)} stars, {r.get('language') or '-'}): "
             f"{(r.get('description') or '')[:150]}" for r in repos[:limit]])
@@ -153,8 +172,8 @@ def make_github_tools(config: ToolsConfig) -> list[Tool]:
         note = f" (first {len(data)} of {size} bytes: a large file is read partially)" if partial else ""
         return f"{repo}/{path}{note}, lines {start}-{start + len(body) - 1} of {len(lines)}:\n" + "\n".join(body)
 
-    return [Tool.from_function(f, read_only=True)
-            for f in (github_find_examples, github_list_repos, github_read_file)]
+    return [Tool.from_function(github_find_examples, read_only=True, aliases={"keyword": "query"}),
+            Tool.from_function(github_list_repos, read_only=True), Tool.from_function(github_read_file, read_only=True)]
 
 
 async def _file_bytes(gh: _GitHub, repo: str, path: str, params: dict[str, str] | None,

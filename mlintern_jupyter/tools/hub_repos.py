@@ -36,8 +36,13 @@ def make_hub_repo_tools(config: ToolsConfig) -> list[Tool]:
     async def hf_repo_files(operation: Literal["list", "read", "upload", "delete"], repo_id: str, ctx: ToolContext,
                             repo_type: RepoType = "model", path: str | None = None, content: str | None = None,
                             local_path: str | None = None, revision: str = "main",
-                            commit_message: str | None = None, create_pr: bool = False) -> str:
-        """List, read, upload or delete files of a Hub repository.
+                            commit_message: str | None = None, create_pr: bool = False,
+                            patterns: list[str] | None = None) -> str:
+        """List, read, upload or delete files of a Hub repository. Check a model before training on it (list: its
+        weights' sizes tell the parameter count; read config.json) and verify a pushed result (list shows the weights
+        and README.md landed). Uploads and deletions wait for the person's approval; text files only for read.
+        Examples: {"operation": "read", "repo_id": "Qwen/Qwen2.5-0.5B", "path": "config.json"};
+        {"operation": "delete", "repo_id": "me/model", "patterns": ["*.tmp", "logs/"]}.
 
         Args:
             operation: list (files under path), read (one text file), upload (content or a workspace file), delete.
@@ -49,6 +54,7 @@ def make_hub_repo_tools(config: ToolsConfig) -> list[Tool]:
             revision: branch, tag or commit.
             commit_message: for upload/delete.
             create_pr: for upload/delete: open a pull request instead of committing to the branch.
+            patterns: for delete: glob patterns of files to delete, e.g. ["*.tmp", "logs/"] (instead of path).
         """
         if operation == "list":
             entries = await call(lambda: list(api().list_repo_tree(repo_id, path_in_repo=path or None,
@@ -58,8 +64,15 @@ def make_hub_repo_tools(config: ToolsConfig) -> list[Tool]:
                      for e in entries[:500]]
             more = f"\n[... {len(entries) - 500} more]" if len(entries) > 500 else ""
             return f"{repo_id} ({repo_type}, {revision}): {len(entries)} entries\n" + "\n".join(lines) + more
+        if operation == "delete" and patterns:
+            info = await call(api().delete_files, repo_id=repo_id, delete_patterns=patterns, repo_type=repo_type,
+                              revision=revision, create_pr=create_pr,
+                              commit_message=commit_message or f"Delete {', '.join(patterns)}",
+                              what="the Hub (delete)")
+            return f"Deleted {', '.join(patterns)} from {repo_id}: {getattr(info, 'commit_url', info)}"
         if not path:
-            raise ToolError(f"operation '{operation}' needs `path`")
+            raise ToolError(f"operation '{operation}' needs `path`" + (" (or `patterns`)" if operation == "delete"
+                                                                        else ""))
         if operation == "read":
             return await _read(config, repo_id, repo_type, revision, path)
         if operation == "upload":

@@ -8,7 +8,7 @@ from typing import Any
 
 from .config import ToolsConfig
 from .htmltext import cap, get, get_optional, html_to_text
-from .registry import Tool, ToolError
+from .registry import Tool, ToolContext, ToolError
 
 SHOW_COLUMNS = 40
 CELL_CHARS = 300
@@ -57,9 +57,14 @@ def make_hub_research_tools(tc: ToolsConfig) -> list[Tool]:
     hub = tc.hf_endpoint.rstrip("/")
     viewer = tc.datasets_server_url.rstrip("/")
 
-    async def hf_inspect_dataset(dataset: str, config: str | None = None, split: str | None = None,
+    async def hf_inspect_dataset(dataset: str, ctx: ToolContext, config: str | None = None, split: str | None = None,
                                  sample_rows: int = 3) -> str:
-        """Inspect a Hub dataset: validity, configs and splits, features, first rows, and which formats it fits.
+        """Inspect a Hub dataset: configs, splits, column names and types, first rows, and the training formats it
+        fits. Required before you train on a dataset or write code that loads it: never guess column names. Each
+        trainer needs its columns: SFT `messages` (list of {role, content}) or `text` or `prompt`+`completion`;
+        DPO/ORPO/reward `prompt`+`chosen`+`rejected`; GRPO `prompt`; KTO `prompt`+`completion`+bool `label`;
+        classification a text column + ClassLabel `label`. If they do not fit, map them in the script and say so.
+        Look for class imbalance, empty texts, duplicates and a missing validation split.
 
         Args:
             dataset: the dataset repo id, e.g. "stanfordnlp/imdb".
@@ -87,6 +92,7 @@ def make_hub_research_tools(tc: ToolsConfig) -> list[Tool]:
         rows = (await get(tc, f"{viewer}/first-rows", {"dataset": dataset, "config": cfg, "split": chosen},
                           service="the dataset viewer")).json()
         features = {f["name"]: _feature_type(f["type"]) for f in rows.get("features", [])}
+        ctx.services.dataset_columns[dataset] = list(features)  # for the pre-launch checks of a job
         out = [f"Dataset {dataset} (viewer: valid)", f"Configs: {', '.join(configs[:30])}",
                f"Splits of {cfg}: {', '.join(names)}; showing {chosen}",
                f"Features ({len(features)} columns):"]
@@ -105,8 +111,9 @@ def make_hub_research_tools(tc: ToolsConfig) -> list[Tool]:
         return cap("\n".join(out), hint="ask for fewer sample_rows")
 
     async def fetch_hf_docs(url: str) -> str:
-        """Fetch one documentation page as text ("library/page" such as "trl/sft_trainer", or a full URL; pages
-        outside the Hugging Face docs are fetched without credentials and may need approval).
+        """Read one documentation page as text: "library/page" such as "trl/sft_trainer", or a full URL (found with
+        explore_hf_docs). Confirm every config argument and import your script uses here: names change between
+        versions. Pages outside the Hugging Face docs are fetched without credentials and may need approval.
 
         Args:
             url: the page URL or "library/page".

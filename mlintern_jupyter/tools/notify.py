@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
+from typing import Literal
 
 import httpx
 
@@ -52,15 +53,25 @@ async def send_slack(slack: SlackConfig, text: str, *, timeout: float = 10.0) ->
 
 
 def make_notify(config: ToolsConfig) -> Tool:
-    async def notify(message: str) -> str:
-        """Send a short notification to the person (Slack), e.g. when a long job finished or needs attention.
+    async def notify(message: str, destinations: list[str] | None = None, title: str | None = None,
+                     severity: Literal["info", "success", "warning", "error"] = "info") -> str:
+        """Send a short notification to the person's Slack channel, only when they asked to be notified (e.g. a
+        long job finished or failed). Not for progress the notebook already shows.
 
         Args:
             message: the text to send (plain text, at most 3000 characters).
+            destinations: where to send it: ["slack"] (the one configured channel; the default).
+            title: a short first line, e.g. "SFT job finished".
+            severity: info (default), success, warning or error.
         """
+        unknown = [d for d in destinations or [] if d.split(".", 1)[0] != "slack"]
+        if unknown:
+            raise ToolError(f"unknown destination(s) {', '.join(unknown)}: only 'slack' (the configured channel) exists")
         if "tool" not in config.slack.events:
             raise ToolError("notifications from the agent are not enabled for this session (opt-in in the config)")
-        where = await send_slack(config.slack, message, timeout=config.http_timeout_s)
+        mark = {"info": "", "success": ":white_check_mark: ", "warning": ":warning: ", "error": ":x: "}[severity]
+        text = f"{mark}*{title}*\n{message}" if title else f"{mark}{message}"
+        where = await send_slack(config.slack, text, timeout=config.http_timeout_s)
         return f"Sent to {where}."
 
     return Tool.from_function(notify)

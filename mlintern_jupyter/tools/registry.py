@@ -7,11 +7,12 @@ implement (`ToolContext`, `ToolReturn`, `ToolError`, ...) is the engine's, in `a
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
@@ -89,6 +90,11 @@ class Tool:
     access: Access = "external"
     # Settles the arguments before the card (see `Resolved`); None: they run as validated.
     resolver: Resolver | None = None
+    # Other vocabularies' argument names (ml-intern's, Claude Code's) accepted and renamed before validation, so
+    # calls shaped for those agents run here; the schema shows only the canonical names.
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    # Facts checked before the call runs (pre-launch checks): shown on the approval card and in the result.
+    preflight: Callable[[dict[str, Any], ToolContext], Awaitable[list[str]]] | None = None
 
     @property
     def read_only(self) -> bool:
@@ -104,6 +110,8 @@ class Tool:
         read_only: bool = False,
         access: Access | None = None,
         resolver: Resolver | None = None,
+        aliases: Mapping[str, str] | None = None,
+        preflight: Callable[[dict[str, Any], ToolContext], Awaitable[list[str]]] | None = None,
     ) -> Tool:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"tool {fn.__name__} must be an async function")
@@ -134,6 +142,8 @@ class Tool:
             context_param=context_param,
             access=access or ("read" if read_only else "external"),
             resolver=resolver,
+            aliases=dict(aliases or {}),
+            preflight=preflight,
         )
 
     def schema(self) -> dict[str, Any]:
@@ -143,12 +153,11 @@ class Tool:
         """Validated keyword arguments, or ToolArgumentsError with a message the model can act on."""
         if not isinstance(arguments, dict):
             raise ToolArgumentsError(f"arguments must be a JSON object, got {type(arguments).__name__}")
+        arguments = self._renamed(arguments)
         try:
             parsed = self.args_model.model_validate(arguments)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
-            )
+            problems = "; ".join(self._problem(e) for e in exc.errors())
             raise ToolArgumentsError(f"invalid arguments for {self.name}: {problems}") from None
         return {name: getattr(parsed, name) for name in type(parsed).model_fields}
 
@@ -157,6 +166,38 @@ class Tool:
         if self.resolver is None:
             return Resolved(arguments)
         return await self.resolver(dict(arguments), ctx)
+
+    def _renamed(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Aliases under their canonical names; an alias and its canonical name with two values is refused."""
+        out = dict(arguments)
+        for alias, canonical in self.aliases.items():
+            if alias not in out:
+                continue
+            value = out.pop(alias)
+            if canonical in out and out[canonical] != value:
+                raise ToolArgumentsError(f"invalid arguments for {self.name}: `{alias}` and `{canonical}` name the "
+                                         f"same argument with different values; give only `{canonical}`")
+            out[canonical] = value
+        return out
+
+    def _problem(self, error: Any) -> str:
+        """One validation problem, with the name to use when the model reached for a wrong or misspelled one."""
+        where = ".".join(str(p) for p in error["loc"]) or "(root)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+            names = [n for n in self.parameters.get("properties", {}) if n != "ctx"]
+            given = str(error["loc"][0])
+            # A near spelling, else a name that contains it or that it contains ("flavor", "file_path").
+            close = difflib.get_close_matches(given, names, n=1, cutoff=0.6) or \
+                [n for n in names if len(n) > 2 and len(given) > 2 and (n in given or given in n)][:1]
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            return f"{where}: unknown argument{hint} (arguments: {', '.join(names)})"
+        if error["type"] == "literal_error" and isinstance(error.get("input"), str):
+            allowed = re.findall(r"'([^']*)'", message)
+            close = difflib.get_close_matches(error["input"], allowed, n=1, cutoff=0.6)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+        return f"{where}: {message}"
 
     async def run(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolReturn:
         kwargs = dict(arguments)
@@ -172,12 +213,12 @@ class Tool:
 
 def tool(
     fn: Callable[..., Awaitable[Any]] | None = None, *, name: str | None = None, read_only: bool = False,
-    access: Access | None = None,
+    access: Access | None = None, aliases: Mapping[str, str] | None = None,
 ) -> Any:
     """Decorator form of Tool.from_function."""
     if fn is None:
-        return lambda f: Tool.from_function(f, name=name, read_only=read_only, access=access)
-    return Tool.from_function(fn, name=name, read_only=read_only, access=access)
+        return lambda f: Tool.from_function(f, name=name, read_only=read_only, access=access, aliases=aliases)
+    return Tool.from_function(fn, name=name, read_only=read_only, access=access, aliases=aliases)
 
 
 class ToolRegistry:

@@ -119,7 +119,9 @@ def make_research(tools: Callable[[], ToolRegistry]) -> Tool:
         graph, reads the methods sections, checks that datasets and models exist on the Hub (it can read Hub repo
         files), and answers with a recipe table (dataset, model, hyperparameters, hardware, reported results, each
         with its source), a recommendation and open questions. It has its own context window, so its many tool
-        outputs do not fill yours; it shares this session's model, budget and approval rules and only reads.
+        outputs do not fill yours; it shares this session's model, budget and approval rules and only reads. It
+        also reads current docs and example scripts, so "research current TRL GRPOTrainer usage: example script
+        and GRPOConfig arguments" is a good task before you write a script from memory.
 
         Args:
             task: the question, specific and self-contained (the sub-agent does not see this conversation), e.g.

@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import io
 import os
+import shlex
 import signal
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .credentials import local_launch
 from .registry import Tool, ToolContext, ToolError, ToolReturn
@@ -37,7 +38,8 @@ def confine(ctx: ToolContext, path: str) -> Path:
     candidate = Path(path)
     target = (candidate if candidate.is_absolute() else root / candidate).resolve()
     if not target.is_relative_to(root):
-        raise ToolError(f"{path!r} is outside the workspace ({root}); only files there can be used")
+        raise ToolError(f"{path!r} is outside the workspace ({root}); only files there can be used: give a path "
+                        "relative to it, e.g. 'train.py' (there is no /app here)")
     return target
 
 
@@ -59,21 +61,24 @@ def _remote(ctx: ToolContext) -> Any:
 def _numbered(text: str, offset: int, limit: int) -> str:
     lines = text.splitlines()
     shown = [f"{n + 1:6}\t{line[:2_000]}" for n, line in enumerate(lines) if offset <= n < offset + limit]
-    more = f"\n[showing lines {offset + 1}-{offset + len(shown)} of {len(lines)}; pass offset= to read more]" \
-        if offset + len(shown) < len(lines) else ""
+    more = f"\n[showing lines {offset + 1}-{offset + len(shown)} of {len(lines)}; pass offset=" \
+        f"{offset + len(shown) + 1} to read more]" if offset + len(shown) < len(lines) else ""
     return "\n".join(shown) + more
 
 
-async def read(path: str, ctx: ToolContext, offset: int = 0, limit: int = READ_LINES, sandbox: bool = False) -> str:
-    """Read a text file from the workspace, with line numbers.
+async def read(path: str, ctx: ToolContext, offset: int = 1, limit: int = READ_LINES, sandbox: bool = False) -> str:
+    """Read a text file of the workspace, numbered like `cat -n`. Read a file before you edit or overwrite it
+    (write and edit refuse files not read in this session); read several files in parallel. Directories list
+    their entries. Binary files (weights, parquet) are not shown: use bash (`ls -la`, `file`).
 
     Args:
-        path: file path relative to the workspace.
-        offset: first line to show (0-based).
+        path: file path relative to the workspace, e.g. "train.py" or "jobs/run.log".
+        offset: the line number to start at (1-based, as numbered in the output), for files over 2000 lines.
         limit: how many lines to show (max 2000).
-        sandbox: read it inside the GPU sandbox started with sandbox_create instead of the local workspace.
+        sandbox: read it in the GPU sandbox started with sandbox_create instead of the local workspace.
     """
     limit = max(1, min(limit, READ_LINES))
+    offset = max(offset, 1) - 1  # 0-based from here on
     if sandbox:
         data = await _remote(ctx).read(path)
         if data.get("binary"):
@@ -134,7 +139,8 @@ def _read_local(target: Path, path: str, offset: int, limit: int) -> tuple[str, 
             chars += len(text)
     note = ""
     if offset + len(shown) < total:
-        note = f"\n[showing lines {offset + 1}-{offset + len(shown)} of {total}; pass offset= to read more]"
+        note = (f"\n[showing lines {offset + 1}-{offset + len(shown)} of {total}; pass offset={offset + len(shown) + 1} "
+                "to read more]")
     return ("\n".join(shown) + note if shown else f"{path} is empty ({size} bytes)" + note), True
 
 
@@ -159,12 +165,14 @@ def _check_read(ctx: ToolContext, target: Path, path: str) -> None:
 
 
 async def write(path: str, content: str, ctx: ToolContext, sandbox: bool = False) -> str:
-    """Create or overwrite a file in the workspace (an existing file must have been read first).
+    """Create a file in the workspace, or overwrite one you read in this session (prefer edit for changes).
+    Parent folders are created. A script the person should see goes into a cell (notebook_insert_cell); a file
+    here is for jobs (hf_jobs script="train.py"), data and notes.
 
     Args:
-        path: file path relative to the workspace.
+        path: file path relative to the workspace, e.g. "train.py".
         content: the complete new content of the file.
-        sandbox: write it inside the GPU sandbox started with sandbox_create instead of the local workspace.
+        sandbox: write it in the GPU sandbox started with sandbox_create instead of the local workspace.
     """
     if sandbox:
         data = await _remote(ctx).write(path, content)
@@ -179,14 +187,23 @@ async def write(path: str, content: str, ctx: ToolContext, sandbox: bool = False
     return f"{'Overwrote' if existed else 'Created'} {path} ({len(content.encode())} bytes)."
 
 
-async def edit(path: str, old_string: str, new_string: str, ctx: ToolContext, replace_all: bool = False) -> str:
-    """Replace exact text in a workspace file that was read in this session.
+EditMode = Literal["replace", "append_after", "prepend_before"]
+
+
+async def edit(path: str, old_str: str, new_str: str, ctx: ToolContext, replace_all: bool = False,
+               mode: EditMode = "replace") -> str:
+    """Change exact text in a workspace file you read in this session: the way to fix a script (not write).
+
+    Copy old_str from the file exactly as read, indentation included, without the line-number prefix. To delete
+    text, pass new_str "". Example: {"path": "train.py", "old_str": "learning_rate=2e-4",
+    "new_str": "learning_rate=5e-5"}.
 
     Args:
-        path: file path relative to the workspace.
-        old_string: the exact text to replace (must be unique unless replace_all).
-        new_string: the replacement text.
-        replace_all: replace every occurrence instead of exactly one.
+        path: file path in the workspace, e.g. "train.py".
+        old_str: the exact text to find; must occur once, unless replace_all.
+        new_str: the replacement (replace), or the text to insert (append_after, prepend_before).
+        replace_all: apply to every occurrence (renaming a variable).
+        mode: replace (default), append_after (insert new_str after old_str, keeping it) or prepend_before.
     """
     target = confine(ctx, path)
     if not target.is_file():
@@ -197,13 +214,18 @@ async def edit(path: str, old_string: str, new_string: str, ctx: ToolContext, re
     if b"\x00" in data[:BINARY_SNIFF]:
         raise ToolError(f"{path!r} is a binary file; it cannot be edited as text")
     text = data.decode("utf-8")
-    count = text.count(old_string) if old_string else 0
+    count = text.count(old_str) if old_str else 0
     if count == 0:
-        raise ToolError(f"old_string was not found in {path}; read the file again and copy the text exactly")
+        raise ToolError(f"old_str was not found in {path}; read the file again and copy the text exactly")
     if count > 1 and not replace_all:
-        raise ToolError(f"old_string occurs {count} times in {path}: add context to make it unique, or replace_all=true")
-    _atomic_write(target, text.replace(old_string, new_string) if replace_all else text.replace(old_string, new_string, 1))
-    return f"Edited {path}: {count if replace_all else 1} replacement(s)."
+        raise ToolError(f"old_str occurs {count} times in {path}: add context to make it unique, or replace_all=true")
+    if old_str == new_str and mode == "replace":
+        raise ToolError("old_str and new_str are the same: nothing would change")
+    replacement = {"replace": new_str, "append_after": old_str + new_str, "prepend_before": new_str + old_str}[mode]
+    _atomic_write(target, text.replace(old_str, replacement, -1 if replace_all else 1))
+    done = count if replace_all else 1
+    verb = {"replace": "replacement(s)", "append_after": "insertion(s) after", "prepend_before": "insertion(s) before"}
+    return f"Edited {path}: {done} {verb[mode]}."
 
 
 class _Capped:
@@ -230,17 +252,24 @@ class _Capped:
         return self.head + middle + self.tail
 
 
-async def bash(command: str, ctx: ToolContext, timeout: int = BASH_DEFAULT_TIMEOUT,
-               sandbox: bool = False) -> ToolReturn:
-    """Run a shell command in the workspace directory (its own process group; killed on timeout or stop).
+async def bash(command: str, ctx: ToolContext, timeout: int = BASH_DEFAULT_TIMEOUT, sandbox: bool = False,
+               description: str | None = None, work_dir: str | None = None) -> ToolReturn:
+    """Run a shell command in the workspace (its own process group, killed on timeout or stop). Most commands
+    wait for the person's approval. For files use read, write and edit, not cat/sed/echo. Chain dependent steps
+    with &&; independent commands are separate calls. Anything over a few minutes (training, big downloads) is
+    a job: hf_jobs runtime='local' or HF Jobs, which stream logs and do not hold up the session.
 
     Args:
-        command: the bash command line.
+        command: the bash command line, e.g. "python -c 'import trl; print(trl.__version__)'".
         timeout: seconds before the command is killed (default 120, max 1800).
-        sandbox: run it inside the GPU sandbox started with sandbox_create instead of on this machine.
+        sandbox: run it in the GPU sandbox started with sandbox_create (CUDA smoke tests) instead of here.
+        description: what the command does in a few words, shown to the person, e.g. "check the trl version".
+        work_dir: a folder of the workspace to run in (default: the workspace itself).
     """
     timeout = max(1, min(int(timeout), BASH_MAX_TIMEOUT))
     if sandbox:
+        if work_dir not in (None, "", "."):
+            command = f"cd {shlex.quote(str(work_dir))} && {command}"
         data = await _remote(ctx).exec(command, timeout)
         text = str(data.get("output", ""))
         if text:
@@ -250,9 +279,12 @@ async def bash(command: str, ctx: ToolContext, timeout: int = BASH_DEFAULT_TIMEO
         status = f"[exit code {data.get('exit_code')} in the sandbox]"
         return ToolReturn(f"{text}\n{status}" if text else status, ok=data.get("exit_code") == 0)
     ctx.workspace.mkdir(parents=True, exist_ok=True)
+    cwd = confine(ctx, work_dir) if work_dir not in (None, "", ".") else ctx.workspace
+    if not cwd.is_dir():
+        raise ToolError(f"work_dir {work_dir!r} is not a folder of the workspace")
     argv, env = local_launch(["bash", "-c", command], ctx.workspace, approved_by=ctx.approved_by)
     proc = await asyncio.create_subprocess_exec(
-        *argv, cwd=str(ctx.workspace), stdin=asyncio.subprocess.DEVNULL,
+        *argv, cwd=str(cwd), stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True, env=env,
     )
     output = _Capped()
@@ -288,4 +320,6 @@ async def bash(command: str, ctx: ToolContext, timeout: int = BASH_DEFAULT_TIMEO
 
 def sandbox_tools() -> list[Tool]:
     return [Tool.from_function(bash), Tool.from_function(read, access="read"),
-            Tool.from_function(write, access="session"), Tool.from_function(edit, access="session")]
+            Tool.from_function(write, access="session"),
+            # Claude Code's names for the same arguments.
+            Tool.from_function(edit, access="session", aliases={"old_string": "old_str", "new_string": "new_str"})]

@@ -27,6 +27,7 @@ from ..agent.approval import parse_duration_s
 from ..agent.budget import price_per_hour
 from .config import ToolsConfig
 from .jobs.hf import call, make_api
+from .jobs.trackio_link import trackio_env
 from .registry import Resolved, Tool, ToolContext, ToolError
 
 DEFAULT_LIFETIME = "2h"
@@ -146,16 +147,22 @@ def space_url(repo_id: str) -> str:
 
 def make_sandbox_create(config: ToolsConfig) -> Tool:
     async def sandbox_create(ctx: ToolContext, hardware_flavor: str = "t4-small", namespace: str | None = None,
-                             sleep_time: int = 1800, wait_s: int = 600, timeout: int | str = DEFAULT_LIFETIME) -> str:
-        """Start a private GPU sandbox (an HF Space running a small command server) for code that needs a GPU.
+                             sleep_time: int = 1800, wait_s: int = 600, timeout: int | str = DEFAULT_LIFETIME,
+                             trackio_project: str | None = None, trackio_space_id: str | None = None) -> str:
+        """Start a private GPU sandbox (an HF Space you pay for while it is awake) to smoke-test code that needs
+        CUDA before a long job: a few training steps, bf16/flash-attention, loading the model. Then run commands
+        and files there with bash/read/write sandbox=true. CPU work and ordinary scripts run locally instead.
+        Size it like a job: GPU memory about params x bytes/param (bf16 2; full fine-tuning with AdamW 16-18).
 
         Args:
-            hardware_flavor: Space hardware, e.g. t4-small, l4x1, a10g-small, a100-large.
+            hardware_flavor: Space hardware, e.g. t4-small (16 GB), l4x1, a10g-small (24 GB), a100-large (80 GB).
             namespace: the user or one of their orgs (default: the user).
             sleep_time: seconds of inactivity before the Space sleeps (stops billing), 300-3600.
             wait_s: how long to wait for the Space to start.
             timeout: hard lifetime, seconds or '30m' / '2h' (max 12h): the Space is paused then. The budget
                 reserves price per hour x lifetime.
+            trackio_project: set as TRACKIO_PROJECT in the sandbox, for scripts with report_to="trackio".
+            trackio_space_id: set as TRACKIO_SPACE_ID in the sandbox (the dashboard Space, "user/name").
         """
         token = config.resolved_hf_token()
         if not token:
@@ -171,6 +178,7 @@ def make_sandbox_create(config: ToolsConfig) -> Tool:
         repo_id = f"{owner}/mlintern-sandbox-{secrets.token_hex(3)}"
         sandbox_token = secrets.token_urlsafe(24)
         server = resources.files("mlintern_jupyter.tools").joinpath("sandbox_server.py").read_bytes()
+        tracking = trackio_env(ctx, trackio_project, trackio_space_id) if trackio_project or trackio_space_id else {}
         space_secrets = [{"key": "SANDBOX_TOKEN", "value": sandbox_token}]
         if share_token:
             # Deliberately: a person approved a card that says so, or opted in for the session.
@@ -178,7 +186,8 @@ def make_sandbox_create(config: ToolsConfig) -> Tool:
         await call(api.create_repo, repo_id, repo_type="space", space_sdk="docker", private=True,
                    space_hardware=hardware_flavor, space_sleep_time=min(sleep_time, MAX_SLEEP_S),
                    space_secrets=space_secrets,
-                   space_variables=[{"key": "SANDBOX_SHARE_HF", "value": "1" if share_token else "0"}],
+                   space_variables=[{"key": "SANDBOX_SHARE_HF", "value": "1" if share_token else "0"},
+                                    *[{"key": k, "value": v} for k, v in tracking.items()]],
                    what="the Hub (create Space)")
         info = SandboxInfo(repo_id, space_url(repo_id), sandbox_token, hardware_flavor, call_id=ctx.call_id,
                            price_per_hour=price_per_hour(ctx.services.cost_estimator, ctx.action),
@@ -209,4 +218,5 @@ def make_sandbox_create(config: ToolsConfig) -> Tool:
                 f"after {sleep_time}s idle and is paused after {lifetime}s at the latest. {token_note} Delete it "
                 "with hf_repo_git operation='delete_repo' repo_type='space' when done.")
 
-    return Tool.from_function(sandbox_create, resolver=_check_sandbox_arguments)
+    # ml-intern names the flavour `hardware`.
+    return Tool.from_function(sandbox_create, resolver=_check_sandbox_arguments, aliases={"hardware": "hardware_flavor"})

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -267,6 +268,11 @@ class FakeServer:
             except HTTPError as e:
                 response = e.response if e.response is not None else self.error_response(e.status, e.message, e.headers)
         rec.status = getattr(response, "status_code", None)
+        if "date" not in response.headers:
+            # The real servers' Date is the time of this response. uvicorn's own is refreshed by its main loop
+            # about once a second, later on a loaded machine; huggingface_hub's no-follow log replay stops at
+            # Date + 1 s, so a stale Date cut off log lines written after it.
+            response.headers["date"] = formatdate(usegmt=True)
         await response(scope, receive, send)
 
     def _match(self, method: str, raw_path: str):
@@ -301,6 +307,7 @@ class FakeServer:
             timeout_graceful_shutdown=1,
             timeout_keep_alive=5,
             ws="none",
+            date_header=False,  # each response sets its own (see __call__)
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

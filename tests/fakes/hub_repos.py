@@ -4,7 +4,7 @@
 * ``POST /api/repos/create`` (name, organization, visibility/private, type, sdk, hardware, secrets)   repos.create
 * ``DELETE /api/repos/delete``                                                                         repos.delete
 * ``PUT /api/{t}/{repo}/settings`` (visibility / private / gated)                                      repos.settings
-* ``GET /api/{t}/{repo}`` and ``/api/{t}/{repo}/revision/{rev}`` (info incl. private, sha, siblings)   repos.info
+* ``GET /api/{t}/{repo}`` and ``/api/{t}/{repo}/revision/{rev}`` (info incl. private, sha, siblings, safetensors)   repos.info
 * ``GET /api/models|datasets|spaces`` ``?filter=&search=&author=&limit=``                              repos.list
 * ``POST /api/{t}/{repo}/preupload/{rev}`` (always uploadMode "regular")                               repos.preupload
 * ``POST /api/{t}/{repo}/commit/{rev}`` NDJSON header/file(base64)/deletedFile/deletedFolder,
@@ -61,6 +61,8 @@ class FakeRepo:
     likes: int = 0
     settings_updates: list[dict] = field(default_factory=list)
     space: dict[str, Any] = field(default_factory=dict)
+    # A model's parameter count per dtype, served as the Hub's `safetensors` metadata ({"BF16": 494032768}).
+    safetensors: dict[str, int] = field(default_factory=dict)
 
     def resolve(self, rev: str) -> str:
         if rev in self.branches:
@@ -246,6 +248,8 @@ class ReposMixin(SpacesMixin, RefsMixin):
         sha = r.resolve(rev)
         d = self._summary(r)
         d.update(sha=sha, siblings=[{"rfilename": p} for p in sorted(r.commits[sha]["files"])])
+        if type == "model" and r.safetensors:
+            d["safetensors"] = {"parameters": dict(r.safetensors), "total": sum(r.safetensors.values())}
         if type == "space":
             d["runtime"] = self._runtime_json(r)
         return JSONResponse(d)

@@ -58,6 +58,10 @@ describe('MlinternPanel', () => {
     expect(card.querySelector('[data-testid="mlintern-approval-hash"]')?.textContent).toBe(
       'sha256 9f2c4e1b0000'
     );
+    // Pre-launch checks are shown as text, one warning a line.
+    expect(card.querySelector('[data-testid="mlintern-approval-checks"]')?.textContent).toBe(
+      'warning: the script trains but never pushes: the trained model is lost when the job ends'
+    );
     expect(byTestId(p.node, 'mlintern-stop')[0]).toHaveProperty('disabled', false);
   });
 
@@ -123,6 +127,20 @@ describe('MlinternPanel', () => {
     const plot = byTestId(p.node, 'mlintern-job-metrics')[0];
     expect(plot.textContent).toContain('loss: 0.2500');
     expect(plot.querySelectorAll('polyline')).toHaveLength(1);
+  });
+
+  it("plots trackio's record instead of the log's numbers once it arrives", () => {
+    const metrics = (points: Record<string, number>[], source?: 'log' | 'trackio') =>
+      ({ kind: 'job_metrics', call_id: 'call_job1', job_id: 'job-42', points, source }) as SessionEvent;
+    const p = mount(actions(), [
+      ...events.slice(0, pendingIndex + 4),
+      metrics([{ loss: 9 }, { loss: 8 }]),
+      metrics([{ loss: 0.5 }, { loss: 0.125 }], 'trackio'),
+      metrics([{ loss: 7 }])
+    ]);
+    const plot = byTestId(p.node, 'mlintern-job-metrics')[0];
+    expect(plot.textContent).toContain('loss: 0.1250');
+    expect(plot.textContent).not.toContain('loss: 7');
   });
 
   it('sends prompts and model changes', () => {

@@ -145,6 +145,13 @@ export class ApprovalsView {
         h('span', { className: 'mlintern-tool-name' }, `Approve ${approval.tool || 'action'}?`)
       ),
       approval.reason ? h('div', { className: 'mlintern-muted' }, approval.reason) : null,
+      approval.checks?.length
+        ? h(
+            'ul',
+            { className: 'mlintern-checks', testid: 'mlintern-approval-checks' },
+            ...approval.checks.map(check => h('li', {}, `warning: ${check}`))
+          )
+        : null,
       h(
         'pre',
         {

@@ -25,6 +25,7 @@ from . import hf
 from .hardware import hardware_rows
 from .local import LocalProcess, read_records, tail_file, write_record
 from .logs import LogSink
+from .trackio_link import dashboard_url, trackio_points
 
 SESSION_LABEL = "mlintern-session"
 CALL_LABEL = "mlintern-call"
@@ -52,6 +53,9 @@ class JobHandle:
     reattached: bool = False
     # Log lines the model has been shown by `logs` with a wait: the next one waits for lines after these.
     seen_lines: int = 0
+    trackio_project: str = ""
+    dashboard_url: str = ""
+    trackio_dir: str = ""  # a local job's trackio store
     sink: LogSink | None = None
     task: asyncio.Task[None] | None = None
     process: LocalProcess | None = None
@@ -142,7 +146,8 @@ class JobManager:
     def _update(self, handle: JobHandle, message: str = "") -> None:
         self.emit(ev.JobUpdated(call_id=handle.call_id, job_id=handle.job_id, status=handle.status,
                                 runtime=handle.runtime, hardware=handle.hardware, url=handle.url,
-                                cost_usd=handle.cost_usd, message=message or handle.message))
+                                cost_usd=handle.cost_usd, message=message or handle.message,
+                                trackio_project=handle.trackio_project, dashboard_url=handle.dashboard_url))
 
     def _sink(self, handle: JobHandle, *, write_file: bool) -> LogSink:
         assert handle.log_path is not None
@@ -225,7 +230,8 @@ class JobManager:
         except OSError as exc:
             raise ToolError(f"could not start the local job: {exc}") from None
         handle = JobHandle(job_id=job_id, call_id=call_id, session_id=session_id, runtime="local", status="RUNNING",
-                           hardware="local", log_path=log_path, timeout_s=timeout_s, process=process)
+                           hardware="local", log_path=log_path, timeout_s=timeout_s, process=process,
+                           trackio_project=env.get("TRACKIO_PROJECT", ""), trackio_dir=env.get("TRACKIO_DIR", ""))
         self.handles[job_id] = handle
         self._save(handle)
         self._update(handle)
@@ -271,6 +277,13 @@ class JobManager:
             status = "COMPLETED" if handle.exit_code == 0 else "ERROR"
             if handle.exit_code not in (0, None):
                 handle.message = f"exit code {handle.exit_code}"
+        if handle.trackio_project and handle.trackio_dir:
+            with contextlib.suppress(Exception):  # the log parser's numbers stay when trackio's store cannot be read
+                points = await asyncio.to_thread(trackio_points, handle.trackio_project, handle.started_at,
+                                                 handle.trackio_dir)
+                if points:
+                    self.emit(ev.JobMetrics(call_id=handle.call_id, job_id=handle.job_id, points=points,
+                                            source="trackio"))
         self._finish(handle, status)
 
     # ---- HF runtime ----------------------------------------------------------------------------------
@@ -305,6 +318,8 @@ class JobManager:
                            status=info.status.stage, hardware=flavor, namespace=info.owner.name, url=info.url,
                            log_path=self.jobs_dir / f"{info.id}.log", timeout_s=timeout_s or 1800,
                            price_per_hour=price_per_hour, reattached=reattached)
+        env = dict(getattr(info, "environment", None) or {})
+        handle.trackio_project, handle.dashboard_url = env.get("TRACKIO_PROJECT", ""), dashboard_url(self.endpoint, env)
         if info.created_at is not None:
             handle.started_at = info.created_at.timestamp()
         self.handles[handle.job_id] = handle

@@ -20,8 +20,8 @@ from ..registry import Resolved, ToolContext, ToolError
 from ..sandbox import confine, open_regular
 from .hf import MAX_INLINE_SCRIPT
 
-# Operations whose `script` is run.
-SCRIPT_OPERATIONS = frozenset({"uv", "scheduled uv"})
+# Operations whose `script` is run (`run` with `script` is the Python mode, as in ml-intern).
+SCRIPT_OPERATIONS = frozenset({"run", "uv", "scheduled run", "scheduled uv"})
 
 
 def _is_url(text: str) -> bool:

@@ -8,7 +8,7 @@ import itertools
 import json
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ...agent.approval import parse_duration_s
 from ...agent.budget import price_per_hour
@@ -19,7 +19,9 @@ from . import hf
 from .local import uv_argv
 from .logs import iter_file_lines, render_selection, select_lines
 from .manager import JobHandle, JobManager
+from .prelaunch import prelaunch_checks
 from .scripts import resolve_job_script
+from .trackio_link import TRACKIO_SPACE, USES_TRACKIO, ensure_dashboard, trackio_env
 
 Operation = Literal["run", "uv", "ps", "logs", "inspect", "cancel", "hardware", "scheduled run", "scheduled uv",
                     "scheduled ps", "scheduled inspect", "scheduled delete", "scheduled suspend", "scheduled resume"]
@@ -56,6 +58,24 @@ def _command_list(command: list[str] | str | None) -> list[str]:
     return list(command or [])
 
 
+def run_mode(operation: str, script: str | None, command: list[str] | str | None) -> Literal["python", "docker"]:
+    """ml-intern's rule: `run` with `script` is the Python (uv) mode, with `command` the Docker mode; `uv` is an
+    alias of the Python mode. Both or neither is refused with the names to use."""
+    kind = operation.removeprefix("scheduled ").strip()
+    has_script, has_command = bool(script and script.strip()), bool(_command_list(command))
+    if has_script and has_command:
+        raise ToolError(f"operation {operation!r} takes `script` (Python mode) or `command` (Docker mode), not "
+                        "both: put the Python in `script`, or run it from `command` with an image")
+    if has_script:
+        return "python"
+    if kind == "uv":
+        raise ToolError(f"operation {operation!r} needs `script`: the Python source, a workspace .py path or a URL")
+    if has_command:
+        return "docker"
+    raise ToolError(f"operation {operation!r} needs `script` (Python source, a workspace .py file or a URL, with "
+                    "`dependencies`) or `command` (a list, e.g. ['python', '-c', 'print(1)'], with `image`)")
+
+
 def _token_for(ctx: ToolContext, manager: JobManager) -> str:
     """The HF token a job receives as its secret: only when a person approved it or opted in for the session."""
     if not ctx.may_send_hf_token():
@@ -76,6 +96,10 @@ def _started(handle: JobHandle, note: str = "") -> str:
         lines.append("No new job was launched: this call had launched it before.")
     if handle.url:
         lines.append(f"URL: {handle.url}")
+    if handle.trackio_project:
+        where = f"dashboard {handle.dashboard_url}" if handle.dashboard_url else \
+            f"local store {handle.trackio_dir}; `TRACKIO_DIR={handle.trackio_dir} trackio show` opens its dashboard"
+        lines.append(f"trackio project {handle.trackio_project} ({where}); the job card plots what trackio records.")
     if note:
         lines.append(note)
     lines.append(f"Logs stream to the job card. Check on it with hf_jobs operation='logs' job_id='{handle.job_id}' "
@@ -109,31 +133,57 @@ def make_hf_jobs(config: ToolsConfig) -> Tool:
         grep: str | None = None,
         wait: int | None = None,
         runtime: Literal["hf", "local"] = default_runtime,
+        trackio_project: str | None = None,
+        trackio_space_id: str | None = None,
     ) -> str | ToolReturn:
-        """Run and follow compute jobs: on Hugging Face Jobs, or as a local process (runtime='local').
+        """Run a script or container as a job on Hugging Face Jobs (paid; the person approves it on a card) or as a
+        local process (runtime='local'), and follow it. A launch returns at once with a job id; logs stream to
+        the job card, and the card's pre-launch checks come back with the result.
+
+        run takes exactly one of: `script` (Python mode: uv installs `dependencies`) or `command` (Docker mode,
+        in `image`). Before a training job: inspect the data (hf_inspect_dataset), base the script on a current
+        example (github_find_examples), smoke-test it (max_steps=10, a short job or sandbox_create).
+        - Job storage is ephemeral: the disk is wiped when the job ends. A training script must push its result
+          (push_to_hub=True, hub_model_id="user/name", hub_strategy="checkpoint") or the model is lost.
+        - timeout is a hard stop and the 30m default kills training. Training takes hours: under 1B 2-3h, 1-3B
+          3-4h, 7-13B 6-8h, 30B+ 12-24h. Billing stops when the job ends, so err long.
+        - Hardware by GPU memory: params x bytes/param + 20-30% (bf16 inference 2, LoRA ~2, QLoRA ~0.6, full
+          fine-tuning with AdamW 16-18). Full fine-tuning of 0.5-1B: a10g-large (24 GB); 1-3B: a100-large;
+          7B with LoRA: a100-large. T4 has no bf16. operation='hardware' lists flavours and prices.
+        - Logs in plain text: disable_tqdm=True, logging_steps=10-50, logging_first_step=True; metrics with
+          report_to="trackio" (TRACKIO_PROJECT is set for every job; on HF Jobs TRACKIO_SPACE_ID too).
+        - A sweep or ablation: one job first; read its logs until it trains, only then launch the rest.
+        - OOM: halve the batch size and double gradient_accumulation_steps, then gradient_checkpointing=True,
+          then a bigger GPU. Keep the scope: never switch to LoRA, cut max_length or swap the model or data.
+        Examples: {"operation": "run", "script": "train.py", "dependencies": ["trl", "datasets", "trackio"],
+        "hardware_flavor": "a10g-large", "timeout": "3h"}; {"operation": "logs", "job_id": "...",
+        "grep": "loss|eval_|Error"}; {"operation": "run", "command": ["duckdb", "-c", "select 42"], "image":
+        "duckdb/duckdb", "timeout": "30m"}.
 
         Args:
-            operation: run (image + command), uv (a Python script run with uv, dependencies declared), ps, logs,
-                inspect, cancel, hardware (flavours and prices), or scheduled run/uv/ps/inspect/delete/suspend/resume.
-            script: for uv: the Python source, a path to a .py file in the workspace, or a URL (read before the
-                approval card, which shows the source; the job runs exactly those bytes).
-            command: for run: the command as a list of strings (or one shell string).
-            dependencies: for uv: pip requirements, e.g. ["trl", "datasets"].
-            image: for run: the Docker image (default python:3.12; ignored by the local runtime).
-            hardware_flavor: HF hardware, e.g. cpu-basic, t4-small, a10g-large, a100-large (see operation='hardware').
-            timeout: hard timeout, seconds or '30m' / '2h'. The job is stopped when it is reached.
-            env: environment variables (never secrets: the HF token is passed to the job as a secret already).
-            namespace: the user or one of their orgs (default: the user).
-            job_id: for logs, inspect, cancel.
-            scheduled_job_id: for scheduled inspect/delete/suspend/resume.
-            schedule: for scheduled run/uv: cron expression or @hourly, @daily, @weekly.
-            script_args: arguments passed to the uv script.
-            tail: for logs: the last N lines (max 200).
-            grep: for logs: only lines matching this regular expression.
-            wait: for logs of a job of this session: wait up to this many seconds (at most 60) for output you have
-                not seen yet, returning as soon as it arrives or the job ends; only the new lines are shown. Follow
-                a running job with this instead of calling logs again and again.
-            runtime: 'hf' (HF Jobs, needs an HF token) or 'local' (a subprocess on this machine).
+            operation: run, ps, logs, inspect, cancel, hardware, or scheduled run/ps/inspect/delete/suspend/resume.
+                uv is run in Python mode.
+            script: Python mode: the source, a .py file of the workspace (e.g. "train.py") or a URL.
+            command: Docker mode: the command as a list, e.g. ["python", "-c", "print(1)"] (or one shell string).
+            dependencies: Python mode: pip requirements, e.g. ["transformers", "trl", "datasets", "trackio"].
+            image: Docker mode: the image (default python:3.12; the local runtime ignores it).
+            hardware_flavor: cpu-basic (default), cpu-upgrade, t4-small, l4x1, a10g-large, a100-large, h100, ...
+            timeout: hard timeout, seconds or "30m" / "3h" (default 30m: too short for training).
+            env: environment variables for the job; never a token (HF_TOKEN is passed as a secret already).
+            namespace: the user or one of their orgs, billed for the job (default: the user).
+            job_id: logs, inspect, cancel: the job (see ps).
+            scheduled_job_id: scheduled inspect/delete/suspend/resume.
+            schedule: scheduled run: cron expression or @hourly, @daily, @weekly.
+            script_args: arguments for the script, e.g. ["--max_steps", "10"].
+            tail: logs: only the last N lines (max 200).
+            grep: logs: only lines matching this regular expression, e.g. "loss|eval_|Error".
+            wait: logs of this session's job: wait up to this many seconds (at most 60) for lines you have not
+                seen, returning when they arrive or the job ends; only new lines are shown. Follow a running job
+                with this instead of calling logs again and again.
+            runtime: "hf" (HF Jobs, needs an HF token) or "local" (a process on this machine, free).
+            trackio_project: the trackio project of the run (TRACKIO_PROJECT; default: one per session).
+            trackio_space_id: HF Jobs: the trackio dashboard Space, "user/name" (TRACKIO_SPACE_ID; default:
+                <namespace>/mlintern-trackio).
         """
         manager = job_manager(ctx, config)
         match operation:
@@ -147,28 +197,30 @@ def make_hf_jobs(config: ToolsConfig) -> Tool:
                 existing = await manager.find_existing(ctx.session_id, ctx.call_id) if ctx.call_id else None
                 if existing is not None:
                     return _started(existing)
-                if operation == "uv" and not script:
-                    raise ToolError("operation 'uv' needs `script` (Python source, a workspace .py path or a URL)")
-                if operation == "run" and not _command_list(command):
-                    raise ToolError("operation 'run' needs `command`, e.g. ['python', '-c', 'print(1)']")
+                mode = run_mode(operation, script, command)
                 if runtime == "local":
-                    return await _run_local(manager, ctx, operation, script, command, dependencies or [],
-                                            script_args or [], env or {}, seconds, image)
+                    job_env = {**(env or {}), **trackio_env(ctx, trackio_project, None, local=True)}
+                    return await _run_local(manager, ctx, mode, script, command, dependencies or [],
+                                            script_args or [], job_env, seconds, image)
                 token = _token_for(ctx, manager)
                 ns = await manager.namespace(namespace)
-                if operation == "uv":
+                job_env = {**trackio_env(ctx, trackio_project, trackio_space_id or f"{ns}/{TRACKIO_SPACE}"),
+                           **{k: v for k, v in (env or {}).items() if k != "HF_TOKEN"}}
+                note = ""
+                if mode == "python":
                     # `script` is the source the card showed (resolve_job_script ran before it), never a path.
-                    cmd = hf.uv_command(script or "", dependencies or [], script_args or [])
-                    img = image or hf.UV_IMAGE
+                    text = script or ""
+                    cmd, img = hf.uv_command(text, dependencies or [], script_args or []), image or hf.UV_IMAGE
+                    if USES_TRACKIO.search(text) and job_env.get("TRACKIO_SPACE_ID"):
+                        note = await ensure_dashboard(manager.api, job_env["TRACKIO_SPACE_ID"])
                 else:
                     cmd, img = _command_list(command), image or DEFAULT_IMAGE
                 handle = await manager.launch_hf(call_id=ctx.call_id, session_id=ctx.session_id, image=img,
-                                                 command=cmd, env={k: v for k, v in (env or {}).items()
-                                                                   if k != "HF_TOKEN"},
-                                                 flavor=hardware_flavor, timeout_s=seconds, namespace=ns, token=token,
+                                                 command=cmd, env=job_env, flavor=hardware_flavor, timeout_s=seconds,
+                                                 namespace=ns, token=token,
                                                  price_per_hour=price_per_hour(ctx.services.cost_estimator,
                                                                                ctx.action))
-                return _started(handle)
+                return _started(handle, note)
             case "ps":
                 return await _ps(manager, namespace)
             case "logs" | "inspect" | "cancel":
@@ -182,18 +234,22 @@ def make_hf_jobs(config: ToolsConfig) -> Tool:
                                         hardware_flavor, timeout, env or {}, namespace, scheduled_job_id, schedule,
                                         script_args or [], runtime)
 
+    async def checks(arguments: dict[str, Any], ctx: ToolContext) -> list[str]:
+        out = await prelaunch_checks(config, arguments, ctx)
+        return out + await _dashboard_fact(job_manager(ctx, config), arguments, ctx)
+
     async def resolve(arguments: dict, ctx: ToolContext) -> Resolved:
         return await resolve_job_script(config, arguments, ctx)
 
-    return Tool.from_function(hf_jobs, resolver=resolve)
+    return Tool.from_function(hf_jobs, preflight=checks, resolver=resolve)
 
 
-async def _run_local(manager: JobManager, ctx: ToolContext, operation: str, script: str | None,
+async def _run_local(manager: JobManager, ctx: ToolContext, mode: str, script: str | None,
                      command: list[str] | str | None, dependencies: list[str], script_args: list[str],
                      env: dict[str, str], seconds: int, image: str | None) -> str:
     notes = []
     readable: list[Path] = []
-    if operation == "uv":
+    if mode == "python":
         path = _save_script(ctx, script or "")
         argv, how = uv_argv(path, dependencies, script_args)
         readable.append(path.parent)
@@ -304,16 +360,12 @@ async def _scheduled(config: ToolsConfig, manager: JobManager, ctx: ToolContext,
     kind = operation.removeprefix("scheduled ").strip()
     if kind in ("run", "uv"):
         if not schedule:
-            raise ToolError("scheduled run/uv needs `schedule` (cron expression or @hourly/@daily/@weekly)")
+            raise ToolError("scheduled run needs `schedule` (cron expression or @hourly/@daily/@weekly)")
         seconds = _timeout_s(timeout, config)
-        if kind == "uv":
-            if not script:
-                raise ToolError("scheduled uv needs `script`")
-            cmd, img = hf.uv_command(script, dependencies, script_args), image or hf.UV_IMAGE
+        if run_mode(operation, script, command) == "python":
+            cmd, img = hf.uv_command(script or "", dependencies, script_args), image or hf.UV_IMAGE
         else:
             cmd, img = _command_list(command), image or DEFAULT_IMAGE
-            if not cmd:
-                raise ToolError("scheduled run needs `command`")
         info = await hf.call(api.create_scheduled_job, image=img, command=cmd, schedule=schedule,
                              env={k: v for k, v in env.items() if k != "HF_TOKEN"},
                              secrets={"HF_TOKEN": _token_for(ctx, manager)}, flavor=flavor, timeout=seconds,
@@ -337,3 +389,20 @@ async def _scheduled(config: ToolsConfig, manager: JobManager, ctx: ToolContext,
         raise ToolError(f"unknown operation {operation!r}")
     await hf.call(method, scheduled_job_id=scheduled_job_id, namespace=ns, what=f"the Hub (scheduled {kind})")
     return f"Scheduled job {scheduled_job_id}: {kind} done."
+
+
+async def _dashboard_fact(manager: JobManager, arguments: dict[str, Any], ctx: ToolContext) -> list[str]:
+    """What approving an HF job whose script logs to trackio also does: create the dashboard Space (first use)."""
+    script = arguments.get("script")
+    if arguments.get("runtime") == "local" or not manager.token or not isinstance(script, str) or \
+            str(arguments.get("operation") or "").strip().lower() not in ("run", "uv") or arguments.get("command"):
+        return []
+    try:
+        if not USES_TRACKIO.search(script):
+            return []
+        space_id = arguments.get("trackio_space_id") or \
+            f"{await manager.namespace(arguments.get('namespace'))}/{TRACKIO_SPACE}"
+        exists = await hf.call(manager.api.repo_exists, space_id, repo_type="space", what="the Hub (trackio Space)")
+    except ToolError:
+        return []  # the launch itself reports what is wrong
+    return [] if exists else [f"approving also creates the private trackio dashboard Space {space_id} (first use)"]
