@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.session import Session
+from mlintern_jupyter.control import commands as c
 from mlintern_jupyter.tools import ToolsConfig, default_tools
 from mlintern_jupyter.tools.jobs.prelaunch import column_checks, script_checks
 from tests.agent_eval.world import seed
@@ -86,7 +87,7 @@ def test_a_careless_launch_shows_every_check_on_the_card_and_in_the_result(tmp_p
     # The card as the person sees it shows them too.
     from mlintern_jupyter.jupyter.approval_card import ApprovalCard
 
-    view = ApprovalCard(card, answer=lambda *a, **k: None)
+    view = ApprovalCard(card, send=lambda command: c.Reply(ok=True))
     assert "Pre-launch checks" in view.action.value and "the trained model is lost" in view.action.value
 
 
