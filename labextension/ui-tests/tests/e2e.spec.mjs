@@ -320,10 +320,12 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
   it('the panel approves for this session, edits a script in a cell, and changes approve mode and budget', async () => {
     const panel = await startTurn('controls.ipynb', `${scripted('panel_controls.json')}\nuse the controls`);
     try {
-      // Approve `echo` for the rest of the session: the next echo runs without a card.
+      // Approve the shape `echo <arg>` for the rest of the session: the next echo of one word runs without a card.
       const first = panel.locator('[data-testid="mlintern-approval-card"]', { hasText: 'echo first-run' });
       await first.waitFor();
-      await first.locator('[data-testid="mlintern-approve-session"]', { hasText: 'Approve `echo`' }).click();
+      await first
+        .locator('[data-testid="mlintern-approve-session"]', { hasText: 'Approve `echo <arg>`' })
+        .click();
       await panel
         .locator('[data-testid="mlintern-tool-output"]', { hasText: 'second-run-no-card' })
         .waitFor();
