@@ -1,7 +1,9 @@
-"""Run notebooks/quickstart.ipynb headless (nbclient, widget state kept) and say where the results are.
+"""Run notebooks/quickstart.ipynb headless (nbclient) and say where the results are.
 
 There is no frontend to insert the cells the agent writes, so they are written into the executed notebook from the
-session's event log, right below the `%%intern` cell that asked for them (`place_inserted_cells`).
+session's event log, right below the `%%intern` cell that asked for them (`place_inserted_cells`). The `%%intern`
+outputs keep their static record and drop the widget view (`static_records`), so the executed notebook reads the
+same in `jupyter nbconvert --to html`, on GitHub and on nbviewer, with no kernel and no widget JavaScript.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from mlintern_jupyter.control.notebook_cells import place_inserted_cells
+from mlintern_jupyter.control.readable_records import static_records
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +38,7 @@ def main() -> int:
                             resources={"metadata": {"path": str(out.parent)}})
     client.execute()
     placed = place_inserted_cells(notebook, Path(os.environ["MLINTERN_HOME"]))
+    static_records(notebook)
     nbformat.write(notebook, out)
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     home = Path(os.environ["MLINTERN_HOME"])

@@ -19,6 +19,8 @@ from mlintern_jupyter.tools.registry import Tool
 @pytest.fixture
 def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    # The ipywidgets cards (the fallback renderer), whose buttons these tests click; see test_card_widget.py.
+    monkeypatch.setenv("MLINTERN_CARDS", "ipywidgets")
     shell = start_ipython() or get_ipython()
     shell.run_line_magic("load_ext", "mlintern_jupyter")
     yield shell

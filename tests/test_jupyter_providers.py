@@ -16,6 +16,8 @@ from mlintern_jupyter.control.model_choice import ROUTER_MODELS
 @pytest.fixture
 def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    # The ipywidgets cards (the fallback renderer), whose buttons these tests click; see test_card_widget.py.
+    monkeypatch.setenv("MLINTERN_CARDS", "ipywidgets")
     monkeypatch.delenv("MLINTERN_MODEL", raising=False)
     monkeypatch.delenv("MLINTERN_EFFORT", raising=False)
     shell = start_ipython() or get_ipython()

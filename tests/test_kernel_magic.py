@@ -57,6 +57,9 @@ def kernel(tmp_path: Path):
     env = dict(os.environ)
     env.update(PYTHONPATH=str(ROOT), IPYTHONDIR=str(tmp_path / "ipython"), LITELLM_LOCAL_MODEL_COST_MAP="True",
                LITELLM_OFFLINE_MODE="true")
+    # These tests click the ipywidgets cards (the fallback renderer); the anywidget card has its own tests
+    # (test_kernel_card_widget.py).
+    env["MLINTERN_CARDS"] = "ipywidgets"
     km = KernelManager(kernel_name="python3")  # the native spec: this interpreter
     km.start_kernel(env=env, cwd=str(tmp_path))
     kernel = Kernel(km)

@@ -201,7 +201,7 @@ class NotebookAgent:
         view = TurnView(offline=bool(session and getattr(session.model, "offline", False)),
                         model=session.model.name if session else "",
                         effort=session.state.reasoning_effort if session else None,
-                        session_id=session.id if session else "", send=self.send)
+                        session_id=session.id if session else "", send=self.send, renderer="auto")
         self._views[view.turn_id] = view
         return view
 

@@ -15,6 +15,7 @@ import ipywidgets as widgets
 from ..agent import events as ev
 from ..control import commands as c
 from .approval_card import ApprovalCard
+from .card_widget import card_renderer, make_card
 from .cards import AssistantTextCard, FooterCard, JobCard, PlanCard, ToolCard, esc, short_args
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -53,10 +54,14 @@ class CellCard:
 
 
 class TurnView:
-    """Every button of every card sends a typed command through `send` (the notebook's dispatcher)."""
+    """Every button of every card sends a typed command through `send` (the notebook's dispatcher).
+
+    `renderer`: `anywidget` shows the side panel's views in the cell (`card_widget.py`); `ipywidgets` the
+    Python-built cards below (the fallback where anywidget or its bundle is missing, or MLINTERN_CARDS=ipywidgets).
+    """
 
     def __init__(self, *, offline: bool = False, model: str = "", effort: str | None = None, session_id: str = "",
-                 send: Send | None = None) -> None:
+                 send: Send | None = None, renderer: str = "ipywidgets") -> None:
         self.offline = offline
         self.send: Send = send if send is not None else _ignore
         self.turn_id = uuid.uuid4().hex
@@ -70,6 +75,14 @@ class TurnView:
         self.plan: PlanCard | None = None
         self.text: AssistantTextCard | None = None
         self.ended: ev.TurnEnded | None = None
+        self.handle: Any = None
+        self.card: Any = None
+        if renderer == "auto":
+            renderer = card_renderer()
+        if renderer == "anywidget":
+            self.card = make_card(self.send, turn_id=self.turn_id, model=model, offline=offline)
+            self.widget = self.card
+            return
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop")
         self.stop_button.on_click(lambda _b: self._stop())
         label = f"mlintern · {model}" + (" · demo model (offline, scripted)" if offline else "")
@@ -77,7 +90,6 @@ class TurnView:
         self.footer = FooterCard(offline, effort)
         self.body = widgets.VBox([])
         self.widget = widgets.VBox([widgets.HBox([self.stop_button, self.title]), self.body, self.footer.widget])
-        self.handle: Any = None
 
     # ---- cards --------------------------------------------------------------------------------------
 
@@ -98,6 +110,12 @@ class TurnView:
     def update(self, event: ev.Event) -> None:
         if event.kind not in ("assistant_delta", "retry_wait"):
             self.events.append(event)
+        if self.card is not None:
+            self.card.push(event)
+            if isinstance(event, ev.TurnEnded):
+                self.ended = event
+                self.refresh_static()
+            return
         match event:
             case ev.AssistantDelta() | ev.AssistantMessage():
                 if self.text is None:

@@ -51,7 +51,11 @@ export function costText(state: PanelState): string {
   return costUsd > 0 ? `${formatUsd(costUsd)} + unknown` : 'unknown';
 }
 
-export function renderHeader(state: PanelState): HTMLElement {
+/**
+ * The header. `scope: 'turn'` (the inline card under one cell) leaves out the session's settings (approve mode,
+ * effort, budget): a turn's events do not carry them, and the side panel shows them for the whole session.
+ */
+export function renderHeader(state: PanelState, scope: 'session' | 'turn' = 'session'): HTMLElement {
   const { header } = state;
   const budget = header.budget;
   const budgetText = budget
@@ -78,9 +82,9 @@ export function renderHeader(state: PanelState): HTMLElement {
     h(
       'div',
       { className: 'mlintern-stats' },
-      stat('approve', header.approveMode, 'mlintern-approve-mode'),
-      stat('effort', effortText(state), 'mlintern-effort'),
-      stat('budget', budgetText, 'mlintern-budget'),
+      scope === 'session' ? stat('approve', header.approveMode, 'mlintern-approve-mode') : null,
+      scope === 'session' ? stat('effort', effortText(state), 'mlintern-effort') : null,
+      scope === 'session' ? stat('budget', budgetText, 'mlintern-budget') : null,
       stat(
         'tokens',
         `${formatCount(header.tokens.prompt)} in · ${formatCount(header.tokens.completion)} out`,

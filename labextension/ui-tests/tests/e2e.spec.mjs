@@ -58,10 +58,10 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
     return panel;
   }
 
-  /** The innermost ipywidgets box under the %%intern cell holding `text` and an enabled button `label`. */
+  /** The inline card's pending approval holding `text` and an enabled button `label` (the anywidget card). */
   function inlineCard(text, label) {
     return cell(1)
-      .locator('.widget-vbox')
+      .locator('[data-testid="mlintern-inline-card"] [data-testid="mlintern-approval-card"]')
       .filter({ hasText: text })
       .filter({ has: page.locator('button:not([disabled])', { hasText: label }) })
       .last();
@@ -90,7 +90,10 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
     const panel = await startTurn('approvals.ipynb', `${scripted('approvals.json')}\nrun two commands`);
     try {
       // Inline cards and panel fill from the same events.
-      await cell(1).locator('.widget-html', { hasText: 'First I check the shell.' }).first().waitFor();
+      await cell(1)
+        .locator('[data-testid="mlintern-assistant-text"]', { hasText: 'First I check the shell.' })
+        .first()
+        .waitFor();
       await panel
         .locator('[data-testid="mlintern-assistant-text"]', { hasText: 'First I check the shell.' })
         .waitFor();
@@ -104,7 +107,8 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
       await first.locator('[data-testid="mlintern-approve"]').click();
       await first.waitFor({ state: 'detached' });
       await panel.locator('[data-testid="mlintern-tool-output"]', { hasText: 'approved-1' }).waitFor();
-      await cell(1).locator('.widget-label', { hasText: 'approved by person' }).first().waitFor();
+      await inlineCard('echo approved-1', 'Approve').waitFor({ state: 'detached' });
+      await cell(1).locator('[data-testid="mlintern-tool-output"]', { hasText: 'approved-1' }).waitFor();
 
       // 2. Approve from the inline card: the panel's pending card goes away and the command runs.
       const second = panel.locator('[data-testid="mlintern-approval-card"]', { hasText: 'echo approved-2' });
@@ -225,7 +229,10 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
       await inserted.click();
       await page.keyboard.press('Shift+Enter');
       await inserted.locator('.jp-RenderedMarkdown h1', { hasText: 'xss-cell' }).waitFor();
-      await cell(1).locator('.widget-html', { hasText: '<script>window.__xss=2</script>' }).first().waitFor();
+      await cell(1)
+        .locator('[data-testid="mlintern-inline-card"]', { hasText: '<script>window.__xss=2</script>' })
+        .first()
+        .waitFor();
 
       // The payloads read as text in the panel and the inline cards.
       assert.match(
@@ -258,7 +265,7 @@ describe('mlintern end to end', { skip: process.env.MLINTERN_E2E !== '1' && 'set
             // JupyterLab's own icons are inline <svg> without handlers: only payload-shaped ones count.
             if (
               hostile ||
-              (el.tagName.toLowerCase() === 'svg' && el.closest('.jp-RenderedMarkdown, .widget-html'))
+              (el.tagName.toLowerCase() === 'svg' && el.closest('.jp-RenderedMarkdown, .mlintern-markdown'))
             ) {
               found.push(el.outerHTML.slice(0, 200));
             }
