@@ -287,8 +287,10 @@ class JobCard:
                 self.trackio_project = event.trackio_project or self.trackio_project
                 self.dashboard_url = event.dashboard_url or self.dashboard_url
                 if ev.job_is_terminal(status):
+                    # A finished job shows its final state (the header) and no live-looking Cancel.
                     self.cancel_button.disabled = True
                     self.cancel_button.description = f"Job {status.lower()}"
+                    self.cancel_button.layout.display = "none"
             case ev.ToolOutput(text=text):
                 self.lines = (self.lines + text.splitlines())[-LOG_TAIL_LINES:]
                 self.log.value = "\n".join(self.lines)
