@@ -275,6 +275,24 @@ def rows(results: dict[str, Outcome]) -> list[tuple[str, ...]]:
         out.append(("side panel (#7)", f"event leaving the kernel → card painted: p50 {f['event_to_card_ms_p50']} ms, "
                     f"p95 {f['event_to_card_ms_p95']} ms, max {f['event_to_card_ms_max']} ms ({f['live_events']} events)",
                     *no_goal))
+    if not failed("cards", "cards: panel and cell (#13)"):
+        f = results["cards"].figures
+        p, i, r = f["panel"], f["inline"], f["inline_over_panel"]
+        label = "cards: panel and cell (#13)"
+        out.append((label, f"render a {f['history_events']}-event session ({i['cards']} cards) in the inline card: "
+                    f"{i['render_ms']} ms", "—", f"the side panel, same kernel and events: {p['render_ms']} ms",
+                    f"{r['render']}", "no goal set"))
+        out.append((label, f"event leaving the kernel → inline card painted: p50 {i['event_to_card_ms_p50']} ms, "
+                    f"p95 {i['event_to_card_ms_p95']} ms ({i['live_events']} events)",
+                    "the panel's figures (p50 15 ms, p95 25 ms when measured alone): within 1.5x of the panel in this run",
+                    f"the side panel: p50 {p['event_to_card_ms_p50']} ms, p95 {p['event_to_card_ms_p95']} ms",
+                    f"{r['event_to_card_p50']} / {r['event_to_card_p95']}",
+                    yes(r["event_to_card_p50"] is not None and r["event_to_card_p50"] <= 1.5
+                        and r["event_to_card_p95"] is not None and r["event_to_card_p95"] <= 1.5)))
+        out.append((label, f"click on Approve → job card running, in the inline card: median "
+                    f"{i['approve_to_running']['median_ms']} ms ({i['approve_to_running']['rounds']} rounds, real kernel)",
+                    "—", f"in the side panel: median {p['approve_to_running']['median_ms']} ms",
+                    f"{r['approve_to_running']}", "no goal set"))
     for name, label, paths in (("insertions", "cell insertions (#13)", ("headless_quickstart", "headless_two_sessions")),
                                ("insertions_ui", "cell insertions (#13)", ("chromium_run_all", "chromium_two_sessions"))):
         if failed(name, label):
@@ -588,6 +606,14 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
         "the panel's parse, reduce and render. Render: from the kernel sending the 1,000-event history to the last "
         "card painted (first connection, then after page reloads, which also load JupyterLab itself). Live: 60 "
         "events 50 ms apart, each stamped with the kernel's clock when sent, to the frame its card is painted in.",
+        "- **cards: panel and cell** (`tests/bench_cards.py` running `labextension/ui-tests/bench_cards.mjs`): Debian's "
+        "Chromium, a real JupyterLab with the built extension and anywidget. One kernel cell serves the same "
+        "1,000-event history to the side panel's comm and to an inline card (`TurnView`, the anywidget), then sends the "
+        "same 60 live events (50 ms apart) to both: render is from the kernel sending the history (the panel's hello, "
+        "the card's history request) to the last card painted; live is from the event leaving the kernel to its card "
+        "painted. Approve → running uses the real kernel side: a scripted model launches a local `hf_jobs` run; each "
+        "round starts a `--new` session and clicks Approve in the panel or in the inline card, timing in the page from "
+        "the click to that view's job card showing RUNNING (or a later state).\n"
         "- **cell insertions** (`tests/bench_insertions.py`, `labextension/ui-tests/bench_insertions.mjs`): 20 runs "
         "of each path, each in a fresh kernel: the quickstart and a notebook with two `--new` demo sessions executed "
         "by nbclient, their cells written from the log by the headless writer; and in Chromium with the real kernel, "
@@ -625,7 +651,7 @@ def write_report(path: Path, results: dict[str, Outcome], total_s: float) -> Non
 
 def main() -> int:
     names = ["engine", "imports", "tokens", "guards", "comm", "jobs", "fold", "research", "playbook", "agent_eval",
-             "redact", "panel", "sandbox", "providers", "cli", "attacks", "insertions", "insertions_ui"]
+             "redact", "panel", "cards", "sandbox", "providers", "cli", "attacks", "insertions", "insertions_ui"]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(names), help="comma-separated subset of: " + ", ".join(names))
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
@@ -651,7 +677,7 @@ def main() -> int:
             results[name] = run_json(name, [py, "scripts/eval_agent.py", "--json"], ROOT, env, 3600)
         else:
             timeout = {"jobs": 300, "comm": 240, "providers": 600, "fold": 600, "cli": 1800, "redact": 900,
-                       "attacks": 1800, "insertions": 3600}.get(name, 180)
+                       "attacks": 1800, "insertions": 3600, "cards": 1300}.get(name, 180)
             results[name] = run_json(name, [py, f"tests/bench_{name}.py"], ROOT, env, timeout)
         o = results[name]
         print(f"   {name}: {'ok' if o.figures else 'FAILED ' + o.error} ({o.seconds:.0f} s)", flush=True)

@@ -10,58 +10,14 @@
  * Run: node ui-tests/bench_panel.mjs   (from labextension/, after npm run build; prints one JSON line last)
  */
 
-import { labTarget, launchBrowser, openLab, openPanel, screenshot } from './lab.mjs';
-import { PROTOCOL_VERSION, putNotebook, runCell, waitForKernelIdle } from './notebook.mjs';
+import { history, quantile, runAndCheck, waitFor } from './bench_common.mjs';
+import { labTarget, launchBrowser, openLab, openPanel } from './lab.mjs';
+import { PROTOCOL_VERSION, putNotebook, waitForKernelIdle } from './notebook.mjs';
 
 const HISTORY_EVENTS = 1000;
 const RELOADS = 2;
 const LIVE_EVENTS = 60;
 const LIVE_GAP_S = 0.05;
-
-/** A realistic session of exactly `total` events: iterations of text, tool call, output, result and usage. */
-function history(total) {
-  let seq = 0;
-  const ev = (kind, fields) => ({
-    kind,
-    session_id: 'bench',
-    seq: ++seq,
-    ts: '2025-01-01T00:00:00.000Z',
-    ...fields
-  });
-  const events = [
-    ev('session_started', { model: 'demo', approve_mode: 'auto', budget_usd: 5, demo: true }),
-    ev('user_prompt', { text: 'train a classifier on the digits data', cell_id: 'anchor-cell' })
-  ];
-  for (let i = 0; events.length + 6 <= total - 2; i++) {
-    const call = `call_${i}`;
-    const args = { path: `scripts/step_${i}.py`, last: 20 };
-    events.push(
-      ev('assistant_message', {
-        text: `Step ${i}: reading **step_${i}.py** and checking the \`loss\` so far.`,
-        tool_calls: [{ id: call, name: 'read', arguments: JSON.stringify(args) }]
-      }),
-      ev('tool_call', { call_id: call, tool: 'read', arguments: args }),
-      ev('tool_started', { call_id: call, tool: 'read' }),
-      ev('tool_output', { call_id: call, text: `step ${i} loss=${(1 / (i + 1)).toFixed(4)}\n`.repeat(5) }),
-      ev('tool_result', {
-        call_id: call,
-        tool: 'read',
-        ok: true,
-        content: `def train():\n    # step ${i}\n    pass\n`.repeat(4),
-        status: 'ok',
-        duration_s: 0.01
-      }),
-      ev('usage', { prompt_tokens: 1200 + i, completion_tokens: 80, cost_usd: 0.001, model: 'demo' })
-    );
-  }
-  // The last card's text is stamped by the kernel when it sends the history (see KERNEL_SIDE).
-  events.push(ev('assistant_message', { text: 'BENCH_END 0', tool_calls: [] }));
-  events.push(ev('turn_ended', { reason: 'done', iterations: 166 }));
-  if (events.length !== total) {
-    throw new Error(`built ${events.length} events, wanted ${total}`);
-  }
-  return events;
-}
 
 const KERNEL_SIDE = `
 import json, time
@@ -127,45 +83,6 @@ function installProbe() {
     subtree: true,
     characterData: true
   });
-}
-
-async function waitFor(page, fn, arg, timeout = 60_000) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout, polling: 100 });
-  } catch (err) {
-    await screenshot(page, 'bench-panel-failure');
-    const panel = await page
-      .locator('[data-testid="mlintern-panel"]')
-      .innerText()
-      .catch(() => '(no panel)');
-    throw new Error(
-      `${err.message}\npanel text: ${panel.slice(0, 500)}\nprobe: ${await page
-        .evaluate(() => JSON.stringify(window.__bench))
-        .catch(() => '?')}`
-    );
-  }
-}
-
-/** Run a cell and make sure it did run: a Shift+Enter that lands before the notebook settles is lost. */
-async function runAndCheck(page, index) {
-  const prompt = page
-    .locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell')
-    .nth(index)
-    .locator('.jp-InputPrompt');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    await runCell(page, index);
-    try {
-      await prompt.filter({ hasText: /\[(\d+|\*)\]/ }).waitFor({ timeout: 5_000 });
-      return;
-    } catch {
-      // not started; try again
-    }
-  }
-  throw new Error(`cell ${index} did not run`);
-}
-
-function quantile(sorted, q) {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 async function main() {
