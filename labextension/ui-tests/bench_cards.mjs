@@ -17,7 +17,7 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { history, quantile, runAndCheck, waitFor } from './bench_common.mjs';
+import { history, installProbe, PANEL_TARGET, quantile, runAndCheck, waitFor } from './bench_common.mjs';
 import { labTarget, launchBrowser, openLab, openPanel, screenshot } from './lab.mjs';
 import { PROTOCOL_VERSION, putNotebook, waitForKernelIdle } from './notebook.mjs';
 
@@ -31,23 +31,9 @@ const ROOTS = {
 };
 
 /** Kernel side: the panel's comm target and an inline card, fed the same history and the same live events. */
-const KERNEL_SIDE = `
-import json, time
+const KERNEL_SIDE = `${PANEL_TARGET}
 from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.jupyter.view import TurnView
-HISTORY = json.load(open("bench_history.json"))
-COMMS = []
-
-def _target(comm, open_msg):
-    COMMS.append(comm)
-    def on_msg(msg):
-        if (msg["content"]["data"].get("command") or {}).get("type") == "hello":
-            HISTORY[-2]["text"] = "BENCH_END %.3f" % (time.time() * 1000)
-            comm.send({"type": "events", "v": __VERSION__, "events": HISTORY})
-    comm.on_msg(on_msg)
-    on_msg(open_msg)
-
-get_ipython().kernel.comm_manager.register_target("mlintern", _target)
 
 view = TurnView(renderer="anywidget", model="demo", offline=True)
 for data in HISTORY:
@@ -74,42 +60,6 @@ def bench_live(n, gap):
         view.update(ev.event_from_dict({**base, "text": "LIVE %d %.3f" % (i, time.time() * 1000)}))
         time.sleep(gap)
 `;
-
-/** In the page: when each BENCH_END / LIVE card is first painted, per root (observer, then the next frame). */
-function installProbe(roots) {
-  window.__bench = Object.fromEntries(Object.keys(roots).map(name => [name, { end: [], live: {} }]));
-  const seen = new Set();
-  const check = () => {
-    for (const [name, selector] of Object.entries(roots)) {
-      const timeline = document.querySelector(selector);
-      const cards = timeline ? timeline.querySelectorAll('[data-testid="mlintern-assistant-text"]') : [];
-      // Only the newest few cards can be new; scanning all 1,000 on every mutation would distort the figure.
-      for (let i = Math.max(0, cards.length - 3); i < cards.length; i++) {
-        const m = /(BENCH_END|LIVE (\d+)) ([\d.]+)/.exec(cards[i].textContent ?? '');
-        const key = m && `${name} ${m[2] === undefined ? `end ${m[3]}` : `live ${m[2]}`}`;
-        if (!m || seen.has(key)) {
-          continue;
-        }
-        seen.add(key);
-        const sent = Number(m[3]);
-        const count = timeline.children.length;
-        requestAnimationFrame(() => {
-          const painted = Date.now();
-          if (m[2] === undefined) {
-            window.__bench[name].end.push({ ms: painted - sent, cards: count });
-          } else {
-            window.__bench[name].live[m[2]] = painted - sent;
-          }
-        });
-      }
-    }
-  };
-  new window.MutationObserver(check).observe(document, {
-    childList: true,
-    subtree: true,
-    characterData: true
-  });
-}
 
 async function renderAndLive(browser, target) {
   const events = history(HISTORY_EVENTS);

@@ -1,5 +1,7 @@
 /** Shared by the browser benchmarks (bench_panel.mjs, bench_cards.mjs): a session history, waits, quantiles. */
 
+/* global document, requestAnimationFrame -- used inside the probe, which runs in the browser */
+
 import { screenshot } from './lab.mjs';
 import { runCell } from './notebook.mjs';
 
@@ -85,4 +87,61 @@ export async function runAndCheck(page, index) {
 
 export function quantile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/**
+ * The kernel side of the panel in a benchmark: a fake `mlintern` comm target (registered when the cell runs)
+ * answering the panel's hello with bench_history.json, its end card stamped with the time it is sent. Python
+ * source; __VERSION__ is replaced with the protocol version.
+ */
+export const PANEL_TARGET = `import json, time
+HISTORY = json.load(open("bench_history.json"))
+COMMS = []
+
+def _target(comm, open_msg):
+    COMMS.append(comm)
+    def on_msg(msg):
+        if (msg["content"]["data"].get("command") or {}).get("type") == "hello":
+            HISTORY[-2]["text"] = "BENCH_END %.3f" % (time.time() * 1000)
+            comm.send({"type": "events", "v": __VERSION__, "events": HISTORY})
+    comm.on_msg(on_msg)
+    on_msg(open_msg)
+
+get_ipython().kernel.comm_manager.register_target("mlintern", _target)
+`;
+
+/** In the page: when each BENCH_END / LIVE card is first painted, per root (observer, then the next frame). */
+export function installProbe(roots) {
+  window.__bench = Object.fromEntries(Object.keys(roots).map(name => [name, { end: [], live: {} }]));
+  const seen = new Set();
+  const check = () => {
+    for (const [name, selector] of Object.entries(roots)) {
+      const timeline = document.querySelector(selector);
+      const cards = timeline ? timeline.querySelectorAll('[data-testid="mlintern-assistant-text"]') : [];
+      // Only the newest few cards can be new; scanning all 1,000 on every mutation would distort the figure.
+      for (let i = Math.max(0, cards.length - 3); i < cards.length; i++) {
+        const m = /(BENCH_END|LIVE (\d+)) ([\d.]+)/.exec(cards[i].textContent ?? '');
+        const key = m && `${name} ${m[2] === undefined ? `end ${m[3]}` : `live ${m[2]}`}`;
+        if (!m || seen.has(key)) {
+          continue;
+        }
+        seen.add(key);
+        const sent = Number(m[3]);
+        const count = timeline.children.length;
+        requestAnimationFrame(() => {
+          const painted = Date.now();
+          if (m[2] === undefined) {
+            window.__bench[name].end.push({ ms: painted - sent, cards: count });
+          } else {
+            window.__bench[name].live[m[2]] = painted - sent;
+          }
+        });
+      }
+    }
+  };
+  new window.MutationObserver(check).observe(document, {
+    childList: true,
+    subtree: true,
+    characterData: true
+  });
 }

@@ -10,7 +10,7 @@
  * Run: node ui-tests/bench_panel.mjs   (from labextension/, after npm run build; prints one JSON line last)
  */
 
-import { history, quantile, runAndCheck, waitFor } from './bench_common.mjs';
+import { history, installProbe, PANEL_TARGET, quantile, runAndCheck, waitFor } from './bench_common.mjs';
 import { labTarget, launchBrowser, openLab, openPanel } from './lab.mjs';
 import { PROTOCOL_VERSION, putNotebook, waitForKernelIdle } from './notebook.mjs';
 
@@ -19,20 +19,7 @@ const RELOADS = 2;
 const LIVE_EVENTS = 60;
 const LIVE_GAP_S = 0.05;
 
-const KERNEL_SIDE = `
-import json, time
-HISTORY = json.load(open("bench_history.json"))
-COMMS = []
-
-def _target(comm, open_msg):
-    COMMS.append(comm)
-    def on_msg(msg):
-        if (msg["content"]["data"].get("command") or {}).get("type") == "hello":
-            HISTORY[-2]["text"] = "BENCH_END %.3f" % (time.time() * 1000)
-            comm.send({"type": "events", "v": __VERSION__, "events": HISTORY})
-    comm.on_msg(on_msg)
-    on_msg(open_msg)
-
+const KERNEL_SIDE = `${PANEL_TARGET}
 def bench_live(n, gap):
     seq = HISTORY[-1]["seq"]
     for i in range(n):
@@ -43,47 +30,7 @@ def bench_live(n, gap):
         COMMS[-1].send({"type": "event", "v": __VERSION__, "event": event})
         time.sleep(gap)
 
-get_ipython().kernel.comm_manager.register_target("mlintern", _target)
-print("bench target registered")
 `;
-
-/** In the page: record when each BENCH_END / LIVE card is first painted (observer, then the next frame). */
-function installProbe() {
-  window.__bench = { end: [], live: {} };
-  const seen = new Set();
-  const check = () => {
-    const timeline = window.document.querySelector('[data-testid="mlintern-timeline"]');
-    const cards = timeline ? timeline.querySelectorAll('[data-testid="mlintern-assistant-text"]') : [];
-    // Only the newest few cards can be new; scanning all 1,000 on every mutation would distort the figure.
-    for (let i = Math.max(0, cards.length - 3); i < cards.length; i++) {
-      const text = cards[i].textContent ?? '';
-      const m = /(BENCH_END|LIVE (\d+)) ([\d.]+)/.exec(text);
-      if (!m) {
-        continue;
-      }
-      const key = m[2] === undefined ? `end ${m[3]}` : `live ${m[2]}`;
-      if (seen.has(key)) {
-        continue;
-      }
-      seen.add(key);
-      const sent = Number(m[3]);
-      const count = timeline.children.length;
-      window.requestAnimationFrame(() => {
-        const painted = Date.now();
-        if (m[2] === undefined) {
-          window.__bench.end.push({ ms: painted - sent, cards: count });
-        } else {
-          window.__bench.live[m[2]] = painted - sent;
-        }
-      });
-    }
-  };
-  new window.MutationObserver(check).observe(window.document, {
-    childList: true,
-    subtree: true,
-    characterData: true
-  });
-}
 
 async function main() {
   const started = Date.now();
@@ -112,7 +59,7 @@ async function main() {
     page.on('pageerror', err => console.error('page error:', err.message));
     const render = [];
     let cards = 0;
-    await page.addInitScript(installProbe);
+    await page.addInitScript(installProbe, { panel: '[data-testid="mlintern-timeline"]' });
     for (let load = 0; load <= RELOADS; load++) {
       await openLab(page, target, '/tree/bench.ipynb');
       await openPanel(page);
@@ -122,14 +69,18 @@ async function main() {
         // The panel says hello after the first execution; the kernel answers with the history.
         await runAndCheck(page, 0);
       }
-      await waitFor(page, () => window.__bench && window.__bench.end.length > 0);
-      const [end] = await page.evaluate(() => window.__bench.end);
+      await waitFor(page, () => window.__bench && window.__bench.panel.end.length > 0);
+      const [end] = await page.evaluate(() => window.__bench.panel.end);
       render.push(end.ms);
       cards = end.cards;
     }
     await runAndCheck(page, 1);
-    await waitFor(page, n => window.__bench && Object.keys(window.__bench.live).length >= n, LIVE_EVENTS);
-    const live = Object.values(await page.evaluate(() => window.__bench.live)).sort((a, b) => a - b);
+    await waitFor(
+      page,
+      n => window.__bench && Object.keys(window.__bench.panel.live).length >= n,
+      LIVE_EVENTS
+    );
+    const live = Object.values(await page.evaluate(() => window.__bench.panel.live)).sort((a, b) => a - b);
     const figures = {
       bench: 'panel',
       how: 'real JupyterLab + built extension, fake kernel-side comm target, system chromium',
