@@ -160,7 +160,10 @@ describe('card layout in light and dark themes', () => {
       const badge = await panel
         .locator('.mlintern-badge-demo')
         .evaluate(el => ({ bg: getComputedStyle(el).backgroundColor, fg: getComputedStyle(el).color }));
-      assert.ok(luminance(badge.bg) - luminance(badge.fg) > 0.4, `demo badge contrast: ${JSON.stringify(badge)}`);
+      assert.ok(
+        luminance(badge.bg) - luminance(badge.fg) > 0.4,
+        `demo badge contrast: ${JSON.stringify(badge)}`
+      );
 
       // A click on the inline card's Approve goes to the kernel's dispatcher and its reply shows in the card.
       await inlineCard.locator('[data-testid="mlintern-approve"]').click();

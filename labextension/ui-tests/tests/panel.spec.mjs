@@ -96,6 +96,12 @@ describe('mlintern panel', () => {
     const panel = page.locator('[data-testid="mlintern-panel"]');
     const card = panel.locator('[data-testid="mlintern-approval-card"]');
     await card.waitFor();
+    // The script is shown (numbered lines); every field, the script included, is in the JSON one click away.
+    assert.match(
+      await card.locator('[data-testid="mlintern-approval-script"]').innerText(),
+      /print\("train"\)/
+    );
+    await card.locator('.mlintern-action-json > summary').click();
     assert.match(
       await card.locator('[data-testid="mlintern-action-text"]').innerText(),
       /a10g-small[\s\S]*print\("train"\)/
