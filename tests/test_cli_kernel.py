@@ -119,6 +119,9 @@ def test_run_in_a_notebook_live_json_then_the_notebook_with_its_script_cell_and_
     insert = next(e for e in events if isinstance(e, ev.CellInsert))
     assert out.cells[intern + 1].metadata["mlintern"]["insert_id"] == f"{events[0].session_id}:{insert.call_id}"
     assert out.cells[intern].outputs  # the cards' output
+    # What readers without a kernel see (nbconvert, GitHub): the record, never a widget view needing JavaScript.
+    (card,) = [o for o in out.cells[intern].outputs if "mlintern" in o.get("metadata", {})]
+    assert "application/vnd.jupyter.widget-view+json" not in card["data"] and "mlintern-static" in card["data"]["text/html"]
     assert not any(o.get("output_type") == "error" for c in out.cells for o in c.get("outputs", []))
     export = nbformat.read(tmp_path / "work" / "work.mlintern.export.ipynb", as_version=4)
     nbformat.validate(export)

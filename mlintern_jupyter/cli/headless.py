@@ -27,6 +27,7 @@ from nbformat import NotebookNode
 from ..agent import events as ev
 from ..agent.store import read_events, sessions_dir
 from ..control.notebook_cells import anchored_inserts, place_cells_below
+from ..control.readable_records import static_records
 from . import actions
 from .follow import SessionFollower
 from .notebooks import BadInput, write_notebook
@@ -198,6 +199,7 @@ class HeadlessRun:
             else:  # a resume: the cells inserted while it ran (their anchor is a cell of the first run)
                 anchor, events = None, self.events
             place_cells_below(plan.notebook, plan.cell_index, session_id, anchored_inserts(events, anchor))
+            static_records(plan.notebook)  # readers of the output (nbconvert, GitHub) see the record, not a blank view
             write_notebook(plan.notebook, plan.out)
         if plan.export is not None:
             try:
