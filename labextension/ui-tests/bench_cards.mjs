@@ -17,7 +17,15 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { history, installProbe, PANEL_TARGET, quantile, runAndCheck, waitFor } from './bench_common.mjs';
+import {
+  history,
+  installProbe,
+  PANEL_TARGET,
+  putHistory,
+  quantile,
+  runAndCheck,
+  waitFor
+} from './bench_common.mjs';
 import { labTarget, launchBrowser, openLab, openPanel, screenshot } from './lab.mjs';
 import { PROTOCOL_VERSION, putNotebook, waitForKernelIdle } from './notebook.mjs';
 
@@ -62,15 +70,7 @@ def bench_live(n, gap):
 `;
 
 async function renderAndLive(browser, target) {
-  const events = history(HISTORY_EVENTS);
-  const res = await fetch(`${target.url}/api/contents/bench_history.json`, {
-    method: 'PUT',
-    headers: { 'Content-Type': 'application/json', Authorization: `token ${target.token}` },
-    body: JSON.stringify({ type: 'file', format: 'text', content: JSON.stringify(events) })
-  });
-  if (!res.ok) {
-    throw new Error(`PUT bench_history.json: ${res.status}`);
-  }
+  await putHistory(target, history(HISTORY_EVENTS));
   await putNotebook(target, 'bench_cards.ipynb', [
     { id: 'bench-kernel', source: KERNEL_SIDE.replaceAll('__VERSION__', String(PROTOCOL_VERSION)) },
     { id: 'anchor-cell', source: 'view.display("anchor-cell")' },

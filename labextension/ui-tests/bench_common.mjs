@@ -145,3 +145,15 @@ export function installProbe(roots) {
     characterData: true
   });
 }
+
+/** The session history the benchmark's kernel side serves: bench_history.json next to the notebook. */
+export async function putHistory(target, events) {
+  const res = await fetch(`${target.url}/api/contents/bench_history.json`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', Authorization: `token ${target.token}` },
+    body: JSON.stringify({ type: 'file', format: 'text', content: JSON.stringify(events) })
+  });
+  if (!res.ok) {
+    throw new Error(`PUT bench_history.json: ${res.status}`);
+  }
+}

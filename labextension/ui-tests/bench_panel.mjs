@@ -10,7 +10,15 @@
  * Run: node ui-tests/bench_panel.mjs   (from labextension/, after npm run build; prints one JSON line last)
  */
 
-import { history, installProbe, PANEL_TARGET, quantile, runAndCheck, waitFor } from './bench_common.mjs';
+import {
+  history,
+  installProbe,
+  PANEL_TARGET,
+  putHistory,
+  quantile,
+  runAndCheck,
+  waitFor
+} from './bench_common.mjs';
 import { labTarget, launchBrowser, openLab, openPanel } from './lab.mjs';
 import { PROTOCOL_VERSION, putNotebook, waitForKernelIdle } from './notebook.mjs';
 
@@ -42,15 +50,7 @@ async function main() {
         'bench_panel needs its own lab (unset MLINTERN_LAB_URL): it writes a file next to the notebook'
       );
     }
-    const events = history(HISTORY_EVENTS);
-    const res = await fetch(`${target.url}/api/contents/bench_history.json`, {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json', Authorization: `token ${target.token}` },
-      body: JSON.stringify({ type: 'file', format: 'text', content: JSON.stringify(events) })
-    });
-    if (!res.ok) {
-      throw new Error(`PUT bench_history.json: ${res.status}`);
-    }
+    await putHistory(target, history(HISTORY_EVENTS));
     await putNotebook(target, 'bench.ipynb', [
       { id: 'bench-kernel', source: KERNEL_SIDE.replaceAll('__VERSION__', String(PROTOCOL_VERSION)) },
       { id: 'anchor-cell', source: `bench_live(${LIVE_EVENTS}, ${LIVE_GAP_S})` }
