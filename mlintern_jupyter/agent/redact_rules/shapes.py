@@ -53,6 +53,23 @@ _REFERENCE_RE = re.compile(
 )
 
 
+def _placeholder_word(v: str, *, in_token: bool) -> bool:
+    """`example`, `your-key`, `dummy`... In a token's body (its prefix already says "credential") the word must read
+    as one: one case, at an edge or beside a separator (`AKIAIOSFODNN7EXAMPLE`, `sk-your-key-here`), since a
+    generated body holds such letters by chance (`ghp_...FaKeWQ6...` was left whole)."""
+    if not in_token:
+        return bool(_PLACEHOLDER_WORDS_RE.search(v))
+    for match in _PLACEHOLDER_WORDS_RE.finditer(v):
+        word = match.group()
+        if any(c.isalpha() for c in word) and not (word.islower() or word.isupper()):
+            continue
+        before = v[match.start() - 1] if match.start() else ""
+        after = v[match.end()] if match.end() < len(v) else ""
+        if not before.isalnum() or not after.isalnum():
+            return True
+    return False
+
+
 def is_placeholder(value: str, *, sequential: bool = True) -> bool:
     """A stand-in for a credential: masks, templates, documentation examples, and (unless `sequential` is
     False) runs like `1234567` or `abcdefg`, which values under a secret-named key rarely are by chance but
@@ -65,7 +82,7 @@ def is_placeholder(value: str, *, sequential: bool = True) -> bool:
     distinct = len(set(v))
     if distinct <= 3 or (len(v) >= 12 and distinct <= 5):
         return True
-    if _PLACEHOLDER_WORDS_RE.search(v) or (sequential and any(seq in v for seq in _SEQUENTIAL)):
+    if _placeholder_word(v, in_token=not sequential) or (sequential and any(seq in v for seq in _SEQUENTIAL)):
         return True
     return bool(re.search(r"(.)\1{7}", v)) and distinct < 10
 
