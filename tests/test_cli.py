@@ -116,6 +116,24 @@ def test_deny_with_feedback_and_an_unknown_nonce(capsys):
     assert (answer.decision, answer.feedback) == ("denied", "use a smaller model")
 
 
+def test_nonces_never_start_with_a_dash(monkeypatch):
+    # CI once drew a nonce starting with '-' (1 in 64 do), which argparse read as an option.
+    from mlintern_jupyter.agent import approval
+    draws = iter(["-looks-like-an-option", "_fine-one"])
+    monkeypatch.setattr(approval.secrets, "token_urlsafe", lambda n: next(draws))
+    assert approval.new_nonce() == "_fine-one"
+
+
+def test_a_dash_nonce_from_an_older_log_is_answered_after_double_dash(capsys, monkeypatch):
+    from mlintern_jupyter.agent import core
+    monkeypatch.setattr(core, "new_nonce", lambda: "-older-nonce")
+    session = waiting_session()
+    assert next(iter(session.approvals.records)) == "-older-nonce"
+    assert main(["approve", session.name, "--deny", "--feedback", "too big", "--", "-older-nonce"]) == 0
+    answer = read_events(session.dir / "events.jsonl").events[-1]
+    assert (answer.decision, answer.feedback, answer.nonce) == ("denied", "too big", "-older-nonce")
+
+
 def test_a_running_session_is_not_written_from_outside(capsys):
     session = Session(SessionConfig(model="scripted"), ToolRegistry(), model=ScriptedModel(["done"]))
     asyncio.run(session.run_turn("first"))

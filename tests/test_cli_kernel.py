@@ -136,7 +136,7 @@ def test_ask_mode_ends_with_the_answer_command_then_approve_and_resume(tmp_path,
     approve = re.search(r"^  (mlintern approve (\S+) (\S+))$", proc.stderr, re.MULTILINE)
     assert approve, proc.stderr
     name, nonce = approve.group(2), approve.group(3)
-    assert f"mlintern resume {name}" in proc.stderr and f"{nonce} --deny --feedback" in proc.stderr
+    assert f"mlintern resume {name}" in proc.stderr and f"--deny --feedback 'why' {nonce}" in proc.stderr
     assert mlintern(["approve", name, nonce], env, tmp_path).returncode == 0
     resumed = mlintern(["resume", name, "--out", "resumed.ipynb"], env, tmp_path)
     assert resumed.returncode == 0, resumed.stderr

@@ -125,12 +125,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def new_nonce() -> str:
+    """128 random bits, URL-safe, never starting with '-': a nonce is pasted as a word on command lines
+    (`mlintern approve SESSION NONCE`), where a leading dash reads as an option (1 nonce in 64 did)."""
+    while (nonce := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return nonce
+
+
 @dataclass
 class ApprovalRecord:
     call_id: str
     spec: ActionSpec
     cost_usd: float | None
-    nonce: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    nonce: str = field(default_factory=new_nonce)
     expires_at: datetime = field(default_factory=lambda: _now() + DEFAULT_EXPIRY)
     used: bool = False
     # The decision the person or policy gave; None while pending.

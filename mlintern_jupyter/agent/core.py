@@ -10,7 +10,6 @@ turns, compaction and resume on top, so the imports run one way: session -> loop
 from __future__ import annotations
 
 import asyncio
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,7 +20,7 @@ from typing import Any
 
 from . import events as ev
 from .allow_list import session_shape
-from .approval import APPROVE_MODES, ActionSpec, ApprovalRecord, Resolution, edited_spec
+from .approval import APPROVE_MODES, ActionSpec, ApprovalRecord, Resolution, edited_spec, new_nonce
 from .budget import Budget
 from .guards import LoopGuards
 from .messages import ToolCallPart, repair_dangling_calls
@@ -238,7 +237,7 @@ class SessionCore:
                          reason: str, checks: list[str] | None = None) -> ApprovalRecord:
         """Ask for a decision about one exact action: recorded first; the fold creates its record (nonce, hash,
         expiry). The loop asks for tool calls; the trace uploader asks once per machine before its first upload."""
-        nonce = secrets.token_urlsafe(16)
+        nonce = new_nonce()
         expires_at = datetime.now(UTC) + self.state.approvals.expiry
         with self._lock:
             self.emit(ev.ApprovalRequested(

@@ -222,9 +222,11 @@ class HeadlessRun:
         name = self._name(session_id)
         lines = []
         for record in state.approvals.pending():
+            # Logs written before nonces avoided a leading '-' need `--` so argparse reads it as the nonce.
+            word = f"-- {record.nonce}" if record.nonce.startswith("-") else record.nonce
             lines.append(f"waiting for approval of {record.spec.tool} (call {record.call_id}):")
-            lines.append(f"  mlintern approve {name} {record.nonce}")
-            lines.append(f"  mlintern approve {name} {record.nonce} --deny --feedback 'why'")
+            lines.append(f"  mlintern approve {name} {word}")
+            lines.append(f"  mlintern approve {name} --deny --feedback 'why' {word}")
         lines.append(f"then continue with: mlintern resume {name}")
         return lines
 
