@@ -164,3 +164,32 @@ def test_engine_imports_no_jupyter():
             "bad = [m for m in ('IPython', 'ipywidgets', 'traitlets', 'comm') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_research_prices_its_calls_with_the_price_the_person_gave(tmp_path):
+    """A model litellm cannot price, priced by `%intern price`: the sub-agent's calls are priced the same way
+    (they were "cost unknown" while the parent's were counted), and the child's log says where the price came from."""
+
+    asked: list[bool] = []
+
+    async def model_fn(messages, tools, settings):
+        if any(t["name"] == "research" for t in tools):  # the parent
+            if asked:
+                return ModelResponse(text="done", usage=ModelUsage(prompt_tokens=1_000, completion_tokens=100, cost_usd=None))
+            asked.append(True)
+            return ModelResponse(tool_calls=(ToolCallPart("r1", "research", '{"task": "recipes"}'),),
+                                 usage=ModelUsage(prompt_tokens=1_000, completion_tokens=100, cost_usd=None),
+                                 finish_reason="tool_calls")
+        return ModelResponse(text=ANSWER, usage=ModelUsage(prompt_tokens=2_000_000, completion_tokens=0, cost_usd=None))
+
+    config = SessionConfig(model="function", approve_mode="auto", budget_usd=10.0)
+    session = Session(config, default_tools(ToolsConfig(hf_token="")), model=FunctionModel(model_fn), home=tmp_path)
+    session.set_price(1.0, 2.0)
+    run(session.run_turn("research recipes"))
+    costs = {u.model: u.cost_usd for u in of_kind(session, ev.Usage)}
+    assert costs["function (research)"] == 2.0  # 2M input tokens at $1 per million
+    assert abs(session.budget.llm_spent_usd - (2.0 + 2 * 0.0012)) < 1e-9
+    child = Session.resume(f"{session.id}-research-r1", default_tools(ToolsConfig(hf_token="")), home=tmp_path,
+                           model=FunctionModel(model_fn))
+    assert child.state.provider.prices == {"function": (1.0, 2.0)}
+    child.close()

@@ -52,6 +52,16 @@ class ProviderState:
             case ev.Usage(model=model, cost_usd=None):
                 self.unpriced.add(model)
 
+    def learned_events(self) -> list[ev.Event]:
+        """What was learned, as the events that teach it: a research sub-agent's log starts with them, so the
+        price the person gave, an effort cap or a context window holds for its calls too."""
+        events: list[ev.Event] = [ev.PriceSet(model=model, input_per_mtok=price_in, output_per_mtok=price_out)
+                                  for model, (price_in, price_out) in self.prices.items()]
+        events += [ev.EffortFallback(model=model, effective=cap, reason="learned by the parent session")
+                   for model, cap in self.effort_caps.items()]
+        events += [ev.ContextWindowLearned(model=model, tokens=tokens) for model, tokens in self.windows.items()]
+        return events
+
     def allowed_efforts(self, model: str, accepted: Sequence[str] | None) -> list[str]:
         """Levels the model may get: what its endpoint accepts (all when unknown), at most its learned cap."""
         levels = list(accepted) if accepted is not None else list(EFFORT_LEVELS)

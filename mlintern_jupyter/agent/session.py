@@ -62,7 +62,9 @@ class Session(SessionCore):
         """A child session with its own context, through the same loop and gate, in this session's approve mode,
         model and effort, with nobody to click (what would need a person is refused, not waited on). It shares
         this session's Budget object, so each of its model calls is checked against everything spent; the spend
-        is recorded in this session's log by the caller (the child's own fold leaves the shared budget alone)."""
+        is recorded in this session's log by the caller (the child's own fold leaves the shared budget alone).
+        What this session learned about its model (a price the person gave, effort caps, the context window)
+        opens the child's log, so its calls are priced and sized the same way."""
         state = self.state
         config = SessionConfig(
             model=state.model, approve_mode=state.approve_mode, budget_usd=self.budget.cap_usd,
@@ -70,8 +72,11 @@ class Session(SessionCore):
             reasoning_effort=state.reasoning_effort, person_present=False, policy=self.policy_config(),
             cwd=state.cwd,
         )
-        return Session(config, tools, model=self.model, budget=self.budget, session_id=f"{self.id}-{label}"[:120],
-                       home=self.dir.parent.parent, redactor=self.redactor, services=self.services.for_subagent())
+        child = Session(config, tools, model=self.model, budget=self.budget, session_id=f"{self.id}-{label}"[:120],
+                        home=self.dir.parent.parent, redactor=self.redactor, services=self.services.for_subagent())
+        for event in self.state.provider.learned_events():
+            child.emit(event)
+        return child
 
     @classmethod
     def resume(cls, session_id: str, tools: Any, *, home: Path | None = None, model: Model | None = None,
