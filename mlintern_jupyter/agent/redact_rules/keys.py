@@ -109,7 +109,7 @@ def _word_class(word: str, previous: str | None) -> tuple[str, Tier] | None:
     hit = _WORDS.get(word)
     if hit is None:
         for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) > len(suffix):
+            if word.endswith(suffix):  # also the bare compound: `SUMOLOGIC_ACCESSKEY`, `secretkey`
                 hit = _WORDS.get(suffix) or ("API_KEY", "token")
                 break
     if hit is None:  # `secrete`, `passwordvalue`: a password/secret word with an unknown ending

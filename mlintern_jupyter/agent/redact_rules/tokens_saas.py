@@ -35,6 +35,11 @@ MESSAGING_RULES: list[TokenRule] = [
     prefixed("SLACK_TOKEN", "xoxb-|xoxp-|xoxa-|xoxr-|xoxe-|xoxs-|xoxo-|xoxc-|xoxd-", r"(?:[0-9]{1,2}-)?[0-9]{8,14}-[A-Za-z0-9-]{8,}+",
              src="gitleaks slack-*-token; detect-secrets slack"),
     prefixed("SLACK_TOKEN", "xoxe.xoxp-|xoxe.xoxb-", r"[0-9]-[A-Za-z0-9]{100,}+", src="gitleaks slack-config-access-token"),
+    # Legacy tokens: numeric segments of any length (`xoxp-<6 digits>-<6>-<6>-<hex>`), and workspace tokens
+    # (`xoxa-2-<alnum>`), which the rule above, written for today's 8-14 digit ids, does not reach.
+    prefixed("SLACK_TOKEN", "xoxb-|xoxp-|xoxa-|xoxr-|xoxo-|xoxs-", r"[0-9]{1,14}(?:-[0-9]{1,14}){1,3}-[A-Za-z0-9]{8,}+",
+             src="gitleaks slack-legacy-token; detect-secrets slack"),
+    prefixed("SLACK_TOKEN", "xoxa-|xoxr-", r"(?:[0-9]-)?[A-Za-z0-9]{8,48}" + RB, check=R(5, 8), src="gitleaks slack-legacy-workspace-token"),
     prefixed("SLACK_TOKEN", "xapp-", r"[0-9]-[A-Za-z0-9-]{10,}+", src="gitleaks slack-app-token"),
     # Webhook URLs are masked whole: the scheme and host before the literal are extended over.
     inner("SLACK_WEBHOOK", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}+", "hooks.slack.com/", lead=URL_CHARS,
@@ -52,6 +57,8 @@ MESSAGING_RULES: list[TokenRule] = [
     TokenRule("DISCORD_TOKEN", re.compile(r"[MNO](?:(?<![A-Za-z0-9_-].)|(?<=[0-9;\[]m.))[A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}+"),
               (), check=R(0, 40), source="detect-secrets discord"),
     prefixed("SENDGRID_KEY", "SG.", r"[A-Za-z0-9_=-]{16,}+\.[A-Za-z0-9_=.-]{16,}+", src="gitleaks sendgrid-api-token"),
+    # gitleaks' shape: 66 characters after `SG.` with the dot anywhere (the rule above wants the documented 22.43).
+    prefixed("SENDGRID_KEY", "SG.", r"[A-Za-z0-9=_.-]{66}(?![A-Za-z0-9=_.-])", check=R(3, 40), src="gitleaks sendgrid-api-token"),
     prefixed("MAILGUN_KEY", "key-|pubkey-", HEX + "{32}" + RB, src="gitleaks mailgun-private-api-token, mailgun-pub-key"),
     inner("MAILCHIMP_KEY", r"-us(?<=(?:(?<![0-9a-f])|(?<=[0-9;\\[]m))[0-9a-f]{32}-us)[0-9]{1,2}" + RB, "-us", lead="0123456789abcdef", back=32,
           src="gitleaks mailchimp-api-key"),
@@ -102,6 +109,7 @@ SAAS_RULES: list[TokenRule] = [
     prefixed("AIRTABLE_TOKEN", "pat", r"[A-Za-z0-9]{14}\.[a-f0-9]{64}" + RB, src="gitleaks airtable-personnal-access-token"),
     prefixed("CONTENTFUL_TOKEN", "CFPAT-", r"[A-Za-z0-9_-]{43}" + RBW, src="trufflehog contentfulpersonalaccesstoken"),
     prefixed("MAPBOX_TOKEN", "pk.eyJ|sk.eyJ|tk.eyJ", r"[A-Za-z0-9_-]{20,}+\.[A-Za-z0-9_-]{20,}+", src="gitleaks mapbox-api-token; trufflehog mapbox"),
+    prefixed("MAPBOX_TOKEN", "pk.|sk.", r"[A-Za-z0-9]{60}\.[A-Za-z0-9]{22}" + RB, check=R(3, 40), strict=True, src="gitleaks mapbox-api-token"),
     prefixed("TYPEFORM_TOKEN", "tfp_", r"[A-Za-z0-9_.=-]{40,}+", src="gitleaks typeform-api-token"),
     prefixed("HUBSPOT_TOKEN", "pat-na1-|pat-eu1-|pat-na2-|pat-ap1-", UUID, src="trufflehog hubspot_apikey v2"),
     prefixed("LAUNCHDARKLY_KEY", "api-|sdk-|mob-", UUID, src="trufflehog launchdarkly"),
