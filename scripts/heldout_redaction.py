@@ -140,7 +140,8 @@ def gitleaks(git_dir: str, rng: random.Random) -> Source:
                     secrets = _rule_secrets(text, regex, group) or [
                         max((m for m in gen.made if m in text), key=len, default="")
                     ]
-                secrets = [s for s in secrets if s]
+                # curl-auth-user captures `user:password`; the user name is not the secret.
+                secrets = [s.split(":", 1)[1] if rule == "curl-auth-user" and ":" in s else s for s in secrets if s]
                 if secrets:
                     src.positives.append((rule, text, secrets))
                 else:

@@ -3,6 +3,7 @@ look-alikes left alone (alone and in context)."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -14,6 +15,16 @@ from tests.redact_helpers import ALNUM, B64, HEX, URLSAFE, leaked, rand
 def _uuid(seed: str) -> str:
     h = rand(HEX, 32, seed)
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+
+
+def _long_jwt(seed: str) -> str:
+    """A JWT whose payload (1.5 KB of claims, as Entra ID and Kubernetes tokens carry) outruns the scanner's
+    default 512-character window."""
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    claims = {"sub": rand(ALNUM, 24, seed), "roles": [rand(ALNUM, 40, f"{seed}{i}") for i in range(25)]}
+    return ".".join([b64(b'{"alg":"RS256","typ":"JWT"}'), b64(json.dumps(claims).encode()), rand(URLSAFE, 342, seed + "s")])
 
 
 # family -> (secret, a key name a config would hold it under). Prefixes are split so no literal token shape
@@ -54,6 +65,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "discord-client-secret": (rand(URLSAFE, 32, "dcs"), "DISCORD_CLIENT_SECRET"),
     "generic-api-key": (rand(ALNUM, 32, "gen"), "PAYMENTS_API_KEY"),
     "heroku-legacy-uuid": (_uuid("hl"), "HEROKU_API_KEY"),
+    "jwt-long": (_long_jwt("jwt"), "ID_TOKEN"),
     "huggingface": ("h" + "f_" + rand(ALNUM, 34, "hf"), "HF_TOKEN"),
     "github-fine-grained": ("github_" + "pat_" + rand(ALNUM, 22, "gh") + "_" + rand(ALNUM, 59, "gh2"), "GITHUB_TOKEN"),
 }

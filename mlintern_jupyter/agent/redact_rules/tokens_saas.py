@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from dataclasses import replace
 
 from .rule import ALNUM, HEX, RB, RBW, URL_CHARS, UUID, TokenRule, inner, prefixed, random_body
 
@@ -146,7 +147,9 @@ STRUCTURED_RULES: list[TokenRule] = [
           r"[ \t]*+[:=][ \t]*+[\"']?([a-f0-9]{8}:[a-f0-9]{8})" + RB, "__contribsys__com", group=1, src="gitleaks sidekiq-secret"),
     inner("PRIVATE_KEY", r"Private-Lines:[ \t]*+[0-9]++\r?\n(?:[A-Za-z0-9+/=]++\r?\n?)++", "private-lines:",
           src="PuTTY private key files"),
-    prefixed("JWT", "eyJ|ewogIC|ewoi", r"[A-Za-z0-9_-]{8,}+={0,2}\.(?:eyJ|ewo)[A-Za-z0-9_-]{8,}+={0,2}\.[A-Za-z0-9_-]*+",
-             check=_jwt_header, src="gitleaks jwt; trufflehog jwt; detect-secrets jwt"),
+    # Looked for up to 16 KB past `eyJ`: a JWT whose payload outruns the scanner's default window (Entra ID and
+    # Kubernetes tokens run 1-3 KB) would otherwise never show its second dot and be left whole.
+    replace(prefixed("JWT", "eyJ|ewogIC|ewoi", r"[A-Za-z0-9_-]{8,}+={0,2}\.(?:eyJ|ewo)[A-Za-z0-9_-]{8,}+={0,2}\.[A-Za-z0-9_-]*+",
+                     check=_jwt_header, src="gitleaks jwt; trufflehog jwt; detect-secrets jwt"), fwd=16_384),
     prefixed("JWT", "ZXlK", r"[A-Za-z0-9+/]{60,}+={0,2}", src="gitleaks jwt-base64"),
 ]
