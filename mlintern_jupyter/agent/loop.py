@@ -4,9 +4,7 @@ guards -> model call (streamed) -> parse and validate tool calls -> classify int
 execute concurrently -> results in call order -> guards again. Cancellation can land at every await; the
 handler gives every open tool call an aborted result so the next model request is valid.
 
-There is one approval path: `_gate`. A call whose approval was answered while no turn ran (after --wait, or
-before a kernel restart) is taken up by a continuation (`run_turn(session, None)`) and passes the same gate,
-which finds the decision already recorded.
+There is one approval path: `gate` (approval_gate.py), which every call passes, a continued one included.
 """
 
 from __future__ import annotations
@@ -14,42 +12,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from . import context
 from . import events as ev
-from .approval import ActionSpec, ApprovalRecord, Resolution, classify
+from .approval import Resolution, classify
+from .approval_gate import AwaitingPerson, PreparedCall, gate
 from .context import CompactionFailedError
 from .core import SessionCore as Session
 from .guards import CallRecord
 from .messages import ToolCallPart
 from .model_call import TRUNCATED, call_model, describe_failure
 from .models import ModelConfigError
-from .policy import PolicyDecision, policy
-from .tooling import SubAgentRunner, Tool, ToolArgumentsError, ToolContext, ToolError, needs_no_approval
-
-
-@dataclass
-class PreparedCall:
-    call: ToolCallPart
-    tool: Tool | None = None
-    arguments: dict[str, Any] | None = None
-    error: str | None = None
-    spec: ActionSpec | None = None
-    decision: PolicyDecision | None = None
-    record: ApprovalRecord | None = None
-    # Who approved it ("person" or "policy"); None when no approval was needed.
-    approved_by: str | None = None
-    # Continued after its approval was answered: its tool_call (and maybe its decision) is in the log.
-    announced: bool = False
-    # Shown on the card: where a resolved script came from (a workspace file, a URL).
-    note: str = ""
-    # The result only said "nothing new yet" about something still running (see ToolResult.polling).
-    polling: bool = False
-    # The tool's pre-launch checks: facts on the approval card and after the result, never a block.
-    checks: list[str] = field(default_factory=list)
+from .policy import policy
+from .tooling import SubAgentRunner, ToolArgumentsError, ToolContext, ToolError, needs_no_approval
 
 
 class TurnOver(Exception):
@@ -182,23 +158,6 @@ def _prepare(session: Session, call: ToolCallPart, announced: bool = False) -> P
     return prepared
 
 
-def estimate_cost(session: Session, spec: ActionSpec, decision: PolicyDecision) -> float | None:
-    """Worst-case compute cost of an action; None when unknown (then `auto` never approves it)."""
-    if not decision.spends:
-        return 0.0
-    estimator = session.services.cost_estimator
-    return estimator(spec) if estimator is not None else None
-
-
-def _ask(session: Session, prepared: PreparedCall) -> ApprovalRecord:
-    """Record the approval request; the fold creates its record (nonce, hash, expiry)."""
-    assert prepared.spec is not None and prepared.decision is not None
-    cost = estimate_cost(session, prepared.spec, prepared.decision)
-    reason = prepared.decision.reason + (f"; {prepared.note}" if prepared.note else "")
-    return session.request_approval(prepared.call.id, prepared.call.name, prepared.spec, cost, reason,
-                                    checks=prepared.checks)
-
-
 async def _fix_action(session: Session, prepared: PreparedCall) -> None:
     """The exact action this call will run, decided before any card. A call continued after its answer takes the
     action its card showed; any other call is resolved now by its tool (a script path or URL becomes the script's
@@ -217,97 +176,6 @@ async def _fix_action(session: Session, prepared: PreparedCall) -> None:
         prepared.note = resolved.note
     prepared.decision = policy(prepared.spec, session.policy_config(),
                                declared_read_only=needs_no_approval(prepared.tool))
-
-
-async def _gate(session: Session, prepared: PreparedCall) -> str | None:
-    """Decide one call: the only approval path. Returns None to run it, or the text of a denial result.
-
-    A call continued after its answer arrived finds its record already decided; everything after that (the
-    binding checks, the budget, the denial text with the person's feedback) is the same code for every call."""
-    assert prepared.spec is not None and prepared.decision is not None
-    record = session.approvals.for_call(prepared.call.id) if prepared.announced else None
-    if record is None or record.used:
-        if not prepared.decision.needs_approval:
-            return _hold(session, prepared, estimate_cost(session, prepared.spec, prepared.decision), by=None)
-        record = _ask(session, prepared)
-    prepared.record = record
-    if record.decision is None:
-        mode = session.state.approve_mode
-        cost = record.cost_usd
-        if mode == "deny":
-            session.resolve_approval(Resolution(record, "denied", "approve mode is 'deny'"), by="policy")
-        elif mode == "auto" and prepared.decision.auto_allowed and session.budget.fits(cost):
-            session.resolve_approval(Resolution(record, "approved"), by="policy")
-        elif mode == "auto" and not prepared.decision.person_in_auto:
-            session.resolve_approval(Resolution(record, "denied", _not_auto(session, prepared.decision, cost)),
-                                     by="policy")
-        elif not session.config.person_present:
-            raise _AwaitingPerson()
-        else:
-            await _wait_for(session, record)
-    if record.decision != "approved" or record.approved_spec is None:
-        who = "Feedback from the person" if record.decided_by == "person" else "Why"
-        why = f" {who}: {record.feedback}" if record.feedback else ""
-        return f"The action was {record.decision or 'denied'} and did not run.{why}"
-    # What runs is exactly what was approved (an edited script included): its arguments come from the approval.
-    approved = record.approved_spec
-    assert prepared.tool is not None
-    try:
-        prepared.arguments = prepared.tool.validate(json.loads(approved.arguments_json))
-    except (ToolArgumentsError, ValueError):
-        return "The approval did not match the action about to run, so nothing ran."
-    prepared.spec = classify(prepared.call.name, prepared.arguments).model_copy(
-        update={"visibility": approved.visibility})
-    if not session.approvals.can_consume(record, prepared.spec):
-        return "The approval did not match the action about to run, so nothing ran."
-    return _hold(session, prepared, record.cost_usd, by=record.decided_by)
-
-
-def _not_auto(session: Session, decision: PolicyDecision, cost: float | None) -> str:
-    """Why `auto` refused an action, in words that say what would change the answer."""
-    if not decision.auto_allowed:
-        return f"auto mode does not cover this action ({decision.reason}; cost {_money(cost)})"
-    if cost is None:
-        return f"auto mode never approves a cost unknown in advance ({decision.reason})"
-    busy = ("; an approved action of unknown cost is still running, so what is left is unknown"
-            if session.budget.unpriced else "")
-    return f"its worst case ({_money(cost)}) does not fit in the budget left ({_money(session.budget.left())}){busy}"
-
-
-def _money(amount: float | None) -> str:
-    return "unknown" if amount is None else f"${amount:.2f}"
-
-
-def _hold(session: Session, prepared: PreparedCall, cost: float | None, by: str | None) -> str | None:
-    """Hold what the action may spend before it starts: its worst case reserved against the cap, or, for a
-    person-approved action nobody can price, an unpriced record. None to run it, else a denial."""
-    assert prepared.decision is not None
-    prepared.approved_by = by
-    if not prepared.decision.spends:
-        return None
-    if cost is None:
-        if by != "person":
-            return "Not run: its cost is unknown, and only a person can approve spending of unknown cost."
-        session.record_unpriced(prepared.call.id, prepared.call.name, prepared.decision.reason)
-        return None
-    if cost and not session.reserve_compute(prepared.call.id, cost):
-        left = session.budget.left()
-        busy = " (an action of unknown cost is still running)" if session.budget.unpriced else ""
-        return f"Not run: its worst case (${cost:.2f}) does not fit in the budget left (${left or 0:.2f}){busy}."
-    return None
-
-
-class _AwaitingPerson(Exception):
-    """Under --wait nobody can click: the turn ends and the approval stays pending."""
-
-
-async def _wait_for(session: Session, record: ApprovalRecord) -> None:
-    future = session.waiter_for(record)
-    remaining = (record.expires_at - datetime.now(UTC)).total_seconds()
-    try:
-        await asyncio.wait_for(asyncio.shield(future), timeout=max(0.0, remaining))
-    except TimeoutError:
-        session.resolve_approval(Resolution(record, "expired"), by="policy")
 
 
 PREFLIGHT_TIMEOUT_S = 30.0
@@ -357,7 +225,7 @@ async def _run_call(session: Session, prepared: PreparedCall) -> tuple[str, bool
     except Exception as exc:  # noqa: BLE001 - a failing resolution is data for the model, nothing ran
         return "error", False, f"Error: {type(exc).__name__}: {exc}"
     prepared.checks = await _preflight(session, prepared)
-    denial = await _gate(session, prepared)
+    denial = await gate(session, prepared)
     if denial is not None:
         return "denied", False, denial
     assert prepared.tool is not None and prepared.arguments is not None
@@ -370,7 +238,7 @@ async def _run_call(session: Session, prepared: PreparedCall) -> tuple[str, bool
         status = "ok" if ok else "error"
     except ToolError as exc:
         content = f"Error: {exc}"
-    except (asyncio.CancelledError, _AwaitingPerson):
+    except (asyncio.CancelledError, AwaitingPerson):
         raise
     except Exception as exc:  # noqa: BLE001 - a failing tool is data for the model
         content = f"Error: {type(exc).__name__}: {exc}"
@@ -410,7 +278,7 @@ async def _handle_calls(session: Session, calls: list[ToolCallPart], announced: 
     tasks = [asyncio.ensure_future(_execute(session, p)) for p in prepared]
     try:
         records = await asyncio.gather(*tasks)
-    except _AwaitingPerson:
+    except AwaitingPerson:
         # Let the calls that need no person finish; the others stay open with their approvals pending.
         await asyncio.gather(*tasks, return_exceptions=True)
         raise TurnOver("awaiting_approval", "waiting for approval: answer on the card, the turn continues then") from None
