@@ -16,9 +16,10 @@ from ..config import ToolsConfig
 from ..credentials import local_launch
 from ..registry import Resolved, Tool, ToolContext, ToolError, ToolReturn
 from . import hf
+from .handle import JobHandle
 from .local import uv_argv
 from .logs import iter_file_lines, render_selection, select_lines
-from .manager import JobHandle, JobManager
+from .manager import JobManager
 from .prelaunch import prelaunch_checks
 from .scripts import resolve_job_script
 from .trackio_link import TRACKIO_SPACE, USES_TRACKIO, ensure_dashboard, trackio_env
