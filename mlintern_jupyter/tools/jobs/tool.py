@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import json
-import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +12,7 @@ from ..config import ToolsConfig
 from ..credentials import local_launch
 from ..registry import Resolved, Tool, ToolContext, ToolError, ToolReturn
 from . import hf
+from .follow import follow_logs
 from .handle import JobHandle
 from .local import uv_argv
 from .logs import iter_file_lines, render_selection, select_lines
@@ -28,9 +25,6 @@ Operation = Literal["run", "uv", "ps", "logs", "inspect", "cancel", "hardware", 
                     "scheduled ps", "scheduled inspect", "scheduled delete", "scheduled suspend", "scheduled resume"]
 DEFAULT_IMAGE = "python:3.12"
 LIST_LIMIT = 50
-# The longest a `logs` call waits for new output: long enough to follow a job without a call every few seconds,
-# short enough that Stop and the person's next prompt are never far away.
-MAX_WAIT_S = 60
 
 
 def job_manager(ctx: ToolContext, config: ToolsConfig) -> JobManager:
@@ -228,7 +222,7 @@ def make_hf_jobs(config: ToolsConfig) -> Tool:
                 if not job_id:
                     raise ToolError(f"operation '{operation}' needs `job_id` (see operation='ps')")
                 if operation == "logs" and wait:
-                    return await _follow(manager, job_id, tail, grep, wait)
+                    return await follow_logs(manager, job_id, tail, grep, wait)
                 return await _job_op(manager, operation, job_id, namespace, tail, grep)
             case _:
                 return await _scheduled(config, manager, ctx, operation, script, command, dependencies or [], image,
@@ -276,45 +270,6 @@ async def _ps(manager: JobManager, namespace: str | None) -> str:
         out += [json.dumps({"job_id": j.id, "status": j.status.stage, "flavor": j.flavor,
                             "created_at": str(j.created_at), "labels": j.labels}) for j in jobs[-LIST_LIMIT:]]
     return _cap("\n".join(out))
-
-
-async def _wait_for_output(handle: JobHandle, seconds: float) -> bool:
-    """True as soon as the job has lines the model has not seen, or has ended; False after `seconds` of neither."""
-    deadline = time.monotonic() + seconds
-    sink = handle.sink
-    while True:
-        if sink is not None:
-            sink.grew.clear()  # before the check: lines fed after it set it again
-        if handle.done or (sink is not None and sink.total_lines > handle.seen_lines):
-            return True
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        if sink is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sink.grew.wait(), min(left, 0.5))
-        else:
-            await asyncio.sleep(min(left, 0.5))
-
-
-async def _follow(manager: JobManager, job_id: str, tail: int | None, grep: str | None,
-                  wait: int) -> str | ToolReturn:
-    """`logs` with a wait: the lines after those already shown, as soon as there are any (or the job ended)."""
-    handle = manager.handles.get(job_id)
-    if handle is None or handle.log_path is None:
-        raise ToolError(f"wait works for jobs of this session (see operation='ps'); {job_id!r} is not one: "
-                        "call logs without wait")
-    seconds = max(1, min(int(wait), MAX_WAIT_S))
-    if not await _wait_for_output(handle, seconds):
-        total = handle.sink.total_lines if handle.sink is not None else handle.seen_lines
-        return ToolReturn(f"Job {job_id} is still {handle.status}: no new output in {seconds} s ({total} lines so "
-                          "far). Wait again (wait=N), or work on something else and check back.", polling=True)
-    seen = handle.seen_lines
-    lines = iter_file_lines(handle.log_path) if handle.log_path.exists() else iter(())
-    selected, scanned, matched = select_lines(itertools.islice(lines, seen, None), tail=tail, grep=grep)
-    handle.seen_lines = seen + scanned
-    source = f"status {handle.status}; new since the last wait; full log {handle.log_path}"
-    return render_selection(job_id, selected, scanned, matched, grep=grep, source=source)
 
 
 async def _job_op(manager: JobManager, operation: str, job_id: str, namespace: str | None, tail: int | None,
