@@ -16,7 +16,8 @@ from mlintern_jupyter.agent import events as ev
 from mlintern_jupyter.agent.models.offline import ScriptedModel
 from mlintern_jupyter.agent.redact import RedactionError, Redactor
 from mlintern_jupyter.agent.session import Session, SessionConfig
-from mlintern_jupyter.agent.upload import TraceUploader, TraceUploadRefused, set_traces, upload_session
+from mlintern_jupyter.agent.trace_repo import TraceUploadRefused
+from mlintern_jupyter.agent.upload import TraceUploader, set_traces, upload_session
 from mlintern_jupyter.agent.upload_consent import CONSENT_CALL
 from mlintern_jupyter.tools.registry import ToolRegistry
 

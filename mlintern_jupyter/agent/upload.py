@@ -26,7 +26,7 @@ from typing import Any, Literal
 from . import events as ev
 from .redact import RedactionError
 from .trace import write_trace
-from .trace_tags import INDEX_PATH, card_with_tags, read_card, read_index, tags_section, tags_sidecar
+from .trace_repo import TraceUploadError, TraceUploadRefused, commit_trace
 from .upload_consent import CONSENT_CALL, TraceConsent, consent_action, consent_reason, read_json_object
 
 TraceMode = Literal["private", "public", "off"]
@@ -38,37 +38,6 @@ DEFAULT_DEBOUNCE_S = 5.0
 MAX_DEBOUNCE_S = 60.0
 DEFAULT_BACKOFF_S: tuple[float, ...] = (5.0, 15.0, 60.0, 300.0, 900.0)
 STATE_FILE = "upload_state.json"
-DATASET_CARD = """---
-pretty_name: ML Intern sessions
-tags:
-- agent-trace
-- agent-traces
-- ml-intern
-- mlintern-jupyter
-- claude-code-jsonl
-configs:
-- config_name: default
-  data_files:
-  - split: train
-    path: sessions/*/*.jsonl
----
-
-# ML Intern sessions
-
-Traces of mlintern-jupyter agent sessions (an ML engineering agent that runs inside Jupyter), one Claude Code
-JSONL file per session under `sessions/YYYY-MM-DD/<session_id>.jsonl`: records of type `user` / `assistant` with
-`text`, `tool_use` and `tool_result` blocks, each assistant record with the token usage of its own model call.
-The Hugging Face Agent Trace Viewer and Claude Code transcript tools read them. Every file passed a secret
-redactor before upload. Uploaded by `%intern upload` or at the end of each turn.
-"""
-
-
-class TraceUploadError(Exception):
-    """An upload that did not happen; the message is safe to show (redacted, no token)."""
-
-
-class TraceUploadRefused(TraceUploadError):
-    """A permanent refusal (a public repo in private mode, no token): retrying would not help."""
 
 
 class TraceUploader:
@@ -285,43 +254,14 @@ class TraceUploader:
             return uri
 
     def _upload_once(self, mode: str) -> str:
-        from huggingface_hub import CommitOperationAdd
-
         events = list(self.session.events)
         model = getattr(getattr(self.session, "model", None), "name", None)
         # Redacted and written atomically first: a redaction failure raises here and nothing is uploaded.
         write_trace(events, self.trace_path, self.session.redactor, session_id=self.session.id, model=model)
-        api = self._client()
         repo_id = self.repo_id
-        api.create_repo(repo_id, repo_type="dataset", private=mode != "public", exist_ok=True)
-        info = api.repo_info(repo_id, repo_type="dataset")
-        if not info.private and mode != "public":
-            raise TraceUploadRefused(
-                f"{repo_id} is a public dataset: traces go only to private repos unless you choose "
-                "%intern traces public")
-        operations = [CommitOperationAdd(self.path_in_repo(), str(self.trace_path))]
-        files = {s.rfilename for s in (info.siblings or [])}
-        operations += self._tags_operations(api, repo_id, files)
-        api.create_commit(repo_id, operations, repo_type="dataset",
-                          commit_message=f"Upload session {self.session.id}")
+        commit_trace(self._client(), repo_id, self.trace_path, self.path_in_repo(), self.session.id,
+                     public=mode == "public")
         return f"hf://datasets/{repo_id}/{self.path_in_repo()}"
-
-    def _tags_operations(self, api: Any, repo_id: str, files: set[str]) -> list[Any]:
-        """The session's tags beside its trace, the index of every session's tags, and the card: written whole
-        the first time, afterwards only its tags section (a person may edit the rest)."""
-        from huggingface_hub import CommitOperationAdd
-
-        sidecar = tags_sidecar(self.trace_path)
-        tags = json.loads(sidecar.read_text())["tags"]
-        index = read_index(api, repo_id, files)
-        index[self.session.id] = tags
-        operations = [CommitOperationAdd(self.path_in_repo().removesuffix(".jsonl") + ".tags.json", str(sidecar)),
-                      CommitOperationAdd(INDEX_PATH, (json.dumps(index, indent=1, sort_keys=True) + "\n").encode())]
-        old = read_card(api, repo_id) if "README.md" in files else None
-        card = DATASET_CARD + "\n" + tags_section(index) + "\n" if old is None else card_with_tags(old, index)
-        if card is not None and card != old:
-            operations.append(CommitOperationAdd("README.md", card.encode()))
-        return operations
 
     def _has_token(self) -> bool:
         if self._api is not None or self._token:
