@@ -3,8 +3,9 @@
 Every change goes through `emit`: the event is stamped, redacted, validated, made durable (fsync) and only
 then folded into `state` by `state.apply` and handed to listeners. Resume folds the log through the same
 function. The commands below are the public, typed surface every UI (magics, comm, cards) calls; each one
-records its event before it takes effect. The loop and context modules build on this class; `session.py` adds
-turns, compaction and resume on top, so the imports run one way: session -> loop -> context -> core.
+records its event before it takes effect (the compute ledger's commands come from the mixin in
+compute_ledger.py). The loop and context modules build on this class; `session.py` adds turns, compaction and
+resume on top, so the imports run one way: session -> loop -> context -> core.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from . import events as ev
 from .allow_list import session_shape
 from .approval import APPROVE_MODES, ActionSpec, ApprovalRecord, Resolution, edited_spec, new_nonce
 from .budget import Budget
+from .compute_ledger import ComputeLedgerMixin
 from .guards import LoopGuards
 from .messages import ToolCallPart, repair_dangling_calls
 from .models import Model, resolve_model
@@ -47,7 +49,7 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-class SessionCore:
+class SessionCore(ComputeLedgerMixin):
     def __init__(
         self,
         config: SessionConfig,
@@ -319,45 +321,6 @@ class SessionCore:
             message = f"Job {job_id} was not cancelled: {exc}"
             self.emit(ev.Notice(message=message, level="warning"))
             return message
-
-    # ---- the compute ledger: reservations and settlements are events --------------------------------
-
-    def reserve_compute(self, call_id: str, amount_usd: float) -> bool:
-        """Hold a call's worst case; False (nothing held) when it would pass the cap with what is held."""
-        with self._lock:
-            budget = self.state.budget
-            if not self.state.owns_budget:
-                return False  # a sub-agent never holds compute against its parent's budget (fail closed)
-            if call_id in budget.reservations:
-                return True  # one reservation per call
-            if not budget.fits(amount_usd):
-                return False
-            self.emit(ev.ComputeReserved(call_id=call_id, amount_usd=amount_usd))
-            return True
-
-    def record_unpriced(self, call_id: str, tool: str, reason: str) -> None:
-        """A person approved spending whose cost nobody knows: nothing can be reserved, so it is recorded as
-        unpriced (never as $0); under a cap, auto approves no other spending until it settles."""
-        with self._lock:
-            if self.state.owns_budget and not self.state.budget.holds(call_id):
-                self.emit(ev.ComputeUnpriced(call_id=call_id, tool=tool, reason=reason[:300]))
-
-    def release_compute(self, call_id: str, reason: str = "") -> None:
-        with self._lock:
-            if self.state.budget.holds(call_id):
-                self.emit(ev.ComputeReleased(call_id=call_id, reason=reason))
-
-    def settle_compute(self, call_id: str, job_id: str, cost_usd: float | None) -> None:
-        """A job or sandbox ended. `cost_usd` comes from the same estimator as the reservation; None (price
-        unknown) charges the reserved worst case, never $0."""
-        with self._lock:
-            budget = self.state.budget
-            if call_id in budget.reservations:
-                charged = budget.reservations[call_id] if cost_usd is None else max(0.0, cost_usd)
-                self.emit(ev.ComputeSettled(call_id=call_id, job_id=job_id, cost_usd=charged))
-            elif call_id in budget.unpriced:
-                self.emit(ev.ComputeSettled(call_id=call_id, job_id=job_id,
-                                            cost_usd=None if cost_usd is None else max(0.0, cost_usd)))
 
     # ---- turns and repair ---------------------------------------------------------------------------
 
