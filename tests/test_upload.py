@@ -280,6 +280,24 @@ def test_choosing_private_or_public_traces_is_this_machines_yes_and_off_is_not(f
     uploader.close()
 
 
+def test_the_consent_card_waits_across_prompts(fake_hub, new_session):
+    """The card is asked after the first turn; the person types the next prompt before answering. A new prompt
+    supersedes the model's pending calls, never this card (it used to, so such a session never uploaded)."""
+    session = new_session(answers=("a", "b"))
+    uploader = uploader_for(session, fake_hub, consented=False, debounce_s=0.0)
+    run_turn(session, "one")
+    deadline = time.monotonic() + 10
+    while not session.approvals.pending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (card,) = session.approvals.pending()
+    run_turn(session, "two")
+    assert [r.nonce for r in session.approvals.pending()] == [card.nonce]
+    assert not [e for e in session.events if isinstance(e, ev.ApprovalResolved)]
+    assert session.approve(card.nonce)
+    assert uploader.flush(timeout=10) and len(commits(fake_hub)) == 1
+    uploader.close()
+
+
 def test_without_this_machines_yes_turn_ends_ask_once_and_upload_nothing(fake_hub, new_session):
     session = new_session(answers=("a", "b", "c"))
     uploader = uploader_for(session, fake_hub, consented=False, debounce_s=0.0)

@@ -26,6 +26,7 @@ from .model_call import TRUNCATED, call_model, describe_failure
 from .models import ModelConfigError
 from .policy import policy
 from .tooling import SubAgentRunner, ToolArgumentsError, ToolContext, ToolError, needs_no_approval
+from .upload_consent import CONSENT_CALL
 
 
 class TurnOver(Exception):
@@ -113,9 +114,13 @@ async def run_turn(session: Session, prompt: str | None, *, cell_id: str | None 
 
 
 def _supersede_pending(session: Session) -> None:
-    """A new prompt denies the approvals still waiting; their calls get a denied result, never a late run."""
+    """A new prompt denies the approvals still waiting; their calls get a denied result, never a late run. The
+    machine's trace-upload consent belongs to no turn: it waits for its answer (or expiry) across prompts, else
+    a person who types on before answering would never have the session uploaded."""
     open_calls = {c.id: c for c in session.state.open_calls()}
     for record in session.approvals.pending():
+        if record.call_id == CONSENT_CALL:
+            continue
         session.resolve_approval(Resolution(record, "superseded", "a new prompt arrived"), by="person")
         call = open_calls.get(record.call_id)
         if call is not None:
