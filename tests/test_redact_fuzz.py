@@ -144,3 +144,25 @@ def test_a_generated_token_body_holding_a_placeholder_word_by_chance_is_still_a_
     # Written as words, they still mark a documentation stand-in.
     for stand_in in ("AKIAIOSFODNN7EXAMPLE", "sk-your-key-here", "gh" + "p_EXAMPLE0123456789abcdefghijklmnopqrs"):
         assert stand_in in redactor.redact(f"use {stand_in} here"), stand_in
+
+
+def test_needles_are_found_block_by_block() -> None:
+    """The automaton runs block by block (scanner.NEEDLE_BLOCK): a needle across a block boundary is found
+    once, and past the dense threshold, where only which needles occur matters, a needle first seen many
+    blocks in is found too (the search there leaves out the needles already seen)."""
+    scan = Redactor()._scanner
+    block = scanner.NEEDLE_BLOCK
+    token = "gh" + "p_" + rand(ALNUM, 36, "blocks")
+
+    def direct(low: str) -> list[tuple[int, int, int]]:
+        return sorted(scan._automaton.find_matches_as_indexes(low, overlapping=True))
+
+    sparse = "." * (block - 2) + f" {token} " + "word " * block
+    hits, dense = scan._find_needles(sparse.lower())
+    assert dense is None and sorted(hits) == direct(sparse.lower())
+    assert any(start < block < end for _, start, end in hits)
+    crowded = "key=1&" * (3 * block // 6) + "password: x\n" * (block // 12) + f"use {token} here\n"
+    hits, dense = scan._find_needles(crowded.lower())
+    assert hits == [] and dense == {needle for needle, _, _ in direct(crowded.lower())}
+    for text in (sparse, crowded):
+        assert token not in Redactor().redact(text)

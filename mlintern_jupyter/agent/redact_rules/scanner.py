@@ -43,6 +43,11 @@ ELEMENT_REACH = 2048  # ... and end within this much of each of the next three l
 DENSE_SPACING = 128
 DENSE_MIN_HITS = 64
 DENSE_BLOCK = 16_384
+# The automaton runs over blocks of this many characters: once the hits pass the dense threshold, only which
+# needles occur matters, and the rest of the text is searched for the needles not seen yet (materialising a
+# Python tuple for each of 300,000 hits of `key=1&key=1&...` took longer than all the rules together).
+NEEDLE_BLOCK = 65_536
+NEEDLE_REBUILD = 256  # a block with more hits than this drops the needles it found from the automaton
 # Budgets of a scan (see Scanner.spans): candidates looked at one by one (a few microseconds each), values
 # judged (up to a hundred), then candidates checked against the keys found benign (about two).
 LOOK_BUDGET, LOOK_SPACING = 4_000, 125
@@ -123,6 +128,7 @@ class Scanner:
         self._needles = list(by_needle)
         self._targets = [tuple(by_needle[n]) for n in self._needles]
         self._automaton = ahocorasick_rs.AhoCorasick(self._needles)
+        self._overlap = max(map(len, self._needles)) - 1  # a block is searched this far into the next one
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -139,9 +145,9 @@ class Scanner:
         # window is masked whole. No input costs more than a bounded time per MB, and none fails open.
         memo: dict = {context.BUDGET: judging_budget(n)}  # type: ignore[type-arg]
         low = _lower(text)
-        hits = self._automaton.find_matches_as_indexes(low, overlapping=True)
-        if len(hits) > max(DENSE_MIN_HITS, n // DENSE_SPACING):
-            self._dense(text, low, hits, out, memo)
+        hits, dense = self._find_needles(low)
+        if dense is not None:
+            self._dense(text, low, dense, out, memo)
         else:
             self._sparse(text, low, hits, out, memo)
         for index in self._anchorless:
@@ -149,6 +155,46 @@ class Scanner:
         if lone:
             self._lone(text, out)
         return out
+
+    def _find_needles(self, low: str) -> tuple[list[tuple[int, int, int]], set[int] | None]:
+        """Every needle hit in low, or, past the dense threshold (more than one hit per DENSE_SPACING
+        characters), None and the set of needles that occur. Block by block, so a dense text is not turned
+        into a tuple per hit: after the threshold, each block is searched only for the needles not seen yet."""
+        n = len(low)
+        limit = max(DENSE_MIN_HITS, n // DENSE_SPACING)
+        automaton, overlap = self._automaton, self._overlap
+        if n <= NEEDLE_BLOCK:
+            hits = automaton.find_matches_as_indexes(low, overlapping=True)
+            return (hits, None) if len(hits) <= limit else ([], set(map(itemgetter(0), hits)))
+        hits: list[tuple[int, int, int]] = []
+        lo = 0
+        while lo < n:
+            hi = lo + NEEDLE_BLOCK
+            found = automaton.find_matches_as_indexes(low[lo : hi + overlap], overlapping=True)
+            if hi < n:  # a hit starting in the overlap belongs to the next block
+                found = [h for h in found if h[1] < NEEDLE_BLOCK]
+            if len(hits) + len(found) > limit:
+                return [], self._needles_in(low, hi, set(map(itemgetter(0), hits)) | set(map(itemgetter(0), found)))
+            hits += found if lo == 0 else [(i, s + lo, e + lo) for i, s, e in found]
+            lo = hi
+        return hits, None
+
+    def _needles_in(self, low: str, lo: int, seen: set[int]) -> set[int]:
+        """seen, plus the needles that occur in low from lo on, searched for only while not yet seen."""
+        n, overlap = len(low), self._overlap
+        automaton, ids = None, []
+        while lo < n:
+            if automaton is None:
+                ids = [i for i in range(len(self._needles)) if i not in seen]
+                if not ids:
+                    break
+                automaton = ahocorasick_rs.AhoCorasick([self._needles[i] for i in ids])
+            found = automaton.find_matches_as_indexes(low[lo : lo + DENSE_BLOCK + overlap], overlapping=True)
+            seen.update(ids[i] for i in set(map(itemgetter(0), found)))
+            if len(found) > NEEDLE_REBUILD:
+                automaton = None
+            lo += DENSE_BLOCK
+        return seen
 
     def _sparse(self, text: str, low: str, hits: list[tuple[int, int, int]], out: list[Span], memo: dict) -> None:  # type: ignore[type-arg]
         """Few hits (ordinary text): each rule runs on the merged windows around its needles' hits."""
@@ -175,13 +221,13 @@ class Scanner:
         for index, (lo, hi) in pending.items():
             self._run(index, text, lo, min(hi, n), out, memo)
 
-    def _dense(self, text: str, low: str, hits: list[tuple[int, int, int]], out: list[Span], memo: dict) -> None:  # type: ignore[type-arg]
+    def _dense(self, text: str, low: str, needles: set[int], out: list[Span], memo: dict) -> None:  # type: ignore[type-arg]
         """Needles everywhere (pathological or machine-generated text): every rule a needle points to makes
         one pass over the whole text, and the context patterns one pass in line-aligned blocks, so the cost
         no longer grows with the number of hits."""
         n = len(text)
         indexes: set[int] = set()
-        for needle in set(map(itemgetter(0), hits)):
+        for needle in needles:
             indexes.update(self._targets[needle])
         for index in sorted(indexes):
             if index != _CONTEXT:
@@ -260,27 +306,26 @@ class Scanner:
         verdicts: dict[str, bool] = {}
         budget = LONE_BUDGET + len(text) // LONE_SPACING
         padded = "\n" + text  # offsets in padded are one more than in text
-        prev_end, prev_len = -1, 0  # end and token length of the last lone-token line
+        prev, prev_len = None, 0  # the last lone-token line and its token's length
         block = False
         tok, pw, plain = LONE_RE.groupindex["tok"], LONE_RE.groupindex["pw"], PLAIN_RE
         # Lines already masked whole (by a token rule, a private key block, a context rule) need no judging:
         # `reach` is how far the spans starting at or before the current line's token extend.
         covered, ci, reach = sorted(out), 0, -1
         n_covered, first_lone = len(covered), len(out)
-        for m in LONE_RE.finditer(padded):  # a megabyte holds up to 50,000 of them: one `regs` per line
-            regs = m.regs
-            start, end = regs[tok]
+        for m in LONE_RE.finditer(padded):  # a megabyte holds up to 50,000 of them: few calls per line
+            start, end = m.span(tok)
             size = end - start
             # Lines of a wrapped base64 blob (MIME, PEM bodies, gettext test data): equal lengths, adjacent.
             if size >= 40 or block:
-                adjacent = prev_end >= 0 and padded.count("\n", prev_end, regs[0][0]) == 0
+                adjacent = prev is not None and padded.count("\n", prev.end(), m.start()) == 0
                 if adjacent and size >= 40 and (size == prev_len or block):
-                    if not block and len(out) > first_lone and out[-1][1] >= prev_end - 1:
+                    if not block and len(out) > first_lone and out[-1][1] >= prev.end() - 1:
                         out.pop()  # the block's first line was taken for a lone secret: it was not one
                     block = True
                 elif not (adjacent and block and size < prev_len):
                     block = False  # (the block's last line is shorter and still part of it)
-            prev_end, prev_len = regs[0][1], size
+            prev, prev_len = m, size
             while ci < n_covered and covered[ci][0] < start:
                 if covered[ci][1] > reach:
                     reach = covered[ci][1]
@@ -288,14 +333,14 @@ class Scanner:
             if block or reach >= end - 1:
                 continue
             # `user:password` (what curl's -u takes) or a token; a placeholder never is one (`[` is not in LONE_RE)
-            pw_start = regs[pw][0]
+            pw_start = m.start(pw)
             secret = padded[start:end] if pw_start < 0 else padded[pw_start:end]
-            if plain.fullmatch(secret) is not None:
-                continue
             key = secret if pw_start < 0 else ":" + secret  # (a lone token never holds a colon)
-            if key in verdicts:
-                found = verdicts[key]
-            else:
+            found = verdicts.get(key)
+            if found is None:
+                if plain.fullmatch(secret) is not None:
+                    verdicts[key] = False
+                    continue
                 budget -= 1
                 found = verdicts[key] = budget < 0 or (
                     is_lone_secret(secret) if pw_start < 0 else _lone_password(secret)
