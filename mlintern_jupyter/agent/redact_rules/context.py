@@ -50,6 +50,8 @@ ASSIGN_RE = re.compile(
     r"(?:[ \t]*+:[ \t]*+" + _TYPE + r"(?=[ \t]*+=(?![=>~]))|[ \t]++" + _SPACE_TYPE + r"(?=[ \t]*+=(?![=>~])))?+"
     r"(?P<sp>[ \t]*+)(?P<op>" + _OPS + r")[ \t]*+" + _VALUE
 )
+# Group numbers of ASSIGN_RE: a scan reads them for every candidate, and a number is a cheaper lookup than a name.
+_KEY, _OP, _VALUE = (ASSIGN_RE.groupindex[name] for name in ("key", "op", "value"))
 # `"literal" == password`: the secret before the comparison.
 REVERSE_CMP_RE = re.compile(r"(?P<value>\"[^\"\n]{1,200}+\"|'[^'\n]{1,200}+')[ \t]*+(?:===?|!==?)[ \t]*+(?P<key>[\w.$]{1,80}+)")
 XML_RE = re.compile(
@@ -128,7 +130,9 @@ class Lines:
 def _rest_of_line(text: str, start: int, line_end: int) -> int:
     """End of an unquoted config value that runs to the end of its line (comments and `,;` stripped)."""
     segment = text[start:line_end]
-    segment = _TRAILING_COMMENT_RE.sub("", segment).rstrip().rstrip(",;\"'`\\").rstrip()
+    if "#" in segment or "/" in segment or ";" in segment:  # (the pattern scans slowly: a line can be 1 MB)
+        segment = _TRAILING_COMMENT_RE.sub("", segment)
+    segment = segment.rstrip().rstrip(",;\"'`\\").rstrip()
     return start + len(segment)
 
 
@@ -215,26 +219,26 @@ def _resume(m: re.Match[str]) -> int:
 
 def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[int, int, str] | None:  # type: ignore[type-arg]
     """The secret span of one ASSIGN_RE match, or None."""
-    ks = _key_start(text, m.start())
+    ms, me = m.span()
+    ks = _key_start(text, ms) if ms and text[ms - 1] in _KEY_CHARS else ms
     if text.endswith("[REDACTED:", 0, ks):  # the kind inside a placeholder is not a key
         return None
-    budgets = memo[BUDGET]
-    budgets[0] -= 1
-    if cached_key_class(text[ks : m.end("key")], memo) is None:
+    memo[BUDGET][0] -= 1
+    if cached_key_class(text[ks : m.end(_KEY)], memo) is None:
         return None
     # The verdict depends on the match, the key before it, whether the key opens its line (a config value
     # then runs to the end of it), and (for the space operator) on a netrc line.
     line_start = lines.start(ks)
     whole = (
-        text[ks : min(m.end(), ks + MAX_JUDGED)],
+        text[ks : min(me, ks + MAX_JUDGED)],
         text[ks - 1 : ks] == ":",
-        m.end() - ks,
+        me - ks,
         _LINE_HEAD_RE.fullmatch(text, line_start, ks) is not None,
-        m.group("op") == "" and _netrc_line(text, line_start, ks),
+        m.start(_OP) == m.end(_OP) and _netrc_line(text, line_start, ks),
     )
     cached = memo.get(whole)
     if cached is not None:  # the same assignment, judged before where nothing around it mattered
-        return (m.end() - cached[0], m.end() - cached[1], cached[2]) if cached else None
+        return (me - cached[0], me - cached[1], cached[2]) if cached else None
     # Otherwise the verdict reads the assignment's line only (a config value runs to its end, a header's
     # credential is looked for in it): the same short line with the key at the same place is judged once.
     line_end = lines.end(ks)
