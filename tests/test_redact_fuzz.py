@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mlintern_jupyter.agent.redact import Redactor
-from mlintern_jupyter.agent.redact_rules import all_rules, context, scanner, shapes, values
+from mlintern_jupyter.agent.redact_rules import all_rules, context, guard, scanner, shapes, values
 from tests.redact_helpers import ALNUM, rand
 
 UNBOUNDED = C.MAXREPEAT
@@ -166,3 +166,23 @@ def test_needles_are_found_block_by_block() -> None:
     assert hits == [] and dense == {needle for needle, _, _ in direct(crowded.lower())}
     for text in (sparse, crowded):
         assert token not in Redactor().redact(text)
+
+
+_GUARDED = [
+    r"(?i)example|your[_-]?(?:own|api|key)|<[a-z_ -]{2,40}>|_here\b|\*\*\*|\.\.\.|sk(?:ip)+|[x-z]{3}",
+    r"ab|a?c",  # may start with either: the guard must list both
+    r"\w+|#",  # a category first: no guard
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet="exampleyourkisKſıİ_-<>*. #abcxyzXYZ\n", max_size=200))
+def test_a_first_char_guard_finds_the_same_matches(text: str) -> None:
+    """guard.first_char_guard (in front of the placeholder-word search) changes where the regex engine
+    looks, never what it finds: also under (?i), where `K` (Kelvin), `ſ`, `ı` and `İ` match ASCII letters."""
+    for pattern in _GUARDED:
+        plain = re.compile(pattern)
+        guarded = guard.first_char_guard(plain)
+        assert [m.span() for m in guarded.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    assert guard.first_char_guard(re.compile(_GUARDED[2])).pattern == _GUARDED[2]
+    assert guard.first_char_guard(re.compile(_GUARDED[0])).pattern.startswith("(?=[")

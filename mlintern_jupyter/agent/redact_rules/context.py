@@ -51,7 +51,7 @@ ASSIGN_RE = re.compile(
     r"(?P<sp>[ \t]*+)(?P<op>" + _OPS + r")[ \t]*+" + _VALUE
 )
 # Group numbers of ASSIGN_RE: a scan reads them for every candidate, and a number is a cheaper lookup than a name.
-_KEY, _OP, _VALUE = (ASSIGN_RE.groupindex[name] for name in ("key", "op", "value"))
+_KEY_GROUP, _OP_GROUP = ASSIGN_RE.groupindex["key"], ASSIGN_RE.groupindex["op"]
 # `"literal" == password`: the secret before the comparison.
 REVERSE_CMP_RE = re.compile(r"(?P<value>\"[^\"\n]{1,200}+\"|'[^'\n]{1,200}+')[ \t]*+(?:===?|!==?)[ \t]*+(?P<key>[\w.$]{1,80}+)")
 XML_RE = re.compile(
@@ -224,7 +224,7 @@ def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[i
     if text.endswith("[REDACTED:", 0, ks):  # the kind inside a placeholder is not a key
         return None
     memo[BUDGET][0] -= 1
-    if cached_key_class(text[ks : m.end(_KEY)], memo) is None:
+    if cached_key_class(text[ks : m.end(_KEY_GROUP)], memo) is None:
         return None
     # The verdict depends on the match, the key before it, whether the key opens its line (a config value
     # then runs to the end of it), and (for the space operator) on a netrc line.
@@ -234,7 +234,7 @@ def assignment(text: str, m: re.Match[str], lines: Lines, memo: dict) -> tuple[i
         text[ks - 1 : ks] == ":",
         me - ks,
         _LINE_HEAD_RE.fullmatch(text, line_start, ks) is not None,
-        m.start(_OP) == m.end(_OP) and _netrc_line(text, line_start, ks),
+        m.start(_OP_GROUP) == m.end(_OP_GROUP) and _netrc_line(text, line_start, ks),
     )
     cached = memo.get(whole)
     if cached is not None:  # the same assignment, judged before where nothing around it mattered

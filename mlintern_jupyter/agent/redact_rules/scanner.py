@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from operator import itemgetter
+from re._constants import LITERAL, MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT  # type: ignore[import-not-found]
 
 import ahocorasick_rs
-from re._constants import LITERAL, MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT  # type: ignore[import-not-found]
 
 from . import context, elements
 from .rule import TokenRule
@@ -184,8 +184,8 @@ class Scanner:
         limit = max(DENSE_MIN_HITS, n // DENSE_SPACING)
         automaton, overlap = self._automaton, self._overlap
         if n <= NEEDLE_BLOCK:
-            hits = automaton.find_matches_as_indexes(low, overlapping=True)
-            return (hits, None) if len(hits) <= limit else ([], set(map(itemgetter(0), hits)))
+            found = automaton.find_matches_as_indexes(low, overlapping=True)
+            return (found, None) if len(found) <= limit else ([], set(map(itemgetter(0), found)))
         hits: list[tuple[int, int, int]] = []
         lo = 0
         while lo < n:
@@ -328,7 +328,8 @@ class Scanner:
         verdicts: dict[str, bool] = {}
         budget = LONE_BUDGET + len(text) // LONE_SPACING
         padded = "\n" + text  # offsets in padded are one more than in text
-        prev, prev_len = None, 0  # the last lone-token line and its token's length
+        prev: re.Match[str] | None = None  # the last lone-token line
+        prev_len = 0  # ... and its token's length
         block = False
         tok, pw, plain = LONE_RE.groupindex["tok"], LONE_RE.groupindex["pw"], PLAIN_RE
         # Lines already masked whole (by a token rule, a private key block, a context rule) need no judging:
@@ -340,9 +341,10 @@ class Scanner:
             size = end - start
             # Lines of a wrapped base64 blob (MIME, PEM bodies, gettext test data): equal lengths, adjacent.
             if size >= 40 or block:
-                adjacent = prev is not None and padded.count("\n", prev.end(), m.start()) == 0
+                prev_end = -1 if prev is None else prev.end()
+                adjacent = prev_end >= 0 and padded.count("\n", prev_end, m.start()) == 0
                 if adjacent and size >= 40 and (size == prev_len or block):
-                    if not block and len(out) > first_lone and out[-1][1] >= prev.end() - 1:
+                    if not block and len(out) > first_lone and out[-1][1] >= prev_end - 1:
                         out.pop()  # the block's first line was taken for a lone secret: it was not one
                     block = True
                 elif not (adjacent and block and size < prev_len):

@@ -76,8 +76,8 @@ def _credential_like(v: str, min_len: int, strong: bool = True) -> bool:
         return False
     return (
         len(v) >= 12 and len(symbols) >= 3 and len(set(symbols) - set("-_./ ")) >= 2
-        and sum(c.isalpha() for c in v) >= 4 and entropy(v) >= 3.5
-        and not any(c.isspace() for c in v) and not is_code_like(v) and "://" not in v
+        and sum(map(str.isalpha, v)) >= 4 and entropy(v) >= 3.5
+        and not any(map(str.isspace, v)) and not is_code_like(v) and "://" not in v
     )
 
 
@@ -124,7 +124,7 @@ def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: 
     if v.isdigit():  # a count or an id; a long random number under a token key (Discord, Asana) is a secret
         return len(v) >= 16 and kc.tier in ("token", "secret", "password") and not kc.inner and len(set(v)) >= 6
     if structured and kc.tier == "token" and not kc.inner:
-        return len(v) >= 8 and not any(c.isspace() for c in v) and not is_code_like(v) or _credential_like(v, 8)
+        return len(v) >= 8 and not any(map(str.isspace, v)) and not is_code_like(v) or _credential_like(v, 8)
     if _TEMPLATE_RE.search(v) and _well_nested(v):  # f"{registry_id}-token", "__cb_#name#"
         return False
     code = (_CODE_VALUE_RE.match(v) and _well_nested(v)) or _CODE_EXPR_RE.search(v) or _OBJECT_LITERAL_RE.match(v)
@@ -143,7 +143,7 @@ def judge(kc: KeyClass, value: str, *, quoted: bool, op: str = "=", structured: 
     if op == " ":
         return _credential_like(v, 12)
     if op == "header":  # what follows an Authorization header's scheme word
-        return sum(c.isalnum() for c in v) >= 8 and (" " in v or _credential_like(v, 8) or is_basic_credential(v))
+        return sum(map(str.isalnum, v)) >= 8 and (" " in v or _credential_like(v, 8) or is_basic_credential(v))
     if kc.tier == "weak" and _UUID_RE.fullmatch(v):  # `"session": "<uuid>"` in every Jupyter message
         return False
     if kc.tier in ("token", "weak") or (kc.inner and not quoted):
