@@ -72,8 +72,9 @@ AUTH_TUPLE_RE = re.compile(r"auth[ \t]*=[ \t]*\([ \t]*(['\"])[^'\"\n]{0,100}+\1[
 
 # The memo slot of a scan's budgets (every other memo key is a string or a tuple): [candidates still looked at
 # one by one, candidates still checked against the keys known to be benign, values still judged, token-rule
-# matches still shape-checked]; when the first or the third runs out, candidates are checked; past the second,
-# what is left of a window is masked whole; past the fourth, a token rule's match is enough (Scanner.spans).
+# matches still shape-checked, full judgments of any kind still made]; when the first, the third or the fifth
+# runs out, candidates are checked; past the second, what is left of a window is masked whole; past the fourth
+# or the fifth, a token rule's match is enough (Scanner.spans).
 BUDGET = 0
 _KEY_CHARS_STR = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$@-ñÑ"
 _KEY_CHARS = frozenset(_KEY_CHARS_STR)
@@ -322,6 +323,7 @@ def _verdict(kc: KeyClass, value: str, quoted: bool, op: str, memo: dict) -> boo
     verdict = memo.get(verdict_key)
     if verdict is None:
         memo[BUDGET][2] -= 1
+        memo[BUDGET][4] -= 1
         verdict = memo[verdict_key] = judge(kc, verdict_key[1], quoted=quoted, op=op)
     return bool(verdict)
 
@@ -392,7 +394,7 @@ def unjudged_assignments(text: str, low: str, lo: int, hi: int, memo: dict) -> l
 def spent(memo: dict) -> bool:  # type: ignore[type-arg]
     """Has the scan looked at or judged as many candidates as it may?"""
     budgets = memo[BUDGET]
-    return budgets[0] <= 0 or budgets[2] <= 0
+    return budgets[0] <= 0 or budgets[2] <= 0 or budgets[4] <= 0
 
 
 def cached_key_class(key: str, memo: dict) -> KeyClass | None:  # type: ignore[type-arg]

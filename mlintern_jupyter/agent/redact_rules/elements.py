@@ -41,6 +41,7 @@ def element_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> Iterator
             continue
         value = text[m.start("value") : m.end("value")].rstrip()
         budgets[2] -= 1
+        budgets[4] -= 1
         if judge(kc, value, quoted=True):
             yield m.start("value"), m.start("value") + len(value), kc.kind
     for m in NAME_FIELD_RE.finditer(low, lo, hi if pairs else lo):
@@ -63,6 +64,7 @@ def element_spans(text: str, low: str, lo: int, hi: int, memo: dict) -> Iterator
             continue
         a, b, quoted = unquote(text[vs:ve])
         budgets[2] -= 1
+        budgets[4] -= 1
         if judge(kc, text[vs + a : vs + b], quoted=quoted):
             yield vs + a, vs + b, kc.kind
     for m in REVERSE_CMP_RE.finditer(text, lo, hi if compare else lo):

@@ -56,6 +56,10 @@ JUDGE_BUDGET, JUDGE_SPACING = 400, 5_000
 CHECK_SPACING = 40
 TOKEN_BUDGET, TOKEN_SPACING = 500, 2_000  # shape checks of token-rule matches (up to ~60 microseconds each)
 LONE_BUDGET, LONE_SPACING = 300, 4_000  # lone tokens judged fully: 300 plus one per 4,000 characters
+# The three kinds of full judgment above (values, token shapes, lone tokens: tens of microseconds each) also
+# draw on one shared budget, as large as the largest of them: alone, each kind gets its own budget as before;
+# together (`token: sk-...` lines: a token rule and a context rule on every value) they no longer add up.
+SHARED_BUDGET, SHARED_SPACING = TOKEN_BUDGET, TOKEN_SPACING
 MAX_CHECKED = 4096  # a token's shape checks look at its first characters only
 _CONTEXT = -1
 _SAFE_STOP_RE = re.compile(r"[\s\"',;]")
@@ -126,7 +130,7 @@ _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 def judging_budget(n: int) -> list[int]:
     """A scan's budgets for a text of n characters (see Scanner.spans)."""
     return [LOOK_BUDGET + n // LOOK_SPACING, n // CHECK_SPACING, JUDGE_BUDGET + n // JUDGE_SPACING,
-            TOKEN_BUDGET + n // TOKEN_SPACING]
+            TOKEN_BUDGET + n // TOKEN_SPACING, SHARED_BUDGET + n // SHARED_SPACING]
 
 
 class Scanner:
@@ -173,7 +177,7 @@ class Scanner:
             if self._openings[index] in text:
                 self._run(index, text, 0, n, out, memo)
         if lone:
-            self._lone(text, out)
+            self._lone(text, out, memo[context.BUDGET])
         return out
 
     def _find_needles(self, low: str) -> tuple[list[tuple[int, int, int]], set[int] | None]:
@@ -293,7 +297,10 @@ class Scanner:
             verdict = memo.get((index, secret))
             if verdict is None:  # past the budget of shape checks, a match of the rule's pattern is enough
                 budgets[3] -= 1
-                verdict = memo[(index, secret)] = bool(secret) and (budgets[3] < 0 or rule.accepts(secret[:MAX_CHECKED]))
+                budgets[4] -= 1
+                verdict = memo[(index, secret)] = bool(secret) and (
+                    budgets[3] < 0 or budgets[4] < 0 or rule.accepts(secret[:MAX_CHECKED])
+                )
             if verdict:
                 append((start, end, kind, index))
 
@@ -320,7 +327,7 @@ class Scanner:
             out.append((s, e, kind, priority + 1))
         until[1] = hi
 
-    def _lone(self, text: str, out: list[Span]) -> None:
+    def _lone(self, text: str, out: list[Span], budgets: list[int]) -> None:
         """Lines that are one token, judged by shape. A regex pass leaves what is plainly no secret (ids,
         digests, names, numbers); LONE_BUDGET distinct tokens are then judged fully (tens of microseconds
         each), and past that budget the rest are masked unjudged."""
@@ -366,7 +373,8 @@ class Scanner:
                     verdicts[key] = False
                     continue
                 budget -= 1
-                found = verdicts[key] = budget < 0 or (
+                budgets[4] -= 1
+                found = verdicts[key] = budget < 0 or budgets[4] < 0 or (
                     is_lone_secret(secret) if pw_start < 0 else _lone_password(secret)
                 )
             if found:
