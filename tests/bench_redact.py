@@ -191,10 +191,10 @@ def pathological_inputs() -> dict[str, str]:
     }
     alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-    def distinct(template: str, length: int) -> str:  # every value different: nothing to remember, all to judge
+    def distinct(template: str, *lengths: int) -> str:  # every value different: nothing to remember, all to judge
         parts, size = [], 0
         while size < MB:
-            parts.append(template.format("".join(rng.choice(alnum) for _ in range(length))))
+            parts.append(template.format(*("".join(rng.choice(alnum) for _ in range(n)) for n in lengths)))
             size += len(parts[-1])
         return "".join(parts)[:MB]
 
@@ -211,6 +211,11 @@ def pathological_inputs() -> dict[str, str]:
         "distinct hf_ lines": distinct("hf_{}\n", 34),
         "distinct bearer headers": distinct("Authorization: Bearer {}\n", 40),
         "distinct private keys": distinct("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", 64),
+        # Shapes that set off several kinds of judgment on every value (each kind has its own budget).
+        "distinct yaml sk- keys": distinct("token: sk-{}\n", 48),
+        "distinct query ghp_ tokens": distinct("api_token=ghp_{}&", 36),
+        "lone lines and passwords": distinct("{}\npwd={}&x\n", 20, 12),
+        "lone lines and yaml tokens": distinct("{}\ntoken: {}\n", 24, 24),
     }
 
 

@@ -186,3 +186,19 @@ def test_a_first_char_guard_finds_the_same_matches(text: str) -> None:
         assert [m.span() for m in guarded.finditer(text)] == [m.span() for m in plain.finditer(text)]
     assert guard.first_char_guard(re.compile(_GUARDED[2])).pattern == _GUARDED[2]
     assert guard.first_char_guard(re.compile(_GUARDED[0])).pattern.startswith("(?=[")
+
+
+@pytest.mark.parametrize("filler", [2_500, 20_000])  # needles dense (one per 128 characters) or sparse
+def test_past_the_budget_an_authorization_header_is_masked_past_its_scheme(filler: int) -> None:
+    """Unjudged (past the judging budget), a header's value is not just its first word: `Bearer` masked and
+    the credential after it left was the leak. This token's letters alone do not pass the bearer rule's
+    shape check, so only the context rule can mask it."""
+    # More distinct values than the judging budget, far fewer candidates than the checking budget.
+    flood = "&".join(f"pwd={rand(ALNUM, 12, f'auth{i}')}" for i in range(600)) + "\n" + "lorem ipsum\n" * filler
+    _, checked, judged, _, _ = scanner.judging_budget(len(flood))
+    assert judged < 600 < checked
+    token = "eEmgLHjNOroLvuwwCkCluPERUxEnByVrjxaZzBKm"
+    assert token in Redactor().redact(f"use Bearer {token} here")
+    for header in (f"Authorization: Bearer {token}", f'curl -H "Authorization: Bearer {token}" https://x'):
+        out = Redactor().redact(flood + "\n" + header + "\n")
+        assert token not in out, header

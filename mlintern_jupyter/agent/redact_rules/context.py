@@ -208,8 +208,17 @@ def assignment_at(text: str, low: str, pos: int, memo: dict) -> tuple[int, tuple
         key_known_benign = memo.get(text[_key_start(text, pos) : m.end("key")], True) is None
         if (key_known_benign or value.strip("\"'") in _LITERALS) and _NESTED_CHARS.isdisjoint(value):
             return _resume(m), None
-        return m.end(), (vs, ve, "SECRET")
+        return m.end(), (vs, _header_end(text, text[_key_start(text, pos) : m.end("key")], ve), "SECRET")
     return _resume(m), assignment(text, m, lines, memo)
+
+
+def _header_end(text: str, key: str, ve: int) -> int:
+    """Where an unjudged value ends: an Authorization header's runs on past its scheme word (`Bearer <token>`,
+    masked as `Bearer` alone before) to the end of its line; any other value ends where it ends (ve)."""
+    if key.lower().lstrip("\"'-") not in _AUTH_KEYS:
+        return ve
+    end = text.find("\n", ve)
+    return len(text) if end == -1 else end
 
 
 def _resume(m: re.Match[str]) -> int:
@@ -370,24 +379,29 @@ def unjudged_assignments(text: str, low: str, lo: int, hi: int, memo: dict) -> l
     """The values of ASSIGN_RE's matches in text[lo:hi], unjudged, but those under keys known to be benign (or
     holding only a literal) while the second budget lasts; past it, everything from the next value to the
     window's end, in one span (only text made of nothing but assignments gets there)."""
-    spans = []
+    spans: list[tuple[int, int]] = []
+    append, get = spans.append, memo.get
     budgets = memo[BUDGET]
+    left = budgets[1]
     key_group, value_group = ASSIGN_RE.groupindex["key"], ASSIGN_RE.groupindex["value"]
     matches = ASSIGN_RE.finditer(low, lo, hi if _OPERATOR_RE.search(low, lo, hi) else lo)  # as in _candidates
     for m in matches:  # as tight as it gets (one call for every span): it runs on every candidate
-        if budgets[1] <= 0:
-            spans.append((m.regs[value_group][0], hi))
+        if left <= 0:
+            append((m.start(value_group), hi))
             break
-        budgets[1] -= 1
+        left -= 1
         regs = m.regs
         ks, ke = regs[key_group]
-        if ks and text[ks - 1] in _KEY_CHARS:
-            ks = _key_start(text, ks)
+        if ks and text[ks - 1] in _KEY_CHARS:  # (_key_start, inline)
+            head = text[max(0, ks - 80) : ks]
+            ks -= len(head) - len(head.rstrip(_KEY_CHARS_STR))
         vs, ve = regs[value_group]
         # A value holding an operator may hold a key of its own: masked whole with the rest.
         value = low[vs:ve]
-        if memo.get(text[ks:ke], True) is not None and value.strip("\"'") not in _LITERALS or not _NESTED_CHARS.isdisjoint(value):
-            spans.append((vs, ve))
+        key = text[ks:ke]
+        if get(key, True) is not None and value.strip("\"'") not in _LITERALS or not _NESTED_CHARS.isdisjoint(value):
+            append((vs, _header_end(text, key, ve) if ke - ks >= 13 else ve))
+    budgets[1] = left
     return spans
 
 

@@ -343,6 +343,7 @@ class Scanner:
         # `reach` is how far the spans starting at or before the current line's token extend.
         covered, ci, reach = sorted(out), 0, -1
         n_covered, first_lone = len(covered), len(out)
+        next_cover = covered[0][0] if covered else len(padded)  # where the next covering span starts
         for m in LONE_RE.finditer(padded):  # a megabyte holds up to 50,000 of them: few calls per line
             start, end = m.span(tok)
             size = end - start
@@ -357,16 +358,20 @@ class Scanner:
                 elif not (adjacent and block and size < prev_len):
                     block = False  # (the block's last line is shorter and still part of it)
             prev, prev_len = m, size
-            while ci < n_covered and covered[ci][0] < start:
+            while next_cover < start:
                 if covered[ci][1] > reach:
                     reach = covered[ci][1]
                 ci += 1
+                next_cover = covered[ci][0] if ci < n_covered else len(padded)
             if block or reach >= end - 1:
                 continue
             # `user:password` (what curl's -u takes) or a token; a placeholder never is one (`[` is not in LONE_RE)
             pw_start = m.start(pw)
-            secret = padded[start:end] if pw_start < 0 else padded[pw_start:end]
-            key = secret if pw_start < 0 else ":" + secret  # (a lone token never holds a colon)
+            if pw_start < 0:
+                secret = key = padded[start:end]
+            else:
+                secret = padded[pw_start:end]
+                key = ":" + secret  # (a lone token never holds a colon)
             found = verdicts.get(key)
             if found is None:
                 if plain.fullmatch(secret) is not None:
@@ -378,7 +383,7 @@ class Scanner:
                     is_lone_secret(secret) if pw_start < 0 else _lone_password(secret)
                 )
             if found:
-                out.append((start - 1 if pw_start < 0 else pw_start - 1, end - 1, "SECRET" if pw_start < 0 else "PASSWORD", priority))
+                out.append((start - 1, end - 1, "SECRET", priority) if pw_start < 0 else (pw_start - 1, end - 1, "PASSWORD", priority))
 
 
 def replace_spans(text: str, spans: list[Span]) -> str:
