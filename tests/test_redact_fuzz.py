@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mlintern_jupyter.agent.redact import Redactor
-from mlintern_jupyter.agent.redact_rules import all_rules, context, guard, scanner, shapes, values
+from mlintern_jupyter.agent.redact_rules import all_rules, context, guard, lines, needles, scanner, shapes, values
 from tests.redact_helpers import ALNUM, rand
 
 UNBOUNDED = C.MAXREPEAT
@@ -30,7 +30,7 @@ REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
 def _patterns() -> list[tuple[str, re.Pattern[str]]]:
     rules = [(f"{r.kind}: {r.source}", r.regex) for r in all_rules()]
     named = {f"{module.__name__.rsplit('.', 1)[-1]}.{name}": getattr(module, name)
-             for module in (context, scanner, values, shapes) for name in dir(module) if name.endswith("_RE")}
+             for module in (context, guard, lines, scanner, values, shapes) for name in dir(module) if name.endswith("_RE")}
     return rules + [(n, p) for n, p in named.items() if isinstance(p, re.Pattern)]
 
 
@@ -147,22 +147,22 @@ def test_a_generated_token_body_holding_a_placeholder_word_by_chance_is_still_a_
 
 
 def test_needles_are_found_block_by_block() -> None:
-    """The automaton runs block by block (scanner.NEEDLE_BLOCK): a needle across a block boundary is found
+    """The automaton runs block by block (needles.BLOCK): a needle across a block boundary is found
     once, and past the dense threshold, where only which needles occur matters, a needle first seen many
     blocks in is found too (the search there leaves out the needles already seen)."""
-    scan = Redactor()._scanner
-    block = scanner.NEEDLE_BLOCK
+    index = Redactor()._scanner._needles
+    block = needles.BLOCK
     token = "gh" + "p_" + rand(ALNUM, 36, "blocks")
 
     def direct(low: str) -> list[tuple[int, int, int]]:
-        return sorted(scan._automaton.find_matches_as_indexes(low, overlapping=True))
+        return sorted(index.automaton.find_matches_as_indexes(low, overlapping=True))
 
     sparse = "." * (block - 2) + f" {token} " + "word " * block
-    hits, dense = scan._find_needles(sparse.lower())
+    hits, dense = index.find(sparse.lower(), len(sparse) // scanner.DENSE_SPACING)
     assert dense is None and sorted(hits) == direct(sparse.lower())
     assert any(start < block < end for _, start, end in hits)
     crowded = "key=1&" * (3 * block // 6) + "password: x\n" * (block // 12) + f"use {token} here\n"
-    hits, dense = scan._find_needles(crowded.lower())
+    hits, dense = index.find(crowded.lower(), len(crowded) // scanner.DENSE_SPACING)
     assert hits == [] and dense == {needle for needle, _, _ in direct(crowded.lower())}
     for text in (sparse, crowded):
         assert token not in Redactor().redact(text)

@@ -16,10 +16,10 @@ shape (:mod:`.shapes`) whether the value is a secret.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Iterator
 
 from .keys import KeyClass, classify_key, words
+from .lines import Lines
 from .values import COMPARE, MAX_JUDGED, judge, unquote
 
 # Lower-case literals whose presence makes the context patterns worth running on a line.
@@ -81,7 +81,6 @@ _KEY_CHARS = frozenset(_KEY_CHARS_STR)
 _LITERALS = frozenset({"true", "false", "none", "null", "nil", "", "0", "1"})
 _NESTED_CHARS = frozenset("=:(,<>|? \t")  # what an operator of ASSIGN_RE needs, one of them at least
 _OPERATOR_RE = re.compile(r"[=:(,<>|? \t]")
-_NEWLINE_RE = re.compile("\n")
 # What may precede a key at the start of a config line: indentation, `export`, `set`, a YAML list dash, ...
 _LINE_HEAD_RE = re.compile(r"[ \t]*+(?:(?:export|set|setenv|declare -x|readonly|local|ENV|ARG|\$env:|-)[ \t]++)?+")
 _TRAILING_COMMENT_RE = re.compile(r"[ \t]+(?:#|//|;)(?![^\s]*[=:]).*$")
@@ -101,31 +100,6 @@ def _key_start(text: str, pos: int) -> int:
     """Where the key holding the keyword at pos begins (`my_` of `my_password`)."""
     head = text[max(0, pos - 80) : pos]
     return pos - (len(head) - len(head.rstrip(_KEY_CHARS_STR)))
-
-
-class Lines:
-    """Line boundaries inside a window text[lo:hi], found once; lookups bisect. `first_start` and `last_end`
-    are the bounds of the window's first and last lines (they may lie outside the window)."""
-
-    def __init__(self, text: str, lo: int, hi: int, first_start: int, last_end: int) -> None:
-        self.breaks = [m.start() for m in _NEWLINE_RE.finditer(text, lo, hi)]
-        self.first_start, self.last_end = first_start, last_end
-
-    @classmethod
-    def around(cls, text: str, pos: int, reach: int = 4096) -> Lines:
-        """The line holding pos, looked for at most `reach` characters either way (a longer line is treated
-        as starting and ending there: its key is then not at a line start)."""
-        start = text.rfind("\n", max(0, pos - reach), pos) + 1 or max(0, pos - reach)
-        end = text.find("\n", pos, pos + reach)
-        return cls(text, pos, pos, start, min(len(text), pos + reach) if end == -1 else end)
-
-    def start(self, pos: int) -> int:
-        i = bisect_left(self.breaks, pos)
-        return self.breaks[i - 1] + 1 if i else self.first_start
-
-    def end(self, pos: int) -> int:
-        i = bisect_left(self.breaks, pos)
-        return self.breaks[i] if i < len(self.breaks) else self.last_end
 
 
 def _rest_of_line(text: str, start: int, line_end: int) -> int:

@@ -1,7 +1,7 @@
 """The two-stage scanner: one Aho-Corasick pass finds every needle of every rule, then only the rules whose
 needles occur run, and only on the windows around them.
 
-Stage 1 lower-cases the text and runs the automaton (ahocorasick-rs, Rust) over it once: a few ms per MB.
+Stage 1 lower-cases the text and runs the automaton over it (:mod:`.needles`): a few ms per MB.
 Stage 2, per hit: a token rule's window ([needle - back, needle end + fwd)) is merged with that rule's pending
 window when they touch, so a run of thousands of hits becomes one regex pass; a context keyword schedules its
 line (and, for element and pair syntaxes, the next two lines) once. Entropy and shape checks run on matches
@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from operator import itemgetter
 from re._constants import LITERAL, MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT  # type: ignore[import-not-found]
 
-import ahocorasick_rs
-
 from . import context, elements
+from .needles import NeedleIndex
 from .rule import TokenRule
 from .shapes import (
     PLAIN_RE,
@@ -44,11 +43,6 @@ ELEMENT_REACH = 2048  # ... and end within this much of each of the next three l
 DENSE_SPACING = 128
 DENSE_MIN_HITS = 64
 DENSE_BLOCK = 16_384
-# The automaton runs over blocks of this many characters: once the hits pass the dense threshold, only which
-# needles occur matters, and the rest of the text is searched for the needles not seen yet (materialising a
-# Python tuple for each of 300,000 hits of `key=1&key=1&...` took longer than all the rules together).
-NEEDLE_BLOCK = 65_536
-NEEDLE_REBUILD = 256  # a block with more hits than this drops the needles it found from the automaton
 # Budgets of a scan (see Scanner.spans): candidates looked at one by one (a few microseconds each), values
 # judged (up to a hundred), then candidates checked against the keys found benign (about two).
 LOOK_BUDGET, LOOK_SPACING = 4_000, 125
@@ -148,10 +142,8 @@ class Scanner:
         # An anchorless rule whose matches all open with a longer literal (`A{22}`) is skipped where that
         # literal is absent: the regex engine tries such a repeat at every position (7 ms per MB).
         self._openings = {i: _opening(self.rules[i].regex) for i in self._anchorless}
-        self._needles = list(by_needle)
-        self._targets = [tuple(by_needle[n]) for n in self._needles]
-        self._automaton = ahocorasick_rs.AhoCorasick(self._needles)
-        self._overlap = max(map(len, self._needles)) - 1  # a block is searched this far into the next one
+        self._targets = [tuple(targets) for targets in by_needle.values()]
+        self._needles = NeedleIndex(list(by_needle))
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -168,7 +160,7 @@ class Scanner:
         # window is masked whole. No input costs more than a bounded time per MB, and none fails open.
         memo: dict = {context.BUDGET: judging_budget(n)}  # type: ignore[type-arg]
         low = _lower(text)
-        hits, dense = self._find_needles(low)
+        hits, dense = self._needles.find(low, max(DENSE_MIN_HITS, n // DENSE_SPACING))
         if dense is not None:
             self._dense(text, low, dense, out, memo)
         else:
@@ -179,46 +171,6 @@ class Scanner:
         if lone:
             self._lone(text, out, memo[context.BUDGET])
         return out
-
-    def _find_needles(self, low: str) -> tuple[list[tuple[int, int, int]], set[int] | None]:
-        """Every needle hit in low, or, past the dense threshold (more than one hit per DENSE_SPACING
-        characters), None and the set of needles that occur. Block by block, so a dense text is not turned
-        into a tuple per hit: after the threshold, each block is searched only for the needles not seen yet."""
-        n = len(low)
-        limit = max(DENSE_MIN_HITS, n // DENSE_SPACING)
-        automaton, overlap = self._automaton, self._overlap
-        if n <= NEEDLE_BLOCK:
-            found = automaton.find_matches_as_indexes(low, overlapping=True)
-            return (found, None) if len(found) <= limit else ([], set(map(itemgetter(0), found)))
-        hits: list[tuple[int, int, int]] = []
-        lo = 0
-        while lo < n:
-            hi = lo + NEEDLE_BLOCK
-            found = automaton.find_matches_as_indexes(low[lo : hi + overlap], overlapping=True)
-            if hi < n:  # a hit starting in the overlap belongs to the next block
-                found = [h for h in found if h[1] < NEEDLE_BLOCK]
-            if len(hits) + len(found) > limit:
-                return [], self._needles_in(low, hi, set(map(itemgetter(0), hits)) | set(map(itemgetter(0), found)))
-            hits += found if lo == 0 else [(i, s + lo, e + lo) for i, s, e in found]
-            lo = hi
-        return hits, None
-
-    def _needles_in(self, low: str, lo: int, seen: set[int]) -> set[int]:
-        """seen, plus the needles that occur in low from lo on, searched for only while not yet seen."""
-        n, overlap = len(low), self._overlap
-        automaton, ids = None, []
-        while lo < n:
-            if automaton is None:
-                ids = [i for i in range(len(self._needles)) if i not in seen]
-                if not ids:
-                    break
-                automaton = ahocorasick_rs.AhoCorasick([self._needles[i] for i in ids])
-            found = automaton.find_matches_as_indexes(low[lo : lo + DENSE_BLOCK + overlap], overlapping=True)
-            seen.update(ids[i] for i in set(map(itemgetter(0), found)))
-            if len(found) > NEEDLE_REBUILD:
-                automaton = None
-            lo += DENSE_BLOCK
-        return seen
 
     def _sparse(self, text: str, low: str, hits: list[tuple[int, int, int]], out: list[Span], memo: dict) -> None:  # type: ignore[type-arg]
         """Few hits (ordinary text): each rule runs on the merged windows around its needles' hits."""
