@@ -216,6 +216,9 @@ def pathological_inputs() -> dict[str, str]:
         "distinct query ghp_ tokens": distinct("api_token=ghp_{}&", 36),
         "lone lines and passwords": distinct("{}\npwd={}&x\n", 20, 12),
         "lone lines and yaml tokens": distinct("{}\ntoken: {}\n", 24, 24),
+        # Every masked value printed again bare: echoes are found by one more automaton over the masked values.
+        "echoed .env tokens": distinct("export SERVICE_TOKEN={0}\necho {0}\n", 40),
+        "echoed query tokens": distinct("api_token={0}&x={0}&", 32),
     }
 
 

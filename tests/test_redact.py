@@ -348,3 +348,34 @@ def test_ids_under_id_keys_survive_redact_obj() -> None:
     # A generated-looking string where nothing says it is an id is a lone credential-shaped token: masked.
     lone = "x9Kq2" + SECRETS[0]["value"][3:30]
     assert Redactor().redact_obj({"note": lone, "nonce": lone}) == {"note": "[REDACTED:SECRET]", "nonce": lone}
+
+
+# --- echoes: a value masked once is masked wherever the same text repeats it ---------------------------------
+
+ECHOED = "k9Xv2Lq8Tz4Rw7Mn3Bp6"  # random-looking, but in prose nothing says it is a secret
+
+
+@pytest.mark.parametrize("text", [
+    f"x token = '{ECHOED}' | '{ECHOED}'",  # trufflehog's test template: the bare copy used to survive
+    f"export API_TOKEN={ECHOED}\n+ echo using {ECHOED} now",
+    f"the run used {ECHOED} as its seed\npassword: {ECHOED}",  # the echo comes first
+])
+def test_an_echo_of_a_masked_value_is_masked_too(text: str) -> None:
+    out = Redactor().redact(text)
+    assert ECHOED not in out and out.count("[REDACTED:") == 2, out
+
+
+def test_echoes_are_per_text_and_never_remembered() -> None:
+    """Remembering would mask a benign value forever after one false positive; the known-value registry (the
+    session's own secrets) is the only memory."""
+    redactor = Redactor()
+    prose = f"the run used {ECHOED} as its seed string"
+    assert redactor.redact(prose) == prose
+    assert redactor.redact(f"API_TOKEN={ECHOED}") == "API_TOKEN=[REDACTED:TOKEN]"
+    assert redactor.redact(prose) == prose
+    short = "password=hunter2\nthe hunter2 run"  # under 12 characters: words, not echoed
+    assert redactor.redact(short).endswith("the hunter2 run")
+
+
+def test_learn_from_text_counts_an_echoed_value_once() -> None:
+    assert Redactor().learn_from_text(f"API_TOKEN={ECHOED}\necho {ECHOED}") == ["TOKEN"]

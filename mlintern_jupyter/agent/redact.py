@@ -127,8 +127,12 @@ class Redactor:
     def learn_from_text(self, text: str) -> list[str]:
         """Register token-shaped values found in text the user pasted; returns their kinds."""
         learned: list[str] = []
+        seen: set[str] = set()  # (a value found twice, e.g. echoed, is one secret)
         for start, end, kind, _ in sorted(self._scanner.spans(text)):
             value = text[start:end]
+            if value in seen:
+                continue
+            seen.add(value)
             if not PLACEHOLDER_RE.search(value) and self.add_secret(value, kind):
                 learned.append(kind)
         return learned

@@ -19,6 +19,7 @@ from operator import itemgetter
 from re._constants import LITERAL, MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT  # type: ignore[import-not-found]
 
 from . import context, elements
+from .echo import echo_spans
 from .needles import NeedleIndex
 from .rule import TokenRule
 from .shapes import (
@@ -170,6 +171,7 @@ class Scanner:
                 self._run(index, text, 0, n, out, memo)
         if lone:
             self._lone(text, out, memo[context.BUDGET])
+        out += echo_spans(text, out)
         return out
 
     def _sparse(self, text: str, low: str, hits: list[tuple[int, int, int]], out: list[Span], memo: dict) -> None:  # type: ignore[type-arg]
